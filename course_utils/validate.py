@@ -1,0 +1,48 @@
+"""Input checks shared by every module: each raises a clear error naming the argument."""
+from __future__ import annotations
+
+from typing import Iterable
+
+import numpy as np
+
+
+def as_float_array(x, name: str, ndim: int | Iterable[int] | None = None,
+                   allow_empty: bool = False) -> np.ndarray:
+    """Return ``x`` as a float64 numpy array after checking rank, dtype and size.
+
+    Raises TypeError for non-numeric input and ValueError for a wrong rank or an empty array,
+    always naming ``name`` in the message.
+    """
+    arr = np.asarray(x)
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        raise TypeError(f"{name} must be a numeric array, got dtype {arr.dtype}")
+    if np.iscomplexobj(arr):
+        raise TypeError(f"{name} must be real-valued, got dtype {arr.dtype}")
+    if ndim is not None:
+        allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
+        if arr.ndim not in allowed:
+            want = " or ".join(str(a) for a in allowed)
+            raise ValueError(f"{name} must have {want} dimensions, got shape {arr.shape}")
+    if not allow_empty and arr.size == 0:
+        raise ValueError(f"{name} must not be empty, got shape {arr.shape}")
+    return arr.astype(np.float64, copy=False)
+
+
+def check_positive(value, name: str, allow_zero: bool = False) -> float:
+    """Return ``value`` as float after checking it is finite and > 0 (or >= 0)."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a number, got {value!r}") from None
+    if not np.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ValueError(f"{name} must be finite and {bound}, got {value!r}")
+    return v
+
+
+def check_choice(value, name: str, choices: Iterable[str]) -> str:
+    """Return ``value`` after checking it is one of ``choices``."""
+    choices = tuple(choices)
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {choices}, got {value!r}")
+    return value
