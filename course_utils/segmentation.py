@@ -1,0 +1,280 @@
+"""Semantic segmentation: upsampling layers, a small U-Net (with or without skips) and mIoU.
+
+Three ways to make a feature map larger are written out so they can be compared with their
+torch counterparts: nearest-neighbour repetition, max-unpooling with the indices remembered
+by max-pooling, and transposed convolution ("each input pixel stamps a scaled kernel").
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+# ----------------------------------------------------------------------------- checks
+
+
+def _check_tensor(x, name: str, ndim: int) -> torch.Tensor:
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+    if x.ndim != ndim:
+        raise ValueError(f"{name} must have {ndim} dimensions, got shape {tuple(x.shape)}")
+    return x
+
+
+def _check_int(value, name: str, low: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    return int(value)
+
+
+# ----------------------------------------------------------------------------- upsampling
+
+
+def upsample_nearest(x: torch.Tensor, factor: int) -> torch.Tensor:
+    """Repeat every pixel ``factor`` times along both axes.
+
+    x: (N, C, H, W)  ->  (N, C, H * factor, W * factor)
+    Same as ``F.interpolate(x, scale_factor=factor, mode="nearest")``.
+    """
+    _check_tensor(x, "x", 4)
+    factor = _check_int(factor, "factor", 1)
+    return x.repeat_interleave(factor, dim=2).repeat_interleave(factor, dim=3)
+
+
+def max_unpool(pooled: torch.Tensor, indices: torch.Tensor,
+               output_size: tuple[int, int]) -> torch.Tensor:
+    """Put each pooled value back where max-pooling found it; every other pixel is 0.
+
+    pooled, indices: (N, C, h, w), ``indices`` as returned by
+    ``nn.MaxPool2d(..., return_indices=True)`` (flat positions into each H * W plane).
+    Returns (N, C, H, W) with (H, W) = ``output_size``. Same as ``F.max_unpool2d``.
+    """
+    _check_tensor(pooled, "pooled", 4)
+    _check_tensor(indices, "indices", 4)
+    if indices.shape != pooled.shape:
+        raise ValueError(f"indices must have the shape of pooled {tuple(pooled.shape)}, "
+                         f"got {tuple(indices.shape)}")
+    if indices.dtype != torch.int64:
+        raise TypeError(f"indices must be int64, got {indices.dtype}")
+    height, width = (_check_int(s, "output_size", 1) for s in output_size)
+    if indices.numel() and (indices.min() < 0 or indices.max() >= height * width):
+        raise ValueError(f"indices must lie in [0, {height * width}) for output_size "
+                         f"{(height, width)}")
+    n, c = pooled.shape[:2]
+    out = pooled.new_zeros(n, c, height * width)
+    out.scatter_(2, indices.flatten(2), pooled.flatten(2))
+    return out.view(n, c, height, width)
+
+
+def transposed_conv_output_size(size: int, kernel_size: int, stride: int = 1, padding: int = 0,
+                                output_padding: int = 0, dilation: int = 1) -> int:
+    """Output length of a transposed convolution along one axis.
+
+    ``(size - 1) * stride - 2 * padding + dilation * (kernel_size - 1) + output_padding + 1``
+    (the inverse of the convolution size formula, plus ``output_padding`` to pick one of the
+    input sizes that a strided convolution maps to the same output size).
+    """
+    size = _check_int(size, "size", 1)
+    kernel_size = _check_int(kernel_size, "kernel_size", 1)
+    stride = _check_int(stride, "stride", 1)
+    padding = _check_int(padding, "padding", 0)
+    output_padding = _check_int(output_padding, "output_padding", 0)
+    dilation = _check_int(dilation, "dilation", 1)
+    if output_padding >= max(stride, dilation):
+        raise ValueError(f"output_padding must be smaller than stride or dilation, got "
+                         f"output_padding={output_padding}, stride={stride}, dilation={dilation}")
+    out = (size - 1) * stride - 2 * padding + dilation * (kernel_size - 1) + output_padding + 1
+    if out < 1:
+        raise ValueError(f"padding={padding} is too large: the output would have size {out}")
+    return out
+
+
+def transposed_conv2d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None,
+                      stride: int = 1, padding: int = 0, output_padding: int = 0) -> torch.Tensor:
+    """Transposed convolution written as "stamp a kernel per input pixel, add the overlaps".
+
+    x: (N, C_in, H, W); weight: (C_in, C_out, k, k) (torch's ConvTranspose2d layout);
+    bias: (C_out,) or None. Returns (N, C_out, H_out, W_out) with the sizes given by
+    ``transposed_conv_output_size``. Same as ``F.conv_transpose2d``.
+    """
+    _check_tensor(x, "x", 4)
+    _check_tensor(weight, "weight", 4)
+    if weight.shape[0] != x.shape[1]:
+        raise ValueError(f"weight must have C_in = {x.shape[1]} rows (shape (C_in, C_out, k, k)),"
+                         f" got shape {tuple(weight.shape)}")
+    if weight.shape[2] != weight.shape[3]:
+        raise ValueError(f"weight must have a square kernel, got shape {tuple(weight.shape)}")
+    n, _, h, w = x.shape
+    c_out, k = weight.shape[1], weight.shape[2]
+    out_h = transposed_conv_output_size(h, k, stride, padding, output_padding)
+    out_w = transposed_conv_output_size(w, k, stride, padding, output_padding)
+    # Full ("no padding") canvas, large enough for the output_padding rows as well.
+    full_h, full_w = out_h + 2 * padding, out_w + 2 * padding
+    canvas = x.new_zeros(n, c_out, max(full_h, (h - 1) * stride + k),
+                         max(full_w, (w - 1) * stride + k))
+    for i in range(k):
+        for j in range(k):
+            # Every input pixel (y, x) adds weight[:, :, i, j] * value at (y*stride+i, x*stride+j).
+            contribution = torch.einsum("nchw,cd->ndhw", x, weight[:, :, i, j])
+            canvas[:, :, i:i + (h - 1) * stride + 1:stride,
+                   j:j + (w - 1) * stride + 1:stride] += contribution
+    out = canvas[:, :, padding:padding + out_h, padding:padding + out_w]
+    if bias is not None:
+        out = out + bias.view(1, -1, 1, 1)
+    return out
+
+
+# ----------------------------------------------------------------------------- U-Net
+
+
+def conv_block(in_channels: int, out_channels: int) -> nn.Sequential:
+    """Two 3x3 convolutions (padding 1), each followed by BatchNorm and ReLU.
+
+    (N, in_channels, H, W) -> (N, out_channels, H, W)
+    """
+    return nn.Sequential(
+        nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=False),
+        nn.BatchNorm2d(out_channels), nn.ReLU(inplace=True),
+        nn.Conv2d(out_channels, out_channels, 3, padding=1, bias=False),
+        nn.BatchNorm2d(out_channels), nn.ReLU(inplace=True),
+    )
+
+
+class UNet(nn.Module):
+    """A small U-Net: an encoder that halves the resolution per level, a decoder that doubles
+    it with transposed convolutions and, with ``skip_connections=True``, concatenates the
+    encoder features of the same resolution before each decoder block.
+
+    x: (N, in_channels, H, W) -> logits (N, num_classes, H, W), for any H, W >= 1 (the input
+    is zero-padded to a multiple of 2 ** (len(widths) - 1) and the output cropped back).
+    Without skips the only route from input to output is the bottleneck at 1/2**(L-1)
+    resolution, so fine detail must be re-invented by the decoder.
+    """
+
+    def __init__(self, in_channels: int = 3, num_classes: int = 4,
+                 widths: tuple[int, ...] = (16, 32, 64), skip_connections: bool = True):
+        super().__init__()
+        in_channels = _check_int(in_channels, "in_channels", 1)
+        num_classes = _check_int(num_classes, "num_classes", 2)
+        widths = tuple(widths)
+        if len(widths) < 2:
+            raise ValueError(f"widths must have at least 2 levels, got {widths}")
+        for wdt in widths:
+            _check_int(wdt, "widths", 1)
+        if not isinstance(skip_connections, bool):
+            raise TypeError(f"skip_connections must be a bool, got {skip_connections!r}")
+        self.widths, self.skip_connections = widths, skip_connections
+        self.encoders = nn.ModuleList()
+        previous = in_channels
+        for wdt in widths:
+            self.encoders.append(conv_block(previous, wdt))
+            previous = wdt
+        self.ups, self.decoders = nn.ModuleList(), nn.ModuleList()
+        for wdt in reversed(widths[:-1]):
+            self.ups.append(nn.ConvTranspose2d(previous, wdt, kernel_size=2, stride=2))
+            self.decoders.append(conv_block(2 * wdt if skip_connections else wdt, wdt))
+            previous = wdt
+        self.head = nn.Conv2d(previous, num_classes, kernel_size=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        _check_tensor(x, "x", 4)
+        height, width = x.shape[-2:]
+        multiple = 2 ** (len(self.widths) - 1)
+        x = F.pad(x, (0, -width % multiple, 0, -height % multiple))
+        skips = []
+        for level, encoder in enumerate(self.encoders):
+            if level > 0:
+                x = F.max_pool2d(x, 2)
+            x = encoder(x)
+            skips.append(x)
+        skips.pop()  # the bottleneck output is x itself
+        for up, decoder in zip(self.ups, self.decoders):
+            x = up(x)
+            skip = skips.pop()
+            x = decoder(torch.cat([skip, x], dim=1) if self.skip_connections else x)
+        return self.head(x)[..., :height, :width]
+
+
+@torch.no_grad()
+def predict_labels(model: nn.Module, images: torch.Tensor, batch_size: int = 64) -> torch.Tensor:
+    """Per-pixel argmax of ``model`` in eval mode, on the model's device.
+
+    images: (N, C, H, W) -> labels (N, H, W) int64 on the CPU.
+    """
+    _check_tensor(images, "images", 4)
+    batch_size = _check_int(batch_size, "batch_size", 1)
+    param = next(model.parameters(), None)
+    device = param.device if param is not None else torch.device("cpu")
+    was_training = model.training
+    model.eval()
+    out = [model(images[i:i + batch_size].to(device)).argmax(1).cpu()
+           for i in range(0, len(images), batch_size)]
+    model.train(was_training)
+    return torch.cat(out)
+
+
+# ----------------------------------------------------------------------------- mIoU
+
+
+def _as_labels(x, name: str) -> torch.Tensor:
+    if isinstance(x, np.ndarray):
+        x = torch.from_numpy(x)
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor or numpy array of integer labels, "
+                        f"got {type(x).__name__}")
+    if x.dtype.is_floating_point or x.dtype.is_complex or x.dtype == torch.bool:
+        raise TypeError(f"{name} must hold integer class labels, got dtype {x.dtype} "
+                        f"(take argmax over the class axis of logits first)")
+    return x
+
+
+def confusion_matrix(pred, target, num_classes: int) -> torch.Tensor:
+    """Count pixels by (true class, predicted class).
+
+    pred, target: integer label maps of the same shape, e.g. (N, H, W), values in
+    [0, num_classes). Returns (num_classes, num_classes) int64 with rows = target, columns = pred.
+    """
+    pred, target = _as_labels(pred, "pred"), _as_labels(target, "target")
+    num_classes = _check_int(num_classes, "num_classes", 1)
+    if pred.shape != target.shape:
+        raise ValueError(f"pred and target must have the same shape, got {tuple(pred.shape)} "
+                         f"and {tuple(target.shape)}")
+    if pred.numel() == 0:
+        raise ValueError("pred and target must not be empty")
+    for name, labels in (("pred", pred), ("target", target)):
+        low, high = int(labels.min()), int(labels.max())
+        if low < 0 or high >= num_classes:
+            raise ValueError(f"{name} labels must lie in [0, {num_classes}), got values in "
+                             f"[{low}, {high}]")
+    flat = target.reshape(-1).long() * num_classes + pred.reshape(-1).long()
+    return torch.bincount(flat.cpu(), minlength=num_classes ** 2).view(num_classes, num_classes)
+
+
+def iou_from_confusion(confusion: torch.Tensor) -> torch.Tensor:
+    """Per-class IoU = TP / (TP + FP + FN) from a (K, K) confusion matrix (rows = target).
+
+    Returns (K,) float64; a class absent from both prediction and target (TP + FP + FN = 0)
+    gets NaN, since its IoU is undefined.
+    """
+    _check_tensor(confusion, "confusion", 2)
+    if confusion.shape[0] != confusion.shape[1]:
+        raise ValueError(f"confusion must be square, got shape {tuple(confusion.shape)}")
+    confusion = confusion.double()
+    tp = confusion.diag()
+    union = confusion.sum(0) + confusion.sum(1) - tp
+    return torch.where(union > 0, tp / union.clamp(min=1), torch.full_like(tp, float("nan")))
+
+
+def mean_iou(pred, target, num_classes: int, per_class: bool = False):
+    """Mean intersection-over-union over classes, pooled over all pixels of all images.
+
+    pred, target: integer label maps of the same shape (e.g. (N, H, W)) in [0, num_classes).
+    Convention: classes absent from both ``pred`` and ``target`` are left out of the mean
+    (their IoU would be 0 / 0); a class present in only one of them counts with IoU 0.
+    Returns a float, or ``(mean, iou)`` with the (num_classes,) per-class tensor (NaN for
+    absent classes) when ``per_class=True``.
+    """
+    iou = iou_from_confusion(confusion_matrix(pred, target, num_classes))
+    mean = float(torch.nanmean(iou))
+    return (mean, iou) if per_class else mean

@@ -1,0 +1,85 @@
+"""Shared plumbing: device choice, seeding, argument checks, timing."""
+import random
+
+import numpy as np
+import pytest
+import torch
+
+from course_utils import get_device, seed_everything
+from course_utils.timing import Stopwatch, time_call
+from course_utils.validate import as_float_array, check_choice, check_positive
+
+
+def test_get_device_prefers_cuda_then_mps_then_cpu(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert get_device().type == "cuda"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: True)
+    assert get_device().type == "mps"
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    assert get_device() == torch.device("cpu")
+
+
+def test_seed_everything_repeats_python_numpy_and_torch():
+    def draw():
+        return random.random(), np.random.rand(), torch.rand(1).item()
+
+    seed_everything(123)
+    first = draw()
+    seed_everything(123)
+    assert draw() == first
+    seed_everything(124)
+    assert draw() != first
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, "3", True])
+def test_seed_everything_rejects_bad_seed(bad):
+    with pytest.raises(ValueError, match="seed"):
+        seed_everything(bad)
+
+
+def test_as_float_array_converts_and_checks():
+    out = as_float_array([[1, 2], [3, 4]], "image", ndim=2)
+    assert out.dtype == np.float64 and out.shape == (2, 2)
+    assert as_float_array(np.ones((2, 2, 3), np.uint8), "image", ndim=(2, 3)).shape == (2, 2, 3)
+    with pytest.raises(ValueError, match="image must have 2 dimensions"):
+        as_float_array(np.ones(3), "image", ndim=2)
+    with pytest.raises(TypeError, match="kernel must be a numeric array"):
+        as_float_array(np.array([["a"]]), "kernel")
+    with pytest.raises(TypeError, match="kernel must be real"):
+        as_float_array(np.ones((2, 2), complex), "kernel")
+    with pytest.raises(ValueError, match="image must not be empty"):
+        as_float_array(np.ones((0, 3)), "image", ndim=2)
+
+
+def test_check_positive_and_choice():
+    assert check_positive(2, "sigma") == 2.0
+    assert check_positive(0, "cutoff", allow_zero=True) == 0.0
+    for bad in (0, -1, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="sigma must be finite and > 0"):
+            check_positive(bad, "sigma")
+    with pytest.raises(TypeError, match="sigma must be a number"):
+        check_positive("big", "sigma")
+    assert check_choice("same", "mode", ("valid", "same")) == "same"
+    with pytest.raises(ValueError, match=r"mode must be one of \('valid', 'same'\)"):
+        check_choice("samee", "mode", ("valid", "same"))
+
+
+def test_time_call_measures_a_known_sleep():
+    import time
+
+    seconds = time_call(time.sleep, 0.02, repeat=3, warmup=0)
+    assert 0.018 <= seconds < 0.2
+    per_call = time_call(lambda: None, repeat=3, min_time=0.01)
+    assert 0 < per_call < 1e-3
+    with pytest.raises(ValueError, match="repeat"):
+        time_call(time.sleep, 0, repeat=0)
+
+
+def test_stopwatch_reports_elapsed_time():
+    import time
+
+    clock = Stopwatch()
+    time.sleep(0.01)
+    assert clock.elapsed() >= 0.01
+    assert str(clock).endswith(" s")

@@ -1,0 +1,119 @@
+"""Bundled images, plot helpers, widgets and the student self-check."""
+import matplotlib
+import numpy as np
+import pytest
+from skimage import data as skdata
+
+from course_utils import (AVAILABLE_IMAGES, check_function, check_raises, live, load_image,
+                          plot_history, show_images, slider)
+from course_utils.data import load_stereo_pair
+
+
+@pytest.mark.parametrize("name", AVAILABLE_IMAGES)
+def test_every_listed_image_loads_offline_in_unit_range(name):
+    image = load_image(name)
+    assert image.dtype == np.float64 and image.ndim in (2, 3)
+    assert 0.0 <= image.min() and image.max() <= 1.0
+    gray = load_image(name, gray=True)
+    assert gray.ndim == 2 and gray.shape == image.shape[:2]
+
+
+def test_load_image_matches_skimage():
+    np.testing.assert_allclose(load_image("camera"), skdata.camera() / 255.0)
+    np.testing.assert_allclose(load_image("astronaut"), skdata.astronaut() / 255.0)
+
+
+def test_unknown_image_lists_available_names():
+    with pytest.raises(ValueError, match="name must be one of .*camera.*coins"):
+        load_image("lena")
+
+
+def test_stereo_pair_has_disparity():
+    left, right, disparity = load_stereo_pair()
+    assert left.shape == right.shape == disparity.shape
+    assert np.nanmax(disparity[np.isfinite(disparity)]) > 10
+
+
+def test_show_images_builds_a_grid_with_titles():
+    fig = show_images([np.zeros((4, 4)), np.ones((4, 4, 3)), np.eye(4)], titles=["a", "b", "c"],
+                      cols=2)
+    assert isinstance(fig, matplotlib.figure.Figure)
+    visible = [ax for ax in fig.axes if ax.axison]
+    assert [ax.get_title() for ax in visible] == ["a", "b", "c"]
+    assert len(fig.axes) == 4  # 2 x 2 grid, the last axis switched off
+    with pytest.raises(ValueError, match="titles must have one entry per image"):
+        show_images([np.zeros((2, 2))], titles=["a", "b"])
+    with pytest.raises(ValueError, match="images must contain"):
+        show_images([])
+
+
+def test_signed_images_are_centred_on_zero():
+    fig = show_images([np.array([[-1.0, 3.0]])], signed=True)
+    vmin, vmax = fig.axes[0].images[0].get_clim()
+    assert vmin == -3.0 and vmax == 3.0
+
+
+def test_plot_history_plots_each_key():
+    fig = plot_history({"train_loss": [3, 2, 1], "val_loss": [3.5, 2.5, 2]})
+    lines = fig.axes[0].get_lines()
+    assert [list(line.get_ydata()) for line in lines] == [[3, 2, 1], [3.5, 2.5, 2]]
+    with pytest.raises(KeyError, match="missing"):
+        plot_history({"a": [1]}, keys=["missing"])
+
+
+def test_slider_types_and_range():
+    assert type(slider(3, 1, 9, 2)).__name__ == "IntSlider"
+    s = slider(1.5, 0.5, 5.0, 0.5, description="sigma")
+    assert type(s).__name__ == "FloatSlider" and s.continuous_update is False
+    with pytest.raises(ValueError, match="value must lie in"):
+        slider(10, 0, 5)
+
+
+def test_live_redraws_when_a_control_changes():
+    import matplotlib.pyplot as plt
+
+    calls = []
+
+    def show_line(slope):
+        calls.append(slope)
+        fig, ax = plt.subplots()
+        ax.plot([0, 1], [0, slope])
+        return fig
+
+    ui = live(show_line, slope=slider(1.0, 0.0, 2.0, 0.5))
+    ui.children[0].value = 2.0
+    assert calls == [1.0, 2.0]
+    assert list(ui.result.axes[0].get_lines()[0].get_ydata()) == [0, 2.0]
+    with pytest.raises(ValueError, match="at least one control"):
+        live(show_line)
+
+
+def test_check_function_passes_and_fails_with_details(capsys):
+    cases = [(np.arange(4.0),), {"args": (np.ones(3),), "label": "ones"}]
+    assert check_function(np.cumsum, cases, reference=np.cumsum)
+    out = capsys.readouterr().out
+    assert "PASS cumsum case 1" in out and "PASS cumsum ones" in out
+
+    with pytest.raises(AssertionError, match="values differ"):
+        check_function(lambda x: x * 2, cases, reference=np.cumsum, name="double")
+    out = capsys.readouterr().out
+    assert "FAIL double case 1" in out and "max |got - expected|" in out
+
+    with pytest.raises(AssertionError, match=r"shape \(2,\), expected \(4,\)"):
+        check_function(lambda x: x[:2], cases[:1], reference=np.cumsum)
+
+    def stub(x):
+        raise NotImplementedError()
+
+    assert not check_function(stub, cases, reference=np.cumsum, raise_on_fail=False)
+    assert "not implemented yet" in capsys.readouterr().out
+    assert check_function(len, [{"args": ([1, 2],), "expected": 2}])
+    with pytest.raises(AssertionError, match="got None"):
+        check_function(lambda x: None, [{"args": (1,), "expected": 1.0}])
+
+
+def test_check_raises_reports_both_outcomes(capsys):
+    assert check_raises(int, ("x",), exception=ValueError, label="int of text")
+    with pytest.raises(AssertionError, match="did not raise"):
+        check_raises(int, ("3",), exception=ValueError)
+    assert "FAIL" in capsys.readouterr().out
