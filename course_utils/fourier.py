@@ -1,0 +1,327 @@
+"""The Fourier transform for images: spectra, frequency-domain filters, FFT convolution.
+
+Conventions (the same as ``numpy.fft``):
+- ``X[k] = sum_n x[n] exp(-2 pi i k n / N)``; frequencies are in cycles per sample (pixel),
+  ``np.fft.fftfreq(N)``, in [-0.5, 0.5).
+- Frequency-domain masks use numpy's layout (zero frequency at index ``[0, 0]``); apply
+  ``np.fft.fftshift`` only to *display* a spectrum with zero frequency in the centre.
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy import fft as sfft
+
+from .validate import as_float_array, check_choice, check_positive
+
+CONV_MODES = ("full", "same", "valid")
+MASK_KINDS = ("box", "gaussian")
+
+
+# ----------------------------------------------------------------------------- 1-D signals
+def sinusoid(t, amplitude: float = 1.0, frequency: float = 1.0, phase: float = 0.0) -> np.ndarray:
+    """``amplitude * cos(2 pi frequency t + phase)``; t: (N,) in seconds -> (N,)."""
+    t = as_float_array(t, "t", ndim=1)
+    check_positive(amplitude, "amplitude", allow_zero=True)
+    check_positive(frequency, "frequency", allow_zero=True)
+    return amplitude * np.cos(2 * np.pi * frequency * t + phase)
+
+
+def winding(signal, t, frequency: float) -> tuple[np.ndarray, complex]:
+    """Wind ``signal`` around the origin at ``frequency`` turns per second.
+
+    signal, t: (N,) samples g(t_n) at times t_n (uniform spacing).
+    Returns the wound points ``g(t) exp(-2 pi i f t)`` (N,) complex and their centre of mass
+    (their mean), which is the Fourier transform at ``f`` divided by the signal's duration.
+    """
+    signal = as_float_array(signal, "signal", ndim=1)
+    t = as_float_array(t, "t", ndim=1)
+    if signal.shape != t.shape:
+        raise ValueError(f"signal and t must have the same shape, got {signal.shape} and {t.shape}")
+    points = signal * np.exp(-2j * np.pi * float(frequency) * t)
+    return points, complex(points.mean())
+
+
+def dft(x) -> np.ndarray:
+    """The DFT written as a matrix product (O(N^2)); x: (N,) real -> X: (N,) complex.
+
+    Row k of the matrix is the sampled wave ``exp(-2 pi i k n / N)``: N samples, N frequencies.
+    """
+    x = as_float_array(x, "x", ndim=1)
+    n = np.arange(x.size)
+    return np.exp(-2j * np.pi * np.outer(n, n) / x.size) @ x
+
+
+def coefficient_to_sinusoid(coefficient: complex, n_samples: int) -> tuple[float, float]:
+    """Amplitude and phase of the real cosine behind one DFT coefficient.
+
+    For ``x[n] = A cos(2 pi k n / N + phi)`` with 0 < k < N/2, ``X[k] = (N A / 2) exp(i phi)``,
+    so ``A = 2 |X[k]| / N`` and ``phi = angle(X[k])`` (radians, in (-pi, pi]).
+    """
+    n_samples = int(check_positive(n_samples, "n_samples"))
+    return 2 * abs(coefficient) / n_samples, float(np.angle(coefficient))
+
+
+def sampled_ft(signal, t) -> tuple[np.ndarray, np.ndarray]:
+    """Approximate the continuous transform ``G(f) = integral g(t) exp(-2 pi i f t) dt``.
+
+    signal, t: (N,) samples on a uniform grid. Returns ``f`` (N,) in cycles per unit of t,
+    ascending (zero in the middle), and ``G(f)`` (N,) complex: a Riemann sum computed by FFT.
+    """
+    signal = as_float_array(signal, "signal", ndim=1)
+    t = as_float_array(t, "t", ndim=1)
+    if signal.shape != t.shape or t.size < 2:
+        raise ValueError(f"signal and t must have the same shape with >= 2 samples, "
+                         f"got {signal.shape} and {t.shape}")
+    dt = t[1] - t[0]
+    if dt <= 0 or not np.allclose(np.diff(t), dt, rtol=1e-6, atol=0):
+        raise ValueError("t must be uniformly spaced and increasing")
+    f = np.fft.fftfreq(t.size, d=dt)
+    values = dt * np.exp(-2j * np.pi * f * t[0]) * np.fft.fft(signal)
+    return np.fft.fftshift(f), np.fft.fftshift(values)
+
+
+def box_ft(f, width: float) -> np.ndarray:
+    """Analytic transform of a box of height 1 on |t| <= width/2: ``width sinc(width f)``."""
+    width = check_positive(width, "width")
+    return width * np.sinc(width * np.asarray(f, dtype=np.float64))
+
+
+def gaussian_ft(f, sigma: float) -> np.ndarray:
+    """Analytic transform of ``exp(-t^2 / (2 sigma^2))``: ``sigma sqrt(2 pi) exp(-2 pi^2 sigma^2 f^2)``."""
+    sigma = check_positive(sigma, "sigma")
+    f = np.asarray(f, dtype=np.float64)
+    return sigma * np.sqrt(2 * np.pi) * np.exp(-2 * np.pi ** 2 * sigma ** 2 * f ** 2)
+
+
+# ----------------------------------------------------------------------------- 2-D spectra
+def spectrum(image) -> tuple[np.ndarray, np.ndarray]:
+    """Centred log-amplitude and phase images of ``image``: (H, W) -> two (H, W) arrays.
+
+    ``log(1 + |F|)`` and ``angle(F)`` of ``F = fftshift(fft2(image))``: zero frequency sits at
+    ``(H // 2, W // 2)``.
+    """
+    image = as_float_array(image, "image", ndim=2)
+    f = np.fft.fftshift(np.fft.fft2(image))
+    return np.log1p(np.abs(f)), np.angle(f)
+
+
+def grating(shape: tuple[int, int], cycles: float, angle: float = 0.0,
+            phase: float = 0.0) -> np.ndarray:
+    """A cosine grating in [0, 1]: shape (H, W) -> (H, W).
+
+    ``cycles`` periods across the image along direction ``angle`` (degrees, counter-clockwise
+    as displayed). Its spectrum is two spots at distance ``cycles`` from the centre, along
+    ``angle`` (exactly on a bin when ``cycles cos(angle)`` and ``cycles sin(angle)`` are integers).
+    """
+    h, w = _check_shape(shape)
+    check_positive(cycles, "cycles", allow_zero=True)
+    theta = np.deg2rad(angle)
+    y, x = np.mgrid[0:h, 0:w]
+    u, v = cycles * np.cos(theta) / w, -cycles * np.sin(theta) / h  # rows point down
+    return 0.5 + 0.5 * np.cos(2 * np.pi * (u * x + v * y) + phase)
+
+
+def swap_phase(amplitude_source, phase_source) -> np.ndarray:
+    """The image with the Fourier amplitude of one image and the phase of another.
+
+    amplitude_source, phase_source: (H, W) -> (H, W) real.
+    """
+    a = as_float_array(amplitude_source, "amplitude_source", ndim=2)
+    p = as_float_array(phase_source, "phase_source", ndim=2)
+    if a.shape != p.shape:
+        raise ValueError(f"amplitude_source and phase_source must have the same shape, "
+                         f"got {a.shape} and {p.shape}")
+    mixed = np.abs(np.fft.fft2(a)) * np.exp(1j * np.angle(np.fft.fft2(p)))
+    return np.fft.ifft2(mixed).real
+
+
+# ----------------------------------------------------------------------------- filters
+def radial_frequency(shape: tuple[int, int]) -> np.ndarray:
+    """Distance of every DFT bin from zero frequency, in cycles per pixel: (H, W), numpy layout."""
+    h, w = _check_shape(shape)
+    return np.hypot(np.fft.fftfreq(h)[:, None], np.fft.fftfreq(w)[None, :])
+
+
+def lowpass_mask(shape: tuple[int, int], cutoff: float, kind: str = "gaussian") -> np.ndarray:
+    """A low-pass mask in numpy's FFT layout: (H, W) in [0, 1].
+
+    ``kind="box"``: 1 where the frequency radius is <= ``cutoff`` (cycles per pixel), else 0.
+    ``kind="gaussian"``: ``exp(-r^2 / (2 cutoff^2))``, i.e. ``cutoff`` is the Gaussian's sigma.
+    The high-pass mask is ``1 - lowpass_mask(...)``.
+    """
+    cutoff = check_positive(cutoff, "cutoff", allow_zero=True)
+    check_choice(kind, "kind", MASK_KINDS)
+    r = radial_frequency(shape)
+    if kind == "box":
+        return (r <= cutoff).astype(np.float64)
+    if cutoff == 0:
+        return (r == 0).astype(np.float64)
+    return np.exp(-r ** 2 / (2 * cutoff ** 2))
+
+
+def apply_mask(image, mask) -> np.ndarray:
+    """Multiply the spectrum of ``image`` by ``mask`` and transform back: (H, W) -> (H, W).
+
+    ``mask`` is in numpy's FFT layout (see ``lowpass_mask``); the imaginary rest of the inverse
+    (round-off, or an asymmetric mask) is dropped.
+    """
+    image = as_float_array(image, "image", ndim=2)
+    mask = np.asarray(mask)
+    if mask.shape != image.shape:
+        raise ValueError(f"mask must have the image's shape {image.shape}, got {mask.shape}")
+    return np.fft.ifft2(np.fft.fft2(image) * mask).real
+
+
+def gaussian_blur_fft(image, sigma: float) -> np.ndarray:
+    """Blur with a Gaussian of spatial ``sigma`` pixels by multiplying spectra (periodic edges).
+
+    The transform of a Gaussian of sigma s is a Gaussian of sigma 1 / (2 pi s) cycles per
+    pixel. image: (H, W) -> (H, W).
+    """
+    sigma = check_positive(sigma, "sigma", allow_zero=True)
+    image = as_float_array(image, "image", ndim=2)
+    if sigma == 0:
+        return image.copy()
+    return apply_mask(image, lowpass_mask(image.shape, 1 / (2 * np.pi * sigma)))
+
+
+def overshoot(filtered, original) -> float:
+    """How far ``filtered`` leaves the range of ``original``, as a fraction of that range.
+
+    0 means no ringing beyond the original's minimum and maximum (e.g. a blurred step).
+    """
+    filtered = as_float_array(filtered, "filtered", ndim=(1, 2))
+    original = as_float_array(original, "original", ndim=(1, 2))
+    lo, hi = original.min(), original.max()
+    if hi == lo:
+        raise ValueError("original must not be constant")
+    return float(max(filtered.max() - hi, lo - filtered.min(), 0.0) / (hi - lo))
+
+
+# ----------------------------------------------------------------------------- convolution
+def circular_convolve(image, kernel) -> np.ndarray:
+    """Circular (wrap-around) convolution via the convolution theorem: (H, W) -> (H, W).
+
+    ``out[i, j] = sum_{a, b} kernel[a, b] image[(i - a) % H, (j - b) % W]``; kernel: (h, w)
+    with h <= H, w <= W, zero-padded to the image's size with its origin at ``[0, 0]``.
+    """
+    image = as_float_array(image, "image", ndim=2)
+    kernel = as_float_array(kernel, "kernel", ndim=2)
+    if kernel.shape[0] > image.shape[0] or kernel.shape[1] > image.shape[1]:
+        raise ValueError(f"kernel {kernel.shape} must not be larger than image {image.shape}")
+    spectrum_k = np.fft.rfft2(kernel, s=image.shape)
+    return np.fft.irfft2(np.fft.rfft2(image) * spectrum_k, s=image.shape)
+
+
+def fft_convolve(image, kernel, mode: str = "same") -> np.ndarray:
+    """Linear 2-D convolution computed with FFTs; the same numbers as a direct convolution.
+
+    image: (H, W), kernel: (h, w). Both are zero-padded to (H + h - 1, W + w - 1) so that the
+    circular convolution of the padded arrays equals the linear one (no wrap-around).
+    mode: "full" -> (H + h - 1, W + w - 1); "same" -> (H, W), centred as in scipy;
+    "valid" -> (H - h + 1, W - w + 1), needs h <= H and w <= W.
+    """
+    image = as_float_array(image, "image", ndim=2)
+    kernel = as_float_array(kernel, "kernel", ndim=2)
+    check_choice(mode, "mode", CONV_MODES)
+    (h_img, w_img), (h_k, w_k) = image.shape, kernel.shape
+    if mode == "valid" and (h_k > h_img or w_k > w_img):
+        raise ValueError(f"kernel {kernel.shape} must not be larger than image {image.shape} "
+                         f"in mode 'valid'")
+    full = (h_img + h_k - 1, w_img + w_k - 1)
+    fast = tuple(sfft.next_fast_len(n, real=True) for n in full)  # pad more: faster sizes
+    product = sfft.rfft2(image, s=fast) * sfft.rfft2(kernel, s=fast)
+    out = sfft.irfft2(product, s=fast)[: full[0], : full[1]]
+    if mode == "full":
+        return out
+    if mode == "same":
+        top, left = (h_k - 1) // 2, (w_k - 1) // 2
+        return out[top: top + h_img, left: left + w_img].copy()
+    return out[h_k - 1: h_img, w_k - 1: w_img].copy()
+
+
+# ----------------------------------------------------------------------------- applications
+def hybrid_image(low_source, high_source, sigma_low: float, sigma_high: float) -> np.ndarray:
+    """Low frequencies of one image plus high frequencies of another: (H, W) each -> (H, W).
+
+    ``blur(low_source, sigma_low) + high_source - blur(high_source, sigma_high)``, blurs by
+    ``gaussian_blur_fft`` (sigmas in pixels). Seen from afar the low-pass image dominates.
+    """
+    low = as_float_array(low_source, "low_source", ndim=2)
+    high = as_float_array(high_source, "high_source", ndim=2)
+    if low.shape != high.shape:
+        raise ValueError(f"low_source and high_source must have the same shape, "
+                         f"got {low.shape} and {high.shape}")
+    return (gaussian_blur_fft(low, sigma_low)
+            + high - gaussian_blur_fft(high, sigma_high))
+
+
+def viewing_distance(image, levels: int = 4, sigma: float = 1.0) -> list[np.ndarray]:
+    """Copies of ``image`` as if seen from 1, 2, 4, ... times farther: blur, keep every 2nd pixel.
+
+    image: (H, W) -> ``levels`` arrays, (H, W), (ceil(H/2), ceil(W/2)), ...
+    """
+    image = as_float_array(image, "image", ndim=2)
+    levels = int(check_positive(levels, "levels"))
+    copies = [image]
+    for _ in range(levels - 1):
+        copies.append(gaussian_blur_fft(copies[-1], sigma)[::2, ::2])
+    return copies
+
+
+def keep_largest(image, fraction: float) -> tuple[np.ndarray, int]:
+    """Compress ``image`` by keeping only its largest Fourier coefficients.
+
+    Works on ``rfft2`` (a real (H, W) image has H * (W // 2 + 1) independent complex
+    coefficients, as many numbers as pixels). Keeps the ``fraction`` of them with the largest
+    magnitude (at least one) and zeroes the rest. Returns the reconstruction (H, W) and the
+    number of coefficients kept.
+    """
+    image = as_float_array(image, "image", ndim=2)
+    fraction = check_positive(fraction, "fraction")
+    if fraction > 1:
+        raise ValueError(f"fraction must be in (0, 1], got {fraction!r}")
+    coeffs = np.fft.rfft2(image)
+    n_keep = max(1, int(round(fraction * coeffs.size)))
+    order = np.argsort(np.abs(coeffs), axis=None)[::-1]
+    kept = np.zeros_like(coeffs)
+    kept.flat[order[:n_keep]] = coeffs.flat[order[:n_keep]]
+    return np.fft.irfft2(kept, s=image.shape), n_keep
+
+
+def psnr(reference, estimate, data_range: float = 1.0) -> float:
+    """Peak signal-to-noise ratio in dB: ``10 log10(data_range^2 / MSE)``; inf when equal."""
+    reference = as_float_array(reference, "reference")
+    estimate = as_float_array(estimate, "estimate")
+    if reference.shape != estimate.shape:
+        raise ValueError(f"reference and estimate must have the same shape, "
+                         f"got {reference.shape} and {estimate.shape}")
+    data_range = check_positive(data_range, "data_range")
+    mse = float(np.mean((reference - estimate) ** 2))
+    return float("inf") if mse == 0 else 10 * np.log10(data_range ** 2 / mse)
+
+
+def campbell_robson(shape: tuple[int, int] = (256, 512), f_min: float = 0.005,
+                    f_max: float = 0.25, contrast_min: float = 0.003) -> np.ndarray:
+    """Campbell-Robson chart in [0, 1]: (H, W).
+
+    Spatial frequency grows exponentially left to right from ``f_min`` to ``f_max`` cycles per
+    pixel; contrast falls exponentially bottom to top from 1 to ``contrast_min``. Where the
+    stripes seem to end traces your contrast sensitivity curve.
+    """
+    h, w = _check_shape(shape)
+    f_min, f_max = check_positive(f_min, "f_min"), check_positive(f_max, "f_max")
+    if not f_min < f_max <= 0.5:
+        raise ValueError(f"need f_min < f_max <= 0.5, got f_min={f_min}, f_max={f_max}")
+    contrast_min = check_positive(contrast_min, "contrast_min")
+    x = np.arange(w)
+    rate = np.log(f_max / f_min) / max(w - 1, 1)
+    phase = 2 * np.pi * f_min * np.expm1(rate * x) / rate  # integral of f_min exp(rate x)
+    contrast = np.geomspace(contrast_min, 1.0, h)[:, None]
+    return 0.5 + 0.5 * contrast * np.cos(phase)[None, :]
+
+
+def _check_shape(shape) -> tuple[int, int]:
+    if len(tuple(shape)) != 2 or any(int(s) != s or s < 1 for s in shape):
+        raise ValueError(f"shape must be two positive integers (H, W), got {shape!r}")
+    return int(shape[0]), int(shape[1])
