@@ -1,0 +1,380 @@
+"""course_utils.filters against scipy.signal, scipy.ndimage, torch and scikit-image.
+
+Tolerances: float64 throughout; results that are the same sums in another order agree to
+atol = rtol = 1e-10 (values are O(1) to O(100)); NCC (a ratio of sums) to atol = 1e-8.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import scipy.ndimage as ndi
+import scipy.signal as sps
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+from skimage.feature import match_template
+from skimage.filters import gabor_kernel as skimage_gabor
+
+from course_utils import filters as F
+
+TOL = dict(atol=1e-10, rtol=1e-10)
+SCIPY_BOUNDARY = {"zero": "fill", "reflect": "symm", "wrap": "wrap"}
+KERNEL_SHAPES = [(1, 1), (3, 3), (2, 2), (4, 4), (5, 3), (2, 5), (4, 7)]
+
+
+def rand(*shape, seed=0):
+    return np.random.default_rng(seed).standard_normal(shape)
+
+
+# --------------------------------------------------------------------------- conv / correlate
+@pytest.mark.parametrize("kshape", KERNEL_SHAPES)
+@pytest.mark.parametrize("mode", F.MODES)
+@pytest.mark.parametrize("boundary", list(SCIPY_BOUNDARY))
+def test_conv2d_and_correlate2d_match_scipy_signal(kshape, mode, boundary):
+    image, kernel = rand(11, 14, seed=1), rand(*kshape, seed=2)
+    kw = dict(mode=mode, boundary=SCIPY_BOUNDARY[boundary])
+    np.testing.assert_allclose(F.conv2d(image, kernel, mode, boundary),
+                               sps.convolve2d(image, kernel, **kw), **TOL)
+    np.testing.assert_allclose(F.correlate2d(image, kernel, mode, boundary),
+                               sps.correlate2d(image, kernel, **kw), **TOL)
+
+
+@pytest.mark.parametrize("mode", F.MODES)
+def test_kernel_as_large_as_image_and_pads_wider_than_image(mode):
+    """'full' with a kernel bigger than the image needs repeated reflection / wrapping."""
+    image = rand(4, 5, seed=3)
+    kernel = rand(4, 5, seed=4) if mode == "valid" else rand(9, 12, seed=4)
+    for boundary in SCIPY_BOUNDARY:
+        np.testing.assert_allclose(
+            F.conv2d(image, kernel, mode, boundary),
+            sps.convolve2d(image, kernel, mode, boundary=SCIPY_BOUNDARY[boundary]), **TOL)
+
+
+@pytest.mark.parametrize("kshape", [(3, 3), (5, 3), (1, 7)])
+def test_replicate_matches_ndimage_nearest(kshape):
+    image, kernel = rand(12, 10, seed=5), rand(*kshape, seed=6)
+    np.testing.assert_allclose(F.correlate2d(image, kernel, "same", "replicate"),
+                               ndi.correlate(image, kernel, mode="nearest"), **TOL)
+    np.testing.assert_allclose(F.conv2d(image, kernel, "same", "replicate"),
+                               ndi.convolve(image, kernel, mode="nearest"), **TOL)
+
+
+@pytest.mark.parametrize("kshape", KERNEL_SHAPES)
+@pytest.mark.parametrize("mode", ["same", "full"])
+def test_replicate_matches_edge_padding_then_valid(kshape, mode):
+    image, kernel = rand(9, 8, seed=7), rand(*kshape, seed=8)
+    kh, kw = kshape
+    if mode == "full":
+        widths = ((kh - 1, kh - 1), (kw - 1, kw - 1))
+    else:  # scipy's centring of 'same' for a convolution
+        widths = ((kh // 2, (kh - 1) // 2), (kw // 2, (kw - 1) // 2))
+    expected = sps.convolve2d(np.pad(image, widths, mode="edge"), kernel, "valid")
+    np.testing.assert_allclose(F.conv2d(image, kernel, mode, "replicate"), expected, **TOL)
+
+
+@pytest.mark.parametrize("mode", F.MODES)
+@pytest.mark.parametrize("boundary", F.BOUNDARIES)
+def test_colour_image_is_filtered_per_channel(mode, boundary):
+    image, kernel = rand(10, 9, 3, seed=9), rand(4, 3, seed=10)
+    out = F.conv2d(image, kernel, mode, boundary)
+    for c in range(3):
+        np.testing.assert_allclose(out[..., c], F.conv2d(image[..., c], kernel, mode, boundary),
+                                   **TOL)
+    assert out.shape == F.output_shape(image.shape, kernel.shape, mode) + (3,)
+
+
+@pytest.mark.parametrize("kshape", [(3, 3), (4, 2), (1, 5), (6, 6)])
+def test_matches_torch_conv2d_which_is_a_correlation(kshape):
+    image, kernel = rand(16, 13, seed=11), rand(*kshape, seed=12)
+    x = torch.from_numpy(image)[None, None]
+    k = torch.from_numpy(kernel)[None, None]
+    torch_valid = torch.nn.functional.conv2d(x, k)[0, 0].numpy()
+    np.testing.assert_allclose(F.correlate2d(image, kernel, "valid"), torch_valid, **TOL)
+    flipped = torch.from_numpy(kernel[::-1, ::-1].copy())[None, None]
+    np.testing.assert_allclose(F.conv2d(image, kernel, "valid"),
+                               torch.nn.functional.conv2d(x, flipped)[0, 0].numpy(), **TOL)
+    kh, kw = kshape  # 'same' correlation with zeros: pad (k-1)//2 before, k//2 after
+    padded = torch.nn.functional.pad(x, ((kw - 1) // 2, kw // 2, (kh - 1) // 2, kh // 2))
+    np.testing.assert_allclose(F.correlate2d(image, kernel, "same"),
+                               torch.nn.functional.conv2d(padded, k)[0, 0].numpy(), **TOL)
+
+
+@pytest.mark.parametrize("mode", F.MODES)
+@pytest.mark.parametrize("boundary", F.BOUNDARIES)
+@pytest.mark.parametrize("kshape", [(3, 3), (2, 4)])
+def test_naive_loops_agree_with_vectorized(mode, boundary, kshape):
+    image, kernel = rand(7, 9, seed=13), rand(*kshape, seed=14)
+    np.testing.assert_allclose(F.conv2d_naive(image, kernel, mode, boundary),
+                               F.conv2d(image, kernel, mode, boundary), **TOL)
+    colour = rand(5, 6, 2, seed=15)
+    np.testing.assert_allclose(F.conv2d_naive(colour, kernel, mode, boundary),
+                               F.conv2d(colour, kernel, mode, boundary), **TOL)
+
+
+@pytest.mark.parametrize("mode", F.MODES)
+def test_output_shape_matches_scipy(mode):
+    for kshape in KERNEL_SHAPES:
+        expected = sps.convolve2d(np.ones((11, 14)), np.ones(kshape), mode).shape
+        assert F.output_shape((11, 14), kshape, mode) == expected
+
+
+def test_integer_input_gives_float64_and_input_is_not_modified():
+    image = np.arange(30).reshape(5, 6)
+    before = image.copy()
+    out = F.conv2d(image, np.ones((3, 3), dtype=np.int32), boundary="reflect")
+    assert out.dtype == np.float64
+    np.testing.assert_array_equal(image, before)
+    np.testing.assert_allclose(out, sps.convolve2d(image, np.ones((3, 3)), "same", "symm"), **TOL)
+
+
+@pytest.mark.parametrize("mode", F.MODES)
+@pytest.mark.parametrize("boundary", F.BOUNDARIES)
+def test_separable_equals_dense_outer_product(mode, boundary):
+    image, col, row = rand(12, 11, seed=16), rand(5, seed=17), rand(4, seed=18)
+    np.testing.assert_allclose(F.separable_conv2d(image, col, row, mode, boundary),
+                               F.conv2d(image, np.outer(col, row), mode, boundary), **TOL)
+
+
+# --------------------------------------------------------------------------- simple kernels
+def test_identity_shift_and_box_kernels():
+    image = rand(10, 12, seed=19)
+    np.testing.assert_allclose(F.conv2d(image, F.identity_kernel(5), "same", "zero"), image)
+    for dy, dx in [(1, 0), (0, -2), (3, 2)]:
+        np.testing.assert_allclose(F.conv2d(image, F.shift_kernel(dy, dx), "same", "wrap"),
+                                   np.roll(image, (dy, dx), axis=(0, 1)), **TOL)
+    np.testing.assert_allclose(F.conv2d(image, F.box_kernel(3), "same", "reflect"),
+                               ndi.uniform_filter(image, 3, mode="reflect"), **TOL)
+    np.testing.assert_allclose(F.box_kernel((2, 5)).sum(), 1.0)
+    assert F.box_kernel((2, 5)).shape == (2, 5)
+
+
+# --------------------------------------------------------------------------- Gaussian family
+@pytest.mark.parametrize("sigma", [0.3, 1.0, 1.7, 4.0])
+def test_gaussian_kernel_size_sum_and_shape(sigma):
+    g = F.gaussian_kernel(sigma)
+    radius = math.ceil(3 * sigma)
+    assert g.shape == (2 * radius + 1, 2 * radius + 1)
+    np.testing.assert_allclose(g.sum(), 1.0, atol=1e-12)
+    np.testing.assert_allclose(g, g[::-1, ::-1], atol=1e-15)
+    window = sps.windows.gaussian(2 * radius + 1, std=sigma)
+    np.testing.assert_allclose(g, np.outer(window, window) / window.sum() ** 2, **TOL)
+
+
+@pytest.mark.parametrize("sigma", [0.5, 1.0, 2.5])
+@pytest.mark.parametrize("separable", [True, False])
+def test_gaussian_blur_matches_ndimage(sigma, separable):
+    """Truncation matched by passing scipy radius = ceil(3 sigma), our default half-size."""
+    image = rand(20, 17, seed=20)
+    radius = math.ceil(3 * sigma)
+    expected = ndi.gaussian_filter(image, sigma, mode="reflect", radius=radius)
+    np.testing.assert_allclose(F.gaussian_blur(image, sigma, separable=separable), expected,
+                               **TOL)
+    colour = rand(9, 8, 3, seed=21)
+    np.testing.assert_allclose(
+        F.gaussian_blur(colour, sigma, separable=separable),
+        ndi.gaussian_filter(colour, (sigma, sigma, 0), mode="reflect", radius=(radius, radius, 0)),
+        **TOL)
+
+
+@pytest.mark.parametrize("sigma", [0.8, 2.0])
+def test_derivative_of_gaussian_and_log_match_ndimage(sigma):
+    image = rand(18, 21, seed=22)
+    r = math.ceil(3 * sigma)
+    gx, gy = F.gaussian_gradient(image, sigma)
+    np.testing.assert_allclose(gx, ndi.gaussian_filter(image, sigma, order=(0, 1),
+                                                       mode="reflect", radius=r), **TOL)
+    np.testing.assert_allclose(gy, ndi.gaussian_filter(image, sigma, order=(1, 0),
+                                                       mode="reflect", radius=r), **TOL)
+    kx, ky = F.gaussian_derivative_kernels(sigma)
+    np.testing.assert_allclose(F.conv2d(image, kx, boundary="reflect"), gx, **TOL)
+    np.testing.assert_allclose(F.conv2d(image, ky, boundary="reflect"), gy, **TOL)
+    expected_log = ndi.gaussian_laplace(image, sigma, mode="reflect", radius=r)
+    np.testing.assert_allclose(F.laplacian_of_gaussian(image, sigma), expected_log, **TOL)
+    np.testing.assert_allclose(F.conv2d(image, F.log_kernel(sigma), boundary="reflect"),
+                               expected_log, **TOL)
+
+
+def test_laplacian_and_central_differences():
+    image = rand(15, 16, seed=23)
+    np.testing.assert_allclose(F.conv2d(image, F.laplacian_kernel(), boundary="reflect"),
+                               ndi.laplace(image, mode="reflect"), **TOL)
+    gx, gy = F.image_gradients(image)
+    ref_gy, ref_gx = np.gradient(image)  # central differences inside, one-sided at edges
+    np.testing.assert_allclose(gx[:, 1:-1], ref_gx[:, 1:-1], **TOL)
+    np.testing.assert_allclose(gy[1:-1, :], ref_gy[1:-1, :], **TOL)
+
+
+def test_edge_map_thresholds_gradient_magnitude():
+    image = rand(30, 30, seed=24)
+    magnitude = ndi.gaussian_gradient_magnitude(image, 1.5, mode="reflect", radius=5)
+    for threshold in (0.1, 0.4, 0.7):
+        edges = F.edge_map(image, sigma=1.5, threshold=threshold)
+        np.testing.assert_array_equal(edges, magnitude > threshold * magnitude.max())
+    assert F.edge_map(image, 1.5, 0.1).sum() > F.edge_map(image, 1.5, 0.7).sum() > 0
+
+
+def test_sharpen_is_two_identity_minus_blur():
+    image = rand(14, 13, seed=25)
+    kernel = 2 * F.identity_kernel(7) - F.gaussian_kernel(1.0)
+    np.testing.assert_allclose(F.sharpen(image, amount=1.0, sigma=1.0),
+                               F.conv2d(image, kernel, boundary="reflect"), **TOL)
+    blurred = ndi.gaussian_filter(image, 1.0, mode="reflect", radius=3)
+    np.testing.assert_allclose(F.sharpen(image, 2.5), image + 2.5 * (image - blurred), **TOL)
+    np.testing.assert_allclose(F.sharpen(image, 0.0), image, **TOL)
+
+
+# --------------------------------------------------------------------------- Gabor, NCC
+@pytest.mark.parametrize("theta", [0.0, 0.4, np.pi / 2, 2.0])
+@pytest.mark.parametrize("phase", [0.0, 1.1])
+def test_gabor_matches_skimage_real_part(theta, phase):
+    frequency, sigma = 0.15, 3.0
+    reference = skimage_gabor(frequency, theta=theta, sigma_x=sigma, sigma_y=sigma,
+                              offset=phase).real
+    ours = F.gabor_kernel(frequency, theta, sigma, phase, size=19)
+    r0, c0 = (19 - reference.shape[0]) // 2, (19 - reference.shape[1]) // 2
+    np.testing.assert_allclose(ours[r0:r0 + reference.shape[0], c0:c0 + reference.shape[1]],
+                               reference, atol=1e-12)
+
+
+@pytest.mark.parametrize("tshape", [(5, 5), (4, 7), (8, 3)])
+def test_ncc_matches_skimage_match_template(tshape):
+    rng = np.random.default_rng(26)
+    image = rng.random((40, 45))
+    image[:8, :10] = 0.3  # flat region: zero variance windows
+    template = image[20:20 + tshape[0], 11:11 + tshape[1]].copy()
+    ncc, reference = F.match_template_ncc(image, template), match_template(image, template)
+    flat = np.lib.stride_tricks.sliding_window_view(image, tshape).std(axis=(2, 3)) < 1e-9
+    assert flat.sum() > 0
+    # flat windows: we return exactly 0, skimage returns round-off of order 1e-8
+    np.testing.assert_array_equal(ncc[flat], 0.0)
+    np.testing.assert_allclose(reference[flat], 0.0, atol=1e-6)
+    np.testing.assert_allclose(ncc[~flat], reference[~flat], atol=1e-8)
+    assert np.unravel_index(np.argmax(ncc), ncc.shape) == (20, 11)
+    np.testing.assert_allclose(ncc.max(), 1.0, atol=1e-10)
+    # invariant to brightness and contrast changes of the image
+    np.testing.assert_allclose(F.match_template_ncc(3 * image + 7, template), ncc, atol=1e-8)
+
+
+# --------------------------------------------------------------------------- laws (hypothesis)
+def small_arrays(max_side=6):
+    shapes = st.tuples(st.integers(1, max_side), st.integers(1, max_side))
+    return shapes.flatmap(lambda s: arrays(np.float64, s, elements=st.floats(-10, 10)))
+
+
+@given(small_arrays(8), small_arrays(8), small_arrays(4), st.floats(-3, 3), st.floats(-3, 3),
+       st.sampled_from(F.BOUNDARIES))
+def test_linearity(x, y_raw, kernel, a, b, boundary):
+    y = np.resize(y_raw, x.shape)
+    lhs = F.conv2d(a * x + b * y, kernel, "full", boundary)
+    rhs = a * F.conv2d(x, kernel, "full", boundary) + b * F.conv2d(y, kernel, "full", boundary)
+    np.testing.assert_allclose(lhs, rhs, atol=1e-8, rtol=1e-8)
+
+
+@given(small_arrays(), small_arrays())
+def test_commutativity_full_mode(f, g):
+    np.testing.assert_allclose(F.conv2d(f, g, "full"), F.conv2d(g, f, "full"),
+                               atol=1e-9, rtol=1e-9)
+
+
+@given(small_arrays(5), small_arrays(4), small_arrays(4))
+def test_associativity_full_mode(f, g, h):
+    lhs = F.conv2d(F.conv2d(f, g, "full"), h, "full")
+    rhs = F.conv2d(f, F.conv2d(g, h, "full"), "full")
+    np.testing.assert_allclose(lhs, rhs, atol=1e-7, rtol=1e-9)
+
+
+@given(small_arrays(5), small_arrays(4), small_arrays(4))
+def test_distributivity_full_mode(f, g_raw, h):
+    g = np.resize(g_raw, h.shape)
+    np.testing.assert_allclose(F.conv2d(f, g + h, "full"),
+                               F.conv2d(f, g, "full") + F.conv2d(f, h, "full"),
+                               atol=1e-9, rtol=1e-9)
+
+
+@given(small_arrays(8), small_arrays(4), st.integers(-5, 5), st.integers(-5, 5),
+       st.sampled_from(["conv", "corr"]))
+def test_shift_equivariance_with_wrap(x, kernel, dy, dx, which):
+    fn = F.conv2d if which == "conv" else F.correlate2d
+    shifted_then_filtered = fn(np.roll(x, (dy, dx), axis=(0, 1)), kernel, "same", "wrap")
+    filtered_then_shifted = np.roll(fn(x, kernel, "same", "wrap"), (dy, dx), axis=(0, 1))
+    np.testing.assert_allclose(shifted_then_filtered, filtered_then_shifted,
+                               atol=1e-9, rtol=1e-9)
+
+
+# --------------------------------------------------------------------------- bad input
+GOOD = np.ones((6, 6))
+
+
+@pytest.mark.parametrize("fn", [F.conv2d, F.correlate2d, F.conv2d_naive])
+def test_conv_bad_inputs(fn):
+    with pytest.raises(ValueError, match="image must have 2 or 3 dimensions"):
+        fn(np.ones(6), np.ones((3, 3)))
+    with pytest.raises(ValueError, match="image must have 2 or 3 dimensions"):
+        fn(np.ones((2, 6, 6, 3)), np.ones((3, 3)))
+    with pytest.raises(ValueError, match="kernel must have 2 dimensions"):
+        fn(GOOD, np.ones((3, 3, 1)))
+    with pytest.raises(TypeError, match="image must be a numeric array"):
+        fn(np.full((4, 4), "a"), np.ones((3, 3)))
+    with pytest.raises(TypeError, match="kernel must be a numeric array"):
+        fn(GOOD, np.array([[None, 1]], dtype=object))
+    with pytest.raises(TypeError, match="image must be real-valued"):
+        fn(GOOD.astype(complex), np.ones((3, 3)))
+    with pytest.raises(ValueError, match="image must not be empty"):
+        fn(np.ones((0, 5)), np.ones((3, 3)))
+    with pytest.raises(ValueError, match="kernel must not be empty"):
+        fn(GOOD, np.ones((3, 0)))
+    with pytest.raises(ValueError, match="kernel of shape .* is larger than image"):
+        fn(np.ones((4, 9)), np.ones((5, 3)), mode="valid")
+    with pytest.raises(ValueError, match="mode must be one of"):
+        fn(GOOD, np.ones((3, 3)), mode="SAME")
+    with pytest.raises(ValueError, match="boundary must be one of"):
+        fn(GOOD, np.ones((3, 3)), boundary="symm")
+
+
+def test_other_bad_inputs():
+    with pytest.raises(ValueError, match="mode must be one of"):
+        F.output_shape((5, 5), (3, 3), "half")
+    with pytest.raises(ValueError, match="col_kernel must have 1 dimensions"):
+        F.separable_conv2d(GOOD, np.ones((3, 1)), np.ones(3))
+    with pytest.raises(ValueError, match="kernel of shape .* is larger"):
+        F.separable_conv2d(GOOD, np.ones(7), np.ones(3), mode="valid")
+    with pytest.raises(ValueError, match="boundary must be one of"):
+        F.pad_image(GOOD, [(1, 1), (1, 1)], "mirror")
+    for fn in (F.gaussian_kernel, F.gaussian_kernel1d, F.log_kernel,
+               lambda s: F.gaussian_blur(GOOD, s), lambda s: F.gaussian_gradient(GOOD, s),
+               lambda s: F.laplacian_of_gaussian(GOOD, s), lambda s: F.edge_map(GOOD, s),
+               lambda s: F.gaussian_blur(GOOD, s, separable=False)):
+        for bad in (0, -1.5, float("nan")):
+            with pytest.raises(ValueError, match="sigma must be finite and > 0"):
+                fn(bad)
+        with pytest.raises(TypeError, match="sigma must be a number"):
+            fn("wide")
+    with pytest.raises(ValueError, match="size must be a positive odd int"):
+        F.gaussian_kernel(1.0, size=4)
+    with pytest.raises(TypeError, match="size must be an int"):
+        F.gaussian_kernel(1.0, size=5.0)
+    with pytest.raises(ValueError, match="size must be a positive int"):
+        F.box_kernel(0)
+    with pytest.raises(ValueError, match="size must be a positive odd int"):
+        F.identity_kernel(4)
+    with pytest.raises(ValueError, match="order must be 1 or 2"):
+        F.gaussian_derivative_kernel1d(1.0, order=3)
+    with pytest.raises(ValueError, match="threshold must be a fraction"):
+        F.edge_map(GOOD, 1.0, threshold=1.5)
+    with pytest.raises(ValueError, match="threshold must be finite and >= 0"):
+        F.edge_map(GOOD, 1.0, threshold=-0.1)
+    with pytest.raises(ValueError, match="image must have 2 dimensions"):
+        F.edge_map(np.ones((6, 6, 3)), 1.0)
+    with pytest.raises(ValueError, match="amount must be finite and >= 0"):
+        F.sharpen(GOOD, amount=-1)
+    with pytest.raises(ValueError, match="frequency must be <= 0.5"):
+        F.gabor_kernel(0.8)
+    with pytest.raises(ValueError, match="frequency must be finite and > 0"):
+        F.gabor_kernel(0.0)
+    with pytest.raises(ValueError, match="kernel of shape .* is larger than image"):
+        F.match_template_ncc(np.ones((5, 5)), np.ones((6, 2)))
+    with pytest.raises(ValueError, match="image must have 2 dimensions"):
+        F.match_template_ncc(np.ones((6, 6, 3)), np.ones((2, 2)))
