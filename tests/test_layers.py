@@ -1,0 +1,350 @@
+"""Hand-written layers against torch.nn.functional + torch.autograd (float64).
+
+Tolerances: forward and backward must match torch to a relative error of 1e-7 (in practice
+they agree to ~1e-15); the centred-difference check (h = 1e-5) must agree to 1e-6; and
+torch.autograd.gradcheck runs on each layer wrapped as a torch.autograd.Function whose
+backward is ours.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given
+from hypothesis import strategies as st
+
+from course_utils import layers as L
+
+TORCH_TOL = 1e-7
+NUMERIC_TOL = 1e-6
+
+
+def rng(seed: int = 0) -> np.random.Generator:
+    return np.random.default_rng(seed)
+
+
+def as_torch_function(forward, backward):
+    """Wrap (forward, backward) so torch.autograd.gradcheck can test our backward."""
+    class Layer(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, *tensors):
+            out, ctx.cache = forward(*[t.detach().numpy() for t in tensors])
+            return torch.from_numpy(np.ascontiguousarray(out))
+
+        @staticmethod
+        def backward(ctx, dout):
+            grads = backward(dout.detach().numpy(), ctx.cache)
+            grads = grads if isinstance(grads, tuple) else (grads,)
+            return tuple(torch.from_numpy(np.ascontiguousarray(g)) for g in grads)
+
+    return Layer.apply
+
+
+def check_layer(forward, backward, torch_fn, inputs, seed=0, numeric_on=None):
+    """Forward + backward vs torch, numeric check on each input, and gradcheck."""
+    out, cache = forward(*inputs)
+    expected = torch_fn(*[torch.tensor(a) for a in inputs]).numpy()
+    assert out.shape == expected.shape
+    assert L.relative_error(out, expected) < TORCH_TOL
+    dout = rng(seed + 1).normal(size=out.shape)
+    grads = backward(dout, cache)
+    grads = grads if isinstance(grads, tuple) else (grads,)
+    reference = L.torch_gradients(torch_fn, inputs, dout)
+    for i, (g, r) in enumerate(zip(grads, reference)):
+        assert g.shape == r.shape, f"input {i}"
+        assert L.relative_error(g, r) < TORCH_TOL, f"input {i}"
+    for i in numeric_on if numeric_on is not None else range(len(inputs)):
+        def f(v, i=i):
+            args = list(inputs)
+            args[i] = v
+            return forward(*args)[0]
+        num = L.numeric_gradient(f, inputs[i], dout=dout)
+        assert L.relative_error(grads[i], num) < NUMERIC_TOL, f"numeric, input {i}"
+    tensors = [torch.tensor(a, requires_grad=True) for a in inputs]
+    assert torch.autograd.gradcheck(as_torch_function(forward, backward), tensors)
+
+
+# ---- each layer ----------------------------------------------------------------------------
+def test_linear():
+    r = rng()
+    check_layer(L.linear_forward, L.linear_backward, F.linear,
+                [r.normal(size=(5, 4)), r.normal(size=(3, 4)), r.normal(size=3)])
+
+
+@pytest.mark.parametrize("stride,padding", [(1, 0), (1, 1), (2, 1), (3, 2)])
+def test_conv2d(stride, padding):
+    r = rng(stride + 10 * padding)
+    inputs = [r.normal(size=(2, 3, 7, 6)), r.normal(size=(4, 3, 3, 2)), r.normal(size=4)]
+    check_layer(lambda x, w, b: L.conv2d_forward(x, w, b, stride, padding), L.conv2d_backward,
+                lambda x, w, b: F.conv2d(x, w, b, stride=stride, padding=padding), inputs)
+
+
+@pytest.mark.parametrize("size,stride", [(2, None), (3, 1), (2, 1), (3, 2)])
+def test_maxpool(size, stride):
+    x = rng(size).normal(size=(2, 3, 7, 8))
+    check_layer(lambda x: L.maxpool_forward(x, size, stride), L.maxpool_backward,
+                lambda x: F.max_pool2d(x, size, stride if stride else size), [x])
+
+
+def test_maxpool_routes_gradient_to_the_max_only():
+    x = np.array([[[[1.0, 5.0, 2.0, 0.0], [3.0, 4.0, 9.0, 1.0],
+                    [0.0, 0.0, 1.0, 1.5], [7.0, 0.5, 2.0, 1.0]]]])
+    out, cache = L.maxpool_forward(x, 2)
+    np.testing.assert_array_equal(out[0, 0], [[5.0, 9.0], [7.0, 2.0]])
+    dx = L.maxpool_backward(np.ones_like(out), cache)
+    np.testing.assert_array_equal(dx[0, 0], [[0, 1, 0, 0], [0, 0, 1, 0],
+                                             [0, 0, 0, 0], [1, 0, 1, 0]])
+
+
+def test_relu_and_sigmoid():
+    x = rng().normal(size=(4, 5))
+    check_layer(L.relu_forward, L.relu_backward, F.relu, [x])
+    check_layer(L.sigmoid_forward, L.sigmoid_backward, torch.sigmoid, [x * 3])
+
+
+def test_sigmoid_is_stable_for_large_inputs():
+    s, _ = L.sigmoid_forward(np.array([-1000.0, 0.0, 1000.0]))
+    np.testing.assert_allclose(s, [0.0, 0.5, 1.0])
+
+
+@pytest.mark.parametrize("shape", [(6, 4), (3, 2, 4, 5)])
+def test_batchnorm_train(shape):
+    r = rng(len(shape))
+    c = shape[1]
+    x, gamma, beta = r.normal(2.0, 3.0, size=shape), r.normal(size=c), r.normal(size=c)
+    stats = L.RunningStats(r.normal(size=c), r.uniform(0.5, 2.0, size=c), momentum=0.3)
+    t_mean, t_var = torch.tensor(stats.mean), torch.tensor(stats.var)
+    out, _ = L.batchnorm_forward(x, gamma, beta, stats, train=True)
+    expected = F.batch_norm(torch.tensor(x), t_mean, t_var, torch.tensor(gamma),
+                            torch.tensor(beta), training=True, momentum=0.3, eps=stats.eps)
+    assert L.relative_error(out, expected.numpy()) < TORCH_TOL
+    np.testing.assert_allclose(stats.mean, t_mean.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(stats.var, t_var.numpy(), rtol=1e-12)
+
+    def forward(x, gamma, beta):
+        return L.batchnorm_forward(x, gamma, beta, L.RunningStats.create(c), train=True)
+
+    check_layer(forward, L.batchnorm_backward,
+                lambda x, g, b: F.batch_norm(x, None, None, g, b, training=True),
+                [x, gamma, beta])
+
+
+@pytest.mark.parametrize("shape", [(6, 4), (3, 2, 4, 5)])
+def test_batchnorm_eval_uses_running_stats(shape):
+    r = rng(5)
+    c = shape[1]
+    x, gamma, beta = r.normal(size=shape), r.normal(size=c), r.normal(size=c)
+    mean, var = r.normal(size=c), r.uniform(0.5, 2.0, size=c)
+    stats = L.RunningStats(mean.copy(), var.copy())
+
+    def forward(x, gamma, beta):
+        return L.batchnorm_forward(x, gamma, beta, stats, train=False)
+
+    check_layer(forward, L.batchnorm_backward,
+                lambda x, g, b: F.batch_norm(x, torch.tensor(mean), torch.tensor(var), g, b,
+                                             training=False), [x, gamma, beta])
+    np.testing.assert_array_equal(stats.mean, mean)  # evaluation leaves the stats alone
+    np.testing.assert_array_equal(stats.var, var)
+
+
+def test_batchnorm_running_stats_converge_to_the_data():
+    r = rng(3)
+    stats = L.RunningStats.create(3, momentum=0.2)
+    for _ in range(200):
+        L.batchnorm_forward(r.normal([1.0, -2.0, 0.0], [1.0, 2.0, 0.5], size=(64, 3)),
+                            np.ones(3), np.zeros(3), stats)
+    np.testing.assert_allclose(stats.mean, [1.0, -2.0, 0.0], atol=0.15)
+    np.testing.assert_allclose(stats.var, [1.0, 4.0, 0.25], rtol=0.2)
+
+
+def test_dropout_with_explicit_mask():
+    r = rng(7)
+    x = r.normal(size=(5, 6))
+    mask = L.dropout_mask(x.shape, 0.4, seed=1)
+    check_layer(lambda x: L.dropout_forward(x, 0.4, mask=mask), L.dropout_backward,
+                lambda x: x * torch.tensor(mask) / 0.6, [x])
+
+
+def test_dropout_seed_is_reproducible_and_eval_is_identity():
+    x = rng().normal(size=(50, 40))
+    a, _ = L.dropout_forward(x, 0.3, seed=4)
+    b, _ = L.dropout_forward(x, 0.3, seed=4)
+    np.testing.assert_array_equal(a, b)
+    out, cache = L.dropout_forward(x, 0.3, train=False)
+    np.testing.assert_array_equal(out, x)
+    np.testing.assert_array_equal(L.dropout_backward(x, cache), x)
+
+
+def test_dropout_drops_a_fraction_p_and_keeps_the_mean():
+    x = np.ones((400, 500))
+    out, _ = L.dropout_forward(x, 0.25, seed=0)
+    assert abs((out == 0).mean() - 0.25) < 0.01
+    assert abs(out.mean() - 1.0) < 0.015
+
+
+def test_softmax_cross_entropy():
+    r = rng(2)
+    scores, y = r.normal(size=(6, 5)) * 3, r.integers(0, 5, size=6)
+    loss, dscores = L.softmax_cross_entropy(scores, y)
+    t = torch.tensor(scores, requires_grad=True)
+    ref = F.cross_entropy(t, torch.tensor(y))
+    ref.backward()
+    assert abs(loss - ref.item()) < TORCH_TOL * abs(ref.item())
+    assert L.relative_error(dscores, t.grad.numpy()) < TORCH_TOL
+    num = L.numeric_gradient(lambda s: L.softmax_cross_entropy(s, y)[0], scores)
+    assert L.relative_error(dscores, num) < NUMERIC_TOL
+    assert torch.autograd.gradcheck(lambda s: F.cross_entropy(s, torch.tensor(y)),
+                                    (torch.tensor(scores, requires_grad=True),))
+    np.testing.assert_allclose(L.softmax(scores), F.softmax(torch.tensor(scores), 1).numpy(),
+                               rtol=1e-12)
+
+
+def test_softmax_survives_huge_scores():
+    loss, d = L.softmax_cross_entropy(np.array([[1000.0, 0.0], [0.0, 1000.0]]), np.array([0, 0]))
+    assert np.isfinite(loss) and np.all(np.isfinite(d))
+    assert abs(loss - 500.0) < 1e-9
+
+
+def test_regression_and_binary_losses():
+    r = rng(4)
+    pred, target = r.normal(size=(7, 2)), r.normal(size=(7, 2))
+    loss, d = L.mse_loss(pred, target)
+    (ref_d,) = L.torch_gradients(lambda p: F.mse_loss(p, torch.tensor(target)), [pred], 1.0)
+    assert abs(loss - F.mse_loss(torch.tensor(pred), torch.tensor(target)).item()) < 1e-12
+    assert L.relative_error(d, ref_d) < TORCH_TOL
+    z, t = r.normal(size=9) * 20, r.integers(0, 2, size=9).astype(float)
+    loss, d = L.binary_cross_entropy_with_logits(z, t)
+    bce = lambda v: F.binary_cross_entropy_with_logits(v, torch.tensor(t))  # noqa: E731
+    (ref_d,) = L.torch_gradients(bce, [z], 1.0)
+    assert abs(loss - bce(torch.tensor(z)).item()) < 1e-12
+    assert L.relative_error(d, ref_d) < TORCH_TOL
+
+
+# ---- properties ------------------------------------------------------------------------
+@given(n=st.integers(1, 2), c=st.integers(1, 3), f=st.integers(1, 3), h=st.integers(3, 8),
+       w=st.integers(3, 8), kh=st.integers(1, 3), kw=st.integers(1, 3),
+       stride=st.integers(1, 3), padding=st.integers(0, 2), seed=st.integers(0, 2**16))
+def test_conv2d_matches_torch_for_any_shape(n, c, f, h, w, kh, kw, stride, padding, seed):
+    r = rng(seed)
+    inputs = [r.normal(size=(n, c, h, w)), r.normal(size=(f, c, kh, kw)), r.normal(size=f)]
+    out, cache = L.conv2d_forward(*inputs, stride=stride, padding=padding)
+    torch_fn = lambda x, w, b: F.conv2d(x, w, b, stride=stride, padding=padding)  # noqa: E731
+    assert L.relative_error(out, torch_fn(*map(torch.tensor, inputs)).numpy()) < TORCH_TOL
+    dout = r.normal(size=out.shape)
+    for g, ref in zip(L.conv2d_backward(dout, cache), L.torch_gradients(torch_fn, inputs, dout)):
+        assert L.relative_error(g, ref) < TORCH_TOL
+
+
+@given(seed=st.integers(0, 2**16), size=st.integers(1, 3), stride=st.integers(1, 3))
+def test_maxpool_gradient_sums_to_dout_and_hits_maxima(seed, size, stride):
+    x = rng(seed).normal(size=(2, 2, 7, 7))
+    out, cache = L.maxpool_forward(x, size, stride)
+    dout = rng(seed + 1).uniform(0.5, 1.5, size=out.shape)
+    dx = L.maxpool_backward(dout, cache)
+    assert np.isclose(dx.sum(), dout.sum())
+    assert np.all(np.isin(x[dx != 0], out))  # only maxima receive gradient
+
+
+def test_conv_is_vectorized_enough_for_a_real_batch():
+    r = rng()
+    x, w = r.normal(size=(64, 8, 16, 16)), r.normal(size=(16, 8, 3, 3))
+    import time
+    start = time.perf_counter()
+    out, cache = L.conv2d_forward(x, w, np.zeros(16), padding=1)
+    L.conv2d_backward(np.ones_like(out), cache)
+    assert time.perf_counter() - start < 2.0
+
+
+# ---- gradient-check tools ------------------------------------------------------------
+def test_numeric_gradient_matches_autograd():
+    x = rng(9).normal(size=(3, 4))
+    num = L.numeric_gradient(lambda v: np.sum(np.sin(v) * v ** 2), x)
+    (ref,) = L.torch_gradients(lambda t: torch.sum(torch.sin(t) * t ** 2), [x], 1.0)
+    assert L.relative_error(num, ref) < 1e-9
+
+
+def test_numeric_gradient_error_shrinks_like_h_squared():
+    x = np.array([0.3, -1.2])
+    exact = np.cos(x) * 3 * np.sin(x) ** 2
+    errs = [np.abs(L.numeric_gradient(lambda v: np.sum(np.sin(v) ** 3), x, h=h) - exact).max()
+            for h in (1e-2, 1e-3)]
+    assert 50 < errs[0] / errs[1] < 200  # ten times smaller h -> about 100 times smaller error
+
+
+def test_numeric_gradient_restores_x_and_rejects_bad_input():
+    x = np.array([1.0, 2.0])
+    L.numeric_gradient(lambda v: v.sum(), x)
+    np.testing.assert_array_equal(x, [1.0, 2.0])
+    with pytest.raises(ValueError, match="h"):
+        L.numeric_gradient(lambda v: v.sum(), x, h=0)
+    with pytest.raises(ValueError, match="dout"):
+        L.numeric_gradient(lambda v: v * 2, x)
+
+
+def test_relative_error():
+    assert L.relative_error(np.zeros(3), np.zeros(3)) == 0.0
+    assert L.relative_error([1.0, 2.0], [1.0, 2.2]) == pytest.approx(0.2 / 2.2)
+    with pytest.raises(ValueError, match="same shape"):
+        L.relative_error(np.zeros(2), np.zeros(3))
+
+
+# ---- bad input names the argument ---------------------------------------------------------
+@pytest.mark.parametrize("call,match", [
+    (lambda: L.linear_forward(np.ones((2, 3)), np.ones((4, 5)), np.ones(4)), "x has 3 features"),
+    (lambda: L.linear_forward(np.ones(3), np.ones((4, 3)), np.ones(4)), "x must have 2"),
+    (lambda: L.linear_forward(np.ones((0, 3)), np.ones((4, 3)), np.ones(4)), "x must not be empty"),
+    (lambda: L.linear_forward(np.ones((2, 3)), np.ones((4, 3)), np.ones(3)), "b must have shape"),
+    (lambda: L.linear_forward(np.ones((2, 3)), np.ones(3), np.ones(3)), "w must have 2"),
+    (lambda: L.conv2d_forward(np.ones((1, 2, 5, 5)), np.ones((3, 4, 3, 3)), np.ones(3)),
+     "x has 2 channels"),
+    (lambda: L.conv2d_forward(np.ones((2, 5, 5)), np.ones((3, 2, 3, 3)), np.ones(3)),
+     "x must have 4"),
+    (lambda: L.conv2d_forward(np.ones((0, 2, 5, 5)), np.ones((3, 2, 3, 3)), np.ones(3)),
+     "x must not be empty"),
+    (lambda: L.conv2d_forward(np.ones((1, 2, 2, 2)), np.ones((3, 2, 3, 3)), np.ones(3)),
+     "w's kernel"),
+    (lambda: L.conv2d_forward(np.ones((1, 2, 5, 5)), np.ones((3, 2, 3, 3)), np.ones(3), stride=0),
+     "stride"),
+    (lambda: L.conv2d_forward(np.ones((1, 2, 5, 5)), np.ones((3, 2, 3, 3)), np.ones(3),
+                              padding=-1), "padding"),
+    (lambda: L.maxpool_forward(np.ones((1, 1, 4)), 2), "x must have 4"),
+    (lambda: L.maxpool_forward(np.ones((1, 1, 4, 4)), 5), "size 5"),
+    (lambda: L.maxpool_forward(np.ones((0, 1, 4, 4)), 2), "x must not be empty"),
+    (lambda: L.relu_forward(np.ones((0, 3))), "x must not be empty"),
+    (lambda: L.batchnorm_forward(np.ones((4, 3)), np.ones(2), np.ones(2),
+                                 L.RunningStats.create(2)), "gamma, beta"),
+    (lambda: L.batchnorm_forward(np.ones((4, 3, 2)), np.ones(3), np.ones(3),
+                                 L.RunningStats.create(3)), "x must have 2 or 4"),
+    (lambda: L.batchnorm_forward(np.ones((1, 3)), np.ones(3), np.ones(3),
+                                 L.RunningStats.create(3)), "more than one value"),
+    (lambda: L.dropout_forward(np.ones(3), 1.0, seed=0), "p must"),
+    (lambda: L.dropout_forward(np.ones(3), 0.5), "mask or seed"),
+    (lambda: L.dropout_forward(np.ones(3), 0.5, mask=np.ones(4, bool)), "mask must"),
+    (lambda: L.softmax_cross_entropy(np.ones((2, 3)), np.array([0, 3])), "y must lie"),
+    (lambda: L.softmax_cross_entropy(np.ones((2, 3)), np.array([0.0, 1.0])), "y must be integer"),
+    (lambda: L.softmax_cross_entropy(np.ones(3), np.array([0])), "scores must have 2"),
+    (lambda: L.mse_loss(np.ones(3), np.ones(4)), "pred and target"),
+    (lambda: L.binary_cross_entropy_with_logits(np.ones(3), np.ones(2)), "logits and target"),
+    (lambda: L.RunningStats.create(0), "num_features"),
+])
+def test_bad_input_raises_naming_the_argument(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+def test_backward_rejects_dout_of_the_wrong_shape():
+    out, cache = L.linear_forward(np.ones((2, 3)), np.ones((4, 3)), np.ones(4))
+    with pytest.raises(ValueError, match="dout must have the output's shape"):
+        L.linear_backward(np.ones((2, 5)), cache)
+    out, cache = L.conv2d_forward(np.ones((1, 1, 4, 4)), np.ones((2, 1, 3, 3)), np.ones(2))
+    with pytest.raises(ValueError, match="dout"):
+        L.conv2d_backward(np.ones((1, 2, 3, 3)), cache)
+    out, cache = L.maxpool_forward(np.ones((1, 1, 4, 4)), 2)
+    with pytest.raises(ValueError, match="dout"):
+        L.maxpool_backward(np.ones((1, 1, 3, 3)), cache)
+
+
+def test_non_numeric_input_is_a_type_error():
+    with pytest.raises(TypeError, match="x must be a numeric array"):
+        L.relu_forward(np.array(["a", "b"]))
