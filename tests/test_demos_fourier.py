@@ -1,0 +1,142 @@
+"""Chapter 02 figures: every show_* returns a Figure that changes with its parameters."""
+import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+
+from course_utils import fourier
+from course_utils.demos import fourier as demos
+
+Figure = matplotlib.figure.Figure
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+def image_data(fig, index=0):
+    """Pixel data of the index-th image drawn in ``fig`` (over all axes)."""
+    images = [im for ax in fig.axes for im in ax.get_images()]
+    return np.asarray(images[index].get_array(), dtype=float)
+
+
+def line_data(fig, ax_index=0, line_index=0):
+    return np.asarray(fig.axes[ax_index].get_lines()[line_index].get_ydata(), dtype=float)
+
+
+def titles(fig):
+    return " | ".join(ax.get_title() for ax in fig.axes)
+
+
+def test_face_pair_is_two_aligned_grey_squares():
+    astronaut, cat = demos.face_pair(64)
+    assert astronaut.shape == cat.shape == (64, 64)
+    assert 0 <= astronaut.min() and cat.max() <= 1
+    assert abs(np.corrcoef(astronaut.ravel(), cat.ravel())[0, 1]) < 0.9  # different images
+
+
+def test_show_sinusoid_follows_its_parameters():
+    a = demos.show_sinusoid(1.0, 2.0, 0.0)
+    b = demos.show_sinusoid(2.0, 2.0, 0.0)
+    assert isinstance(a, Figure)
+    np.testing.assert_allclose(line_data(b, 0, 1), 2 * line_data(a, 0, 1))
+
+
+def test_show_winding_centre_moves_with_frequency():
+    assert isinstance(demos.show_winding(1.0), Figure)
+    centre = demos.winding_sweep([3.0])[0]
+    assert abs(centre) == pytest.approx(0.5, abs=1e-9)  # half the cosine's amplitude
+    assert np.angle(centre) == pytest.approx(0.6, abs=1e-9)  # its phase
+    assert abs(demos.winding_sweep([0.0])[0]) == pytest.approx(1.0, abs=1e-9)  # the constant
+    a, b = demos.show_winding(1.0), demos.show_winding(3.0)
+    assert not np.allclose(line_data(a), line_data(b))
+    assert "3.00" in titles(b)
+
+
+def test_show_dft_and_ft_pairs():
+    x = fourier.sinusoid(np.arange(16), 1.0, 3 / 16)
+    assert isinstance(demos.show_dft(x), Figure)
+    a, b = demos.show_ft_pairs(1.0, 0.5), demos.show_ft_pairs(2.0, 1.0)
+    assert isinstance(a, Figure) and titles(a) != titles(b)
+    errors = [float(t.split("max error ")[1].rstrip(")")) for t in titles(a).split(" | ")
+              if "max error" in t]
+    assert errors[0] < 0.02 and errors[1] < 1e-10  # box (Riemann sum) and Gaussian
+
+
+def test_spectrum_gratings_swap_and_circular():
+    rng = np.random.default_rng(0)
+    image = rng.random((32, 32))
+    fig = demos.show_spectrum(image)
+    assert isinstance(fig, Figure)
+    np.testing.assert_allclose(image_data(fig, 1), fourier.spectrum(image)[0])
+    a = demos.show_gratings([(4, 0), (8, 90)], size=32)
+    b = demos.show_gratings([(4, 30), (8, 90)], size=32)
+    assert not np.allclose(image_data(a, 0), image_data(b, 0))
+    assert isinstance(demos.show_swap(image, rng.random((32, 32))), Figure)
+    fig = demos.show_circular_vs_linear(image, np.ones((5, 5)) / 25)
+    difference = image_data(fig, 2)
+    assert np.abs(difference[4:, 4:]).max() < 1e-12 and np.abs(difference[:4]).max() > 1e-3
+
+
+def test_show_cutoff_and_ringing_respond_to_cutoff():
+    image = np.random.default_rng(1).random((48, 48))
+    a, b = demos.show_cutoff(0.05, image), demos.show_cutoff(0.2, image)
+    assert isinstance(a, Figure)
+    assert not np.allclose(image_data(a, 1), image_data(b, 1))
+    a, b = demos.show_ringing(0.05, 64), demos.show_ringing(0.2, 64)
+    assert not np.allclose(line_data(a, 0, 1), line_data(b, 0, 1))
+
+
+def test_show_hybrid_responds_to_both_sigmas():
+    base = demos.show_hybrid(6.0, 3.0)
+    assert isinstance(base, Figure)
+    assert len(base.axes) == 3 + 4  # three panels, four viewing distances
+    low = demos.show_hybrid(10.0, 3.0)
+    high = demos.show_hybrid(6.0, 1.0)
+    assert not np.allclose(image_data(base, 0), image_data(low, 0))
+    assert not np.allclose(image_data(base, 1), image_data(high, 1))
+
+
+def test_show_compression_responds_to_fraction():
+    image = np.random.default_rng(2).random((32, 32))
+    a, b = demos.show_compression(0.01, image), demos.show_compression(0.3, image)
+    assert isinstance(a, Figure)
+    assert not np.allclose(image_data(a, 0), image_data(b, 0))
+    curve = demos.compression_curve(image, [0.01, 0.1, 1.0])
+    assert curve[0] < curve[1] and curve[2] > 200  # all kept: round-off only
+
+
+def test_show_campbell_robson():
+    fig = demos.show_campbell_robson((32, 64))
+    assert isinstance(fig, Figure) and image_data(fig).shape == (32, 64)
+
+
+def test_crossover_table_times_every_method():
+    table = demos.crossover_table(size=32, kernel_sizes=(3, 9), repeat=1)
+    assert table["kernel size"] == [3, 9]
+    for method in demos.CONV_METHODS:
+        assert len(table[method]) == 2 and all(t > 0 for t in table[method])
+    assert "fft_convolve" in demos.format_table(table)
+    assert isinstance(demos.show_crossover(table), Figure)
+    with pytest.raises(ValueError, match="methods must be among"):
+        demos.crossover_table(size=8, kernel_sizes=(3,), methods=("opencv",))
+
+
+def test_every_method_computes_the_same_convolution():
+    rng = np.random.default_rng(3)
+    image, kernel = rng.random((20, 24)), rng.random((5, 4))
+    results = [method(image, kernel) for method in demos.CONV_METHODS.values()]
+    for other in results[1:]:
+        np.testing.assert_allclose(other, results[0], atol=1e-9)
+
+
+def test_crossover_reads_the_table():
+    table = {"kernel size": [3, 9, 15, 31], "direct": [1.0, 2.0, 4.0, 9.0],
+             "fft": [3.0, 2.5, 3.0, 3.0]}
+    assert demos.crossover(table, "direct", "fft") == 15
+    table["fft"] = [0.5, 2.5, 3.0, 3.0]  # a fast small size before a slow one does not count
+    assert demos.crossover(table, "direct", "fft") == 15
+    table["fft"] = [9.0, 9.0, 9.0, 10.0]
+    assert demos.crossover(table, "direct", "fft") is None
