@@ -121,6 +121,21 @@ def grating(shape: tuple[int, int], cycles: float, angle: float = 0.0,
     return 0.5 + 0.5 * np.cos(2 * np.pi * (u * x + v * y) + phase)
 
 
+def dominant_frequency(image) -> tuple[float, float]:
+    """Where the strongest non-zero frequency of ``image`` (H, W) sits in its spectrum.
+
+    Returns ``(cycles, angle)``: the distance of the largest-amplitude bin (the mean left out)
+    from the centre in cycles per image (for a square image), and its direction in degrees in
+    [0, 180), counter-clockwise as displayed (``grating`` uses the same convention).
+    """
+    image = as_float_array(image, "image", ndim=2)
+    amplitude = np.abs(np.fft.fft2(image - image.mean()))
+    row, col = np.unravel_index(np.argmax(amplitude), amplitude.shape)
+    v = np.fft.fftfreq(image.shape[0])[row] * image.shape[0]
+    u = np.fft.fftfreq(image.shape[1])[col] * image.shape[1]
+    return float(np.hypot(u, v)), float(np.degrees(np.arctan2(-v, u)) % 180)
+
+
 def swap_phase(amplitude_source, phase_source) -> np.ndarray:
     """The image with the Fourier amplitude of one image and the phase of another.
 
@@ -199,6 +214,21 @@ def overshoot(filtered, original) -> float:
 
 
 # ----------------------------------------------------------------------------- convolution
+def circular_convolve_1d(a, b) -> np.ndarray:
+    """Direct circular convolution of two (N,) sequences, real or complex (O(N^2)).
+
+    ``out[n] = sum_m a[m] b[(n - m) % N]`` -- the definition, with no FFT inside.
+    """
+    a, b = np.asarray(a), np.asarray(b)
+    for name, x in (("a", a), ("b", b)):
+        if x.ndim != 1 or x.size == 0 or not np.issubdtype(x.dtype, np.number):
+            raise ValueError(f"{name} must be a non-empty 1-D numeric array, got shape {x.shape}")
+    if a.shape != b.shape:
+        raise ValueError(f"a and b must have the same shape, got {a.shape} and {b.shape}")
+    n = np.arange(a.size)
+    return b[(n[:, None] - n[None, :]) % a.size] @ a
+
+
 def circular_convolve(image, kernel) -> np.ndarray:
     """Circular (wrap-around) convolution via the convolution theorem: (H, W) -> (H, W).
 

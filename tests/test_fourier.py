@@ -131,6 +131,13 @@ def test_grating_spectrum_has_two_spots(cycles, angle, spot):
     assert {tuple(s) for s in spots} == expected
 
 
+@pytest.mark.parametrize("cycles, angle", [(4, 0), (8, 30), (8, 90), (16, 135), (10, 170)])
+def test_dominant_frequency_finds_the_grating(cycles, angle):
+    got_cycles, got_angle = fourier.dominant_frequency(fourier.grating((64, 64), cycles, angle))
+    assert got_cycles == pytest.approx(cycles, abs=0.75)  # nearest bin: within half a diagonal
+    assert min(abs(got_angle - angle), 180 - abs(got_angle - angle)) < 180 / np.pi * 0.75 / cycles
+
+
 @given(matrices(2, 8), st.integers(0, 10**6))
 def test_swap_phase_keeps_one_amplitude_and_the_other_phase(a, seed):
     b = np.random.default_rng(seed).standard_normal(a.shape)
@@ -242,6 +249,23 @@ def test_product_in_space_is_circular_convolution_of_spectra(x, seed):
     np.testing.assert_allclose(np.fft.fft2(x * y), conv / x.size, atol=1e-7)
 
 
+def test_circular_convolve_1d_matches_the_definition(rng):
+    a = rng.standard_normal(9) + 1j * rng.standard_normal(9)
+    b = rng.standard_normal(9)
+    expected = [sum(a[m] * b[(n - m) % 9] for m in range(9)) for n in range(9)]
+    np.testing.assert_allclose(fourier.circular_convolve_1d(a, b), expected, atol=ATOL)
+
+
+@given(st.integers(1, 30).flatmap(lambda n: st.tuples(
+    arrays(np.float64, n, elements=finite), arrays(np.float64, n, elements=finite))))
+def test_convolution_theorem_both_ways_1d(xy):
+    x, y = xy
+    fx, fy = np.fft.fft(x), np.fft.fft(y)
+    np.testing.assert_allclose(np.fft.fft(fourier.circular_convolve_1d(x, y)), fx * fy, atol=1e-7)
+    np.testing.assert_allclose(np.fft.fft(x * y), fourier.circular_convolve_1d(fx, fy) / x.size,
+                               atol=1e-7)
+
+
 CASES = [((20, 30), (3, 3)), ((20, 30), (4, 6)), ((17, 9), (9, 9)), ((8, 8), (8, 8)),
          ((31, 12), (1, 5)), ((6, 40), (5, 2))]
 
@@ -348,6 +372,9 @@ def test_campbell_robson_chart():
     (lambda: fourier.hybrid_image(np.zeros((4, 4)), np.zeros((5, 4)), 1, 1), "same shape"),
     (lambda: fourier.apply_mask(np.zeros((4, 4)), np.ones((4, 3))), "mask must have"),
     (lambda: fourier.psnr(np.zeros((4, 4)), np.zeros((4, 3))), "same shape"),
+    (lambda: fourier.circular_convolve_1d(np.zeros(5), np.zeros(4)), "same shape"),
+    (lambda: fourier.circular_convolve_1d(np.zeros((2, 2)), np.zeros(4)), "a must be a non-empty"),
+    (lambda: fourier.dominant_frequency(np.zeros(4)), "image must have 2"),
     (lambda: fourier.winding(np.zeros(5), np.zeros(4), 1.0), "same shape"),
     (lambda: fourier.sampled_ft(np.zeros(4), np.array([0, 1, 3, 4.0])), "uniformly spaced"),
     (lambda: fourier.lowpass_mask((8, 8), -0.1), "cutoff must be finite and >= 0"),
