@@ -1,0 +1,321 @@
+"""Every chapter notebook, run in JupyterLab in headless Chromium: widgets render and respond.
+
+For each notebook: start a private JupyterLab, open a copy, Run > Run All Cells, wait until
+the kernel is idle and no cell is queued, then fail on any cell error, any cell left
+unexecuted, any "Error displaying widget", and any JavaScript error of the page. Then move
+the first slider of every live widget with the keyboard and check that the widget's figure
+or text changed. A screenshot and the timings go to test-artifacts/browser/.
+"""
+from __future__ import annotations
+
+import json
+import re
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(1200)]
+
+REPO = Path(__file__).resolve().parents[2]
+
+FIXTURE = REPO / "tests" / "fixtures" / "widgets_demo.ipynb"
+NOTEBOOKS = [FIXTURE] + sorted((REPO / "notebooks").glob("*.ipynb"))
+
+KERNEL_READY_TIMEOUT_S = 180   # page load + kernel start on a busy 2-core machine
+RUN_TIMEOUT_S = 300            # chapters run in up to ~90 s on the CPU; keep a wide margin
+SLIDER_TIMEOUT_S = 120         # one redraw of a widget, queued behind the others
+IDLE_GRACE_S = 5               # kernel idle this long after a move and nothing changed: unchanged
+SLIDER_PRESSES = 3
+
+# Console errors that are not defects of the notebook under test. Each entry: (pattern, why).
+ALLOWED_CONSOLE_ERRORS: list[tuple[re.Pattern, str]] = [
+]
+
+_STATE_JS = """() => {
+  const indicator = document.querySelector('.jp-Notebook-ExecutionIndicator');
+  const bar = document.querySelector('.jp-StatusBar-Widget');
+  const dialog = document.querySelector('.jp-Dialog');
+  return {
+    indicator: indicator ? indicator.getAttribute('data-status') : null,
+    kernel: bar ? bar.textContent : '',
+    dialog: dialog ? dialog.textContent.trim() : null,
+    prompts: Array.from(document.querySelectorAll('.jp-Notebook .jp-CodeCell')).map(cell => ({
+      prompt: (cell.querySelector('.jp-InputArea-prompt') || {}).textContent || '',
+      empty: !((cell.querySelector('.cm-content') || {}).textContent || '').trim(),
+    })),
+  };
+}"""
+
+_PROBLEMS_JS = """() => {
+  const cells = Array.from(document.querySelectorAll('.jp-Notebook .jp-CodeCell'));
+  const errors = [], widgetErrors = [];
+  cells.forEach((cell, i) => {
+    for (const out of cell.querySelectorAll(
+        ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")) {
+      const text = out.textContent;
+      if (/Traceback \\(most recent call last\\)/.test(text) || /^\\w*(Error|Exception)\\b/m.test(text)) {
+        const lines = text.trim().split('\\n').filter(l => l.trim());
+        errors.push({cell: i + 1, text: lines.slice(-1)[0] || text.slice(0, 200)});
+      }
+    }
+    const area = cell.querySelector('.jp-Cell-outputArea');
+    if (area && area.textContent.includes('Error displaying widget')) {
+      const line = area.textContent.split('\\n').find(l => l.includes('Error displaying widget'));
+      widgetErrors.push({cell: i + 1, text: line.trim().slice(0, 200)});
+    }
+    if (cell.querySelector('.jupyter-widgets-error-widget')) {
+      widgetErrors.push({cell: i + 1, text: 'widget failed to render (error placeholder shown)'});
+    }
+  });
+  return {errors, widgetErrors};
+}"""
+
+# The figure or text a live widget shows: image data, text, svg or canvas pixels.
+_OUTPUT_JS = """el => Array.from(el.querySelectorAll('img, pre, svg, canvas')).map(n =>
+  n.tagName === 'IMG' ? n.src : n.tagName === 'PRE' ? n.textContent :
+  n.tagName === 'CANVAS' ? n.toDataURL() : n.outerHTML).join('\\n')"""
+
+
+@dataclass
+class Findings:
+    """Everything one browser run of a notebook saw; ``problems()`` is what fails a test."""
+
+    notebook: str
+    timings_s: dict[str, float] = field(default_factory=dict)
+    cell_errors: list[str] = field(default_factory=list)
+    unexecuted_cells: list[int] = field(default_factory=list)
+    widget_errors: list[str] = field(default_factory=list)
+    console_errors: list[str] = field(default_factory=list)
+    allowed_console_errors: list[str] = field(default_factory=list)
+    blocked_requests: list[str] = field(default_factory=list)
+    sliders_moved: list[str] = field(default_factory=list)
+    sliders_without_effect: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def problems(self) -> list[str]:
+        out = [f"error in code cell {e}" for e in self.cell_errors]
+        out += [f"code cell {i} was not executed (Run All stopped before it)"
+                for i in self.unexecuted_cells]
+        out += [f"widget error in code cell {e}" for e in self.widget_errors]
+        out += [f"JavaScript console error: {e[:500]}" for e in self.console_errors]
+        out += [f"request to a non-loopback address: {u}" for u in self.blocked_requests]
+        out += [f"slider had no visible effect: {s}" for s in self.sliders_without_effect]
+        if not self.sliders_moved and not self.sliders_without_effect:
+            out.append("no live widget with a slider and a figure or text output was found")
+        return out
+
+
+def _state(page) -> dict:
+    return page.evaluate(_STATE_JS)
+
+
+def _wait_for_kernel(page, timeout_s: float) -> None:
+    """Wait until the notebook is shown and its kernel is connected and idle."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        state = _state(page)
+        if state["dialog"]:
+            raise AssertionError(f"JupyterLab showed a dialog: {state['dialog'][:500]}")
+        if state["indicator"] == "idle" and "| Idle" in state["kernel"] and state["prompts"]:
+            return
+        time.sleep(0.25)
+    raise TimeoutError(f"the kernel was not ready within {timeout_s} s: {_state(page)}")
+
+
+def _run_all(page) -> None:
+    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).first.click()
+    page.locator("li.lm-Menu-item[data-command='runmenu:run-all']").click()
+
+
+def _started(state: dict) -> bool:
+    return any(p["prompt"].strip() not in ("", "[ ]:") for p in state["prompts"])
+
+
+def _run_all_and_wait(page, findings: Findings, timeout_s: float) -> None:
+    """Run > Run All Cells; wait until the kernel is idle and no cell is queued (twice in a row)."""
+    _run_all(page)
+    t0 = time.monotonic()
+    while not _started(_state(page)):
+        if time.monotonic() - t0 > 30:
+            findings.notes.append("Run All had not started after 30 s; clicked it again")
+            _run_all(page)
+            t0 = time.monotonic()
+            # After the second try, fall through to the timeout below.
+            break
+        time.sleep(0.25)
+    deadline, quiet = time.monotonic() + timeout_s, 0
+    while time.monotonic() < deadline:
+        state = _state(page)
+        if state["dialog"]:
+            raise AssertionError(f"JupyterLab showed a dialog: {state['dialog'][:500]}")
+        busy = state["indicator"] != "idle" or any(
+            p["prompt"].strip() == "[*]:" for p in state["prompts"])
+        quiet = 0 if busy or not _started(state) else quiet + 1
+        if quiet >= 3:
+            break
+        time.sleep(0.5)
+    else:
+        raise TimeoutError(f"the notebook was still running after {timeout_s} s")
+    findings.unexecuted_cells = [i + 1 for i, p in enumerate(_state(page)["prompts"])
+                                 if not p["empty"] and not re.match(r"\[\d+\]:", p["prompt"])]
+
+
+def _collect_errors(page, findings: Findings) -> None:
+    found = page.evaluate(_PROBLEMS_JS)
+    findings.cell_errors = sorted({f"{e['cell']}: {e['text']}" for e in found["errors"]})
+    findings.widget_errors = sorted({f"{e['cell']}: {e['text']}" for e in found["widgetErrors"]})
+
+
+def _live_widgets(page):
+    """Locators of every live widget (an ``interactive``) that has a slider."""
+    return page.locator(".jp-Notebook .jp-Cell-outputArea .widget-interact").filter(
+        has=page.locator(".widget-slider"))
+
+
+def _wait_for_change(page, output, before: str, timeout_s: float) -> str | None:
+    """The output once it differs from ``before`` and has settled; None if it never changes."""
+    deadline, idle_since, last = time.monotonic() + timeout_s, None, None
+    while time.monotonic() < deadline:
+        now = output.evaluate(_OUTPUT_JS)
+        idle = _state(page)["indicator"] == "idle"
+        if now and now != before and idle and now == last:
+            return now
+        idle_since = (idle_since or time.monotonic()) if idle else None
+        if idle_since and now == before and time.monotonic() - idle_since > IDLE_GRACE_S:
+            return None
+        last = now
+        time.sleep(0.5)
+    return None
+
+
+def _move_sliders(page, findings: Findings, shots: Path, stem: str) -> None:
+    """Move the first slider of each live widget a few steps; its output must change."""
+    widgets = _live_widgets(page)
+    for k in range(widgets.count()):
+        widget = widgets.nth(k)
+        output = widget.locator(":scope > .widget-output")
+        if output.count() == 0:
+            continue
+        before = output.first.evaluate(_OUTPUT_JS)
+        if not before.strip():
+            continue  # nothing shown yet to compare with
+        handle = widget.locator(".noUi-handle").first
+        label = widget.locator(".widget-slider .widget-label").first.text_content() or "?"
+        cell = widget.evaluate("""el => 1 + Array.from(document.querySelectorAll(
+            '.jp-Notebook .jp-CodeCell')).findIndex(c => c.contains(el))""")
+        value = float(handle.get_attribute("aria-valuenow"))
+        key = "ArrowLeft" if value >= float(handle.get_attribute("aria-valuemax")) else "ArrowRight"
+        handle.scroll_into_view_if_needed()
+        widget.screenshot(path=shots / f"{stem}-widget{k + 1}-before.png")
+        handle.focus()
+        for _ in range(SLIDER_PRESSES):
+            page.keyboard.press(key)
+            time.sleep(0.2)
+        moved_to = float(handle.get_attribute("aria-valuenow"))
+        what = f"code cell {cell}, slider '{label.strip()}' {value:g} -> {moved_to:g}"
+        if moved_to == value:
+            findings.sliders_without_effect.append(f"{what}: the keyboard did not move it")
+            continue
+        after = _wait_for_change(page, output.first, before, SLIDER_TIMEOUT_S)
+        if after is None:
+            findings.sliders_without_effect.append(f"{what}: the output stayed the same")
+        else:
+            findings.sliders_moved.append(what)
+            widget.screenshot(path=shots / f"{stem}-widget{k + 1}-after.png")
+
+
+def exercise_notebook(page, log, server, notebook: Path, shots: Path) -> Findings:
+    """Open ``notebook`` on ``server``, run it, check it, move its sliders; screenshot at the end."""
+    findings, stem = Findings(notebook=notebook.name), notebook.stem
+    findings.timings_s["server_start"] = round(server.started_in_s, 1)
+    t0 = time.monotonic()
+    try:
+        page.goto(server.notebook_url(notebook.name))
+        _wait_for_kernel(page, KERNEL_READY_TIMEOUT_S)
+        t1 = time.monotonic()
+        findings.timings_s["open_and_kernel_ready"] = round(t1 - t0, 1)
+        _run_all_and_wait(page, findings, RUN_TIMEOUT_S)
+        t2 = time.monotonic()
+        findings.timings_s["run_all"] = round(t2 - t1, 1)
+        _move_sliders(page, findings, shots, stem)
+        findings.timings_s["sliders"] = round(time.monotonic() - t2, 1)
+        _collect_errors(page, findings)  # after the moves too: a redraw may raise
+    finally:
+        findings.timings_s["total_in_browser"] = round(time.monotonic() - t0, 1)
+        moved = page.locator(".jp-Notebook .widget-interact").first
+        if moved.count():
+            moved.scroll_into_view_if_needed()
+        page.screenshot(path=shots / f"{stem}.png")
+        for message in log.console_errors:
+            allowed = next((why for pattern, why in ALLOWED_CONSOLE_ERRORS
+                            if pattern.search(message)), None)
+            (findings.allowed_console_errors if allowed else findings.console_errors).append(
+                message)
+        findings.blocked_requests = list(log.blocked_requests)
+        (shots / f"{stem}.json").write_text(json.dumps(asdict(findings), indent=2))
+    return findings
+
+
+def _check_kernel_and_network(server) -> None:
+    for cmd in server.kernel_commands():
+        assert cmd and Path(cmd[0]).parent == Path(sys.executable).parent, (
+            f"the kernel does not run on this environment's Python {sys.executable}: {cmd}")
+    attempts = server.network_attempts()
+    assert not attempts, f"JupyterLab or its kernel tried to reach the network:\n{attempts}"
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_notebook_runs_and_widgets_respond(notebook, lab_server, lab_page, artifacts):
+    page, log = lab_page
+    server = lab_server(notebook)
+    findings = exercise_notebook(page, log, server, notebook, artifacts)
+    print(json.dumps(findings.timings_s))
+    problems = findings.problems()
+    assert not problems, (f"{notebook.name} in JupyterLab (screenshot: "
+                          f"{artifacts / (notebook.stem + '.png')}):\n- " + "\n- ".join(problems))
+    _check_kernel_and_network(server)
+
+
+def _broken_notebook(path: Path) -> Path:
+    """A notebook with one of each defect the suite must catch, and a harmless warning."""
+    cells = [
+        "import sys, warnings\n"
+        "warnings.warn('a harmless warning')\n"
+        "print('harmless text on stderr', file=sys.stderr)",
+        "from course_utils.widgets import live, slider\n"
+        "ignores_its_slider = live(lambda n: print('always the same'), n=slider(1, 0, 5))",
+        "follows_its_slider = live(lambda n: print('n is', n), n=slider(1, 0, 5))",
+        "from IPython.display import display\n"
+        "view = {'model_id': 'no-such-model', 'version_major': 2, 'version_minor': 0}\n"
+        "display({'application/vnd.jupyter.widget-view+json': view}, raw=True)",
+        "1 / 0",
+        "print('never reached')",
+    ]
+    nb = new_notebook(cells=[new_code_cell(c) for c in cells], metadata={"kernelspec": {
+        "name": "python3", "display_name": "Python 3", "language": "python"}})
+    nbformat.write(nb, path)
+    return path
+
+
+def test_the_checks_catch_a_broken_notebook(tmp_path, lab_server, lab_page, artifacts):
+    """The suite can fail: each kind of defect in a broken notebook is reported, warnings are not."""
+    page, log = lab_page
+    notebook = _broken_notebook(tmp_path / "broken_demo.ipynb")
+    server = lab_server(notebook)
+    findings = exercise_notebook(page, log, server, notebook, artifacts)
+    assert findings.cell_errors == ["5: ZeroDivisionError: division by zero"]
+    assert findings.unexecuted_cells == [6]
+    assert any("Error displaying widget" in e for e in findings.widget_errors), findings
+    assert any("widget model not found" in e for e in findings.console_errors), findings
+    assert findings.sliders_moved == ["code cell 3, slider 'n' 1 -> 4"]
+    assert findings.sliders_without_effect == [
+        "code cell 2, slider 'n' 1 -> 4: the output stayed the same"]
+    assert findings.blocked_requests == []
+    problems = "\n".join(findings.problems())
+    assert "harmless" not in problems
+    _check_kernel_and_network(server)
