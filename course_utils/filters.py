@@ -78,18 +78,20 @@ def pad_image(image, pad_width: list[tuple[int, int]], boundary: str = "zero") -
 
 # --------------------------------------------------------------------------- convolution
 def _correlate_valid(padded: np.ndarray, kernel: np.ndarray) -> np.ndarray:
-    """'valid' correlation of padded (Hp, Wp[, C]) with kernel (kh, kw) -> (Hp-kh+1, Wp-kw+1[, C]).
+    """'valid' correlation of a 2-D padded (Hp, Wp) with kernel (kh, kw) -> (Hp-kh+1, Wp-kw+1).
 
-    For each kernel column b, the windows of kh rows are a strided view (no copy) and a
-    matrix-vector product with ``kernel[:, b]`` sums over them: kw passes over the image
-    instead of kh * kw passes for a sum of shifted slices.
+    For each kernel column b, the windows of kh rows form a strided view (no copy) whose
+    rows are transposed-contiguous matrices, so ``windows @ kernel[:, b]`` runs as BLAS
+    matrix-vector products: kw passes over the image instead of kh * kw shifted slices.
+    A wide kernel (kw > kh) is handled on the transposed image so the loop is the short side.
     """
     kh, kw = kernel.shape
-    h, w = padded.shape[0] - kh + 1, padded.shape[1] - kw + 1
-    out = np.zeros((h, w) + padded.shape[2:])
-    for b in range(kw):
-        windows = sliding_window_view(padded[:, b:b + w], kh, axis=0)  # (h, w[, C], kh)
-        out += windows @ kernel[:, b]
+    if kw > kh:
+        return _correlate_valid(np.ascontiguousarray(padded.T), kernel.T).T
+    w = padded.shape[1] - kw + 1
+    out = sliding_window_view(padded[:, :w], kh, axis=0) @ kernel[:, 0]
+    for b in range(1, kw):
+        out += sliding_window_view(padded[:, b:b + w], kh, axis=0) @ kernel[:, b]
     return out
 
 
@@ -98,7 +100,10 @@ def _filter(image, kernel, mode: str, boundary: str, flip: bool) -> np.ndarray:
     if flip:
         kernel = kernel[::-1, ::-1]
     padded = pad_image(image, _pad_widths(kernel.shape, mode, flip), boundary)
-    return _correlate_valid(padded, kernel)
+    if image.ndim == 3:  # colour: each channel on its own with the same kernel
+        return np.stack([_correlate_valid(np.ascontiguousarray(padded[..., c]), kernel)
+                         for c in range(image.shape[2])], axis=-1)
+    return np.ascontiguousarray(_correlate_valid(padded, kernel))
 
 
 def correlate2d(image, kernel, mode: str = "same", boundary: str = "zero") -> np.ndarray:
