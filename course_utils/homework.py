@@ -1,0 +1,489 @@
+"""Homework from the chapter notebooks with nbgrader: student versions and autograding.
+
+nbgrader wants ``source/<assignment>/<notebook>.ipynb``; the chapters live flat in
+``notebooks/``. So every command stages copies in a scratch course, ``build/nbgrader/``
+(``source/<chapter>/<chapter>.ipynb`` and a generated ``nbgrader_config.py``), with
+assignment id = notebook id = notebook stem, and points nbgrader's other folders at::
+
+    release/<chapter>/<chapter>.ipynb              student versions (make release)
+    submitted/<student>/<chapter>/<chapter>.ipynb  what students hand back
+    autograded/<student>/<chapter>/...             executed copies; <chapter>.log beside them
+    feedback/<student>/<chapter>/<chapter>.html    per-student feedback
+    gradebook.db, grades.csv                       nbgrader's database and the grades table
+
+Each (student, chapter) is graded by its own ``nbgrader autograde`` process under a
+wall-clock limit, so a broken, endless or kernel-killing submission costs only its own row.
+This module loads without torch: nbgrader imports it by path for :class:`GuardedExecute`.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import html
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import astuple, dataclass, fields
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import nbformat
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbformat.notebooknode import NotebookNode
+from nbgrader.preprocessors import Execute
+from traitlets import Integer, default
+
+EXERCISE_MARK = "BEGIN SOLUTION"
+TIMEOUT = 300            # s per ordinary cell: > 3x the slowest whole chapter (04, ~90 s)
+EXERCISE_TIMEOUT = 60    # s per exercise cell: exercises are meant to take well under 1 s
+TOTAL_TIMEOUT = 1200     # s per (student, chapter): the whole nbgrader process, last resort
+STARTUP_TIMEOUT = 120    # s for a kernel to start on a busy machine
+CSV_NAME = "grades.csv"
+
+
+@dataclass
+class GradeRow:
+    """One line of grades.csv. status: graded | malformed | missing | timeout | error."""
+
+    student: str
+    chapter: str
+    score: float
+    max_score: float
+    status: str
+    message: str = ""
+
+
+# ---------------------------------------------------------------- execution guard (in nbgrader)
+def _error_output(ename: str, evalue: str) -> NotebookNode:
+    return nbformat.v4.new_output("error", ename=ename, evalue=evalue,
+                                  traceback=[f"{ename}: {evalue}"])
+
+
+def is_exercise_cell(cell: NotebookNode) -> bool:
+    """True for nbgrader solution or grade (test) cells."""
+    meta = cell.get("metadata", {}).get("nbgrader", {})
+    return bool(meta.get("solution") or meta.get("grade"))
+
+
+class GuardedExecute(Execute):
+    """nbgrader's Execute with a short timeout for exercise cells and no crash on a dead kernel.
+
+    If the kernel dies (``os.kill``, ``os._exit``, out of memory) or ignores the interrupt
+    after a timeout, that cell gets an error output, every later code cell gets a ``NotRun``
+    error, and grading goes on, so the tests that already ran keep their points.
+    """
+
+    exercise_timeout = Integer(EXERCISE_TIMEOUT, help="Seconds per solution or test cell."
+                               ).tag(config=True)
+
+    @default("timeout_func")
+    def _default_timeout_func(self):
+        return self._cell_timeout
+
+    def _cell_timeout(self, cell: NotebookNode) -> int | None:
+        if is_exercise_cell(cell):
+            return min(self.timeout, self.exercise_timeout) if self.timeout else \
+                self.exercise_timeout
+        return self.timeout
+
+    def preprocess(self, nb, resources=None, km=None):
+        self._stopped_because: str | None = None
+        return super().preprocess(nb, resources, km)
+
+    def preprocess_cell(self, cell, resources, index):
+        if self._stopped_because is not None:
+            if cell.cell_type == "code" and cell.source.strip():
+                cell.outputs = [_error_output("NotRun", f"not run: {self._stopped_because}")]
+            return cell, resources
+        try:
+            return super().preprocess_cell(cell, resources, index)
+        except DeadKernelError:
+            self._stopped_because = f"the kernel died in cell {index}"
+            cell.outputs.append(_error_output(
+                "DeadKernelError", "the kernel died while running this cell "
+                "(os.kill, os._exit, a crash in compiled code, or out of memory)"))
+        except CellTimeoutError:
+            self._stopped_because = f"the kernel did not answer after a timeout in cell {index}"
+            cell.outputs.append(_error_output(
+                "CellTimeoutError", "timed out and the kernel ignored the interrupt"))
+        return cell, resources
+
+
+def autograde_preprocessors() -> list:
+    """nbgrader's autograde preprocessors with :class:`GuardedExecute` for ``Execute``."""
+    from nbgrader.converters import Autograde
+
+    return [GuardedExecute if pp is Execute else pp
+            for pp in Autograde.autograde_preprocessors.default()]
+
+
+# ---------------------------------------------------------------------------- notebooks
+def chapters_with_exercises(notebooks_dir: str | Path) -> list[str]:
+    """Stems of the ``*.ipynb`` in ``notebooks_dir`` that contain a solution block."""
+    return sorted(p.stem for p in Path(notebooks_dir).glob("*.ipynb")
+                  if EXERCISE_MARK in p.read_text(encoding="utf-8"))
+
+
+def exercise_points(nb: NotebookNode) -> dict[str, float]:
+    """Points of every test (grade) cell, keyed by grade id, in notebook order."""
+    return {c.metadata.nbgrader["grade_id"]: float(c.metadata.nbgrader.get("points", 0))
+            for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("grade")}
+
+
+def _grade_ids(nb: NotebookNode) -> list[str]:
+    return [c.metadata.nbgrader.get("grade_id", "?") for c in nb.cells if is_exercise_cell(c)]
+
+
+def check_submission(path: str | Path, source: NotebookNode) -> str | None:
+    """Why the notebook at ``path`` cannot be graded against ``source``, or None if it can."""
+    path = Path(path)
+    try:
+        nb = nbformat.read(path, as_version=4)
+        nbformat.validate(nb)
+    except nbformat.reader.NotJSONError:
+        return f"{path.name} is not valid JSON (damaged or not saved from Jupyter)"
+    except Exception as exc:  # noqa: BLE001 - any reason a notebook cannot be read
+        return f"{path.name} is not a valid notebook: {type(exc).__name__}: " \
+               f"{str(exc).splitlines()[0][:200] if str(exc) else ''}"
+    expected, found = _grade_ids(source), _grade_ids(nb)
+    missing = [g for g in expected if g not in found]
+    unknown = [g for g in found if g not in expected]
+    problems = []
+    if missing:
+        problems.append(f"exercise cells missing: {', '.join(missing)}")
+    if unknown:
+        problems.append(f"unknown grade ids (renamed cells?): {', '.join(unknown)}")
+    if problems:
+        return "; ".join(problems) + " - copy those cells back from the released notebook"
+    return None
+
+
+# ------------------------------------------------------------------------- the nbgrader course
+@dataclass
+class Course:
+    """Where everything lives. ``root``: output folders; ``notebooks``: chapter sources."""
+
+    root: Path
+    notebooks: Path
+
+    @property
+    def build(self) -> Path:
+        return self.root / "build" / "nbgrader"
+
+    def chapter_source(self, chapter: str) -> Path:
+        return self.notebooks / f"{chapter}.ipynb"
+
+    def released(self, chapter: str) -> Path:
+        return self.root / "release" / chapter / f"{chapter}.ipynb"
+
+    def autograded(self, student: str, chapter: str) -> Path:
+        return self.root / "autograded" / student / chapter / f"{chapter}.ipynb"
+
+    def feedback(self, student: str, chapter: str) -> Path:
+        return self.root / "feedback" / student / chapter / f"{chapter}.html"
+
+
+def _course(root: str | Path, notebooks_dir: str | Path | None) -> Course:
+    root = Path(root).resolve()
+    notebooks = Path(notebooks_dir).resolve() if notebooks_dir else root / "notebooks"
+    if not notebooks.is_dir():
+        raise ValueError(f"notebooks_dir: {notebooks} is not a folder")
+    return Course(root, notebooks)
+
+
+def _select(course: Course, chapters: Sequence[str] | None) -> list[str]:
+    available = chapters_with_exercises(course.notebooks)
+    if not chapters:
+        return available
+    unknown = [c for c in chapters if c not in available]
+    if unknown:
+        raise ValueError(f"chapters: no notebook with exercises named {unknown} in "
+                         f"{course.notebooks}; available: {available}")
+    return list(chapters)
+
+
+def _write_config(course: Course, timeout: int, exercise_timeout: int) -> None:
+    out = {name: str(course.root / name) for name in ("release", "submitted", "autograded",
+                                                       "feedback")}
+    course.build.mkdir(parents=True, exist_ok=True)
+    (course.build / "nbgrader_config.py").write_text(f'''\
+# Generated by course_utils.homework for every command; edits are overwritten.
+import importlib.util, sys
+_spec = importlib.util.spec_from_file_location("course_homework", {str(Path(__file__))!r})
+_homework = importlib.util.module_from_spec(_spec)
+sys.modules["course_homework"] = _homework
+_spec.loader.exec_module(_homework)  # by path: importing course_utils would load torch
+
+c = get_config()
+c.CourseDirectory.root = {str(course.build)!r}
+c.CourseDirectory.release_directory = {out["release"]!r}
+c.CourseDirectory.submitted_directory = {out["submitted"]!r}
+c.CourseDirectory.autograded_directory = {out["autograded"]!r}
+c.CourseDirectory.feedback_directory = {out["feedback"]!r}
+c.CourseDirectory.db_url = {"sqlite:///" + str(course.root / "gradebook.db")!r}
+c.Autograde.autograde_preprocessors = _homework.autograde_preprocessors()
+c.Execute.timeout = {int(timeout)}
+c.Execute.startup_timeout = {STARTUP_TIMEOUT}
+c.GuardedExecute.exercise_timeout = {int(exercise_timeout)}
+''')
+
+
+def _stage(course: Course, chapters: Iterable[str]) -> None:
+    for chapter in chapters:
+        dest = course.build / "source" / chapter
+        shutil.rmtree(dest, ignore_errors=True)
+        dest.mkdir(parents=True)
+        shutil.copyfile(course.chapter_source(chapter), dest / f"{chapter}.ipynb")
+
+
+def _kill_tree(pid: int) -> None:
+    """Kill a process and all its descendants (kernels run in their own session)."""
+    import psutil
+
+    try:
+        parent = psutil.Process(pid)
+        family = parent.children(recursive=True) + [parent]
+    except psutil.NoSuchProcess:
+        return
+    for proc in family:
+        try:
+            proc.kill()
+        except psutil.NoSuchProcess:
+            pass
+    psutil.wait_procs(family, timeout=10)
+
+
+def _nbgrader(course: Course, args: list[str], log: Path, limit: float) -> int | None:
+    """Run ``nbgrader ARGS`` in the scratch course; return its exit code, None on timeout."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)  # nbgrader runs the `alembic` script: put this venv's bin first
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    with open(log, "w", encoding="utf-8") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "nbgrader", *args], cwd=course.build,
+                                env=env, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        try:
+            return proc.wait(timeout=limit)
+        except subprocess.TimeoutExpired:
+            _kill_tree(proc.pid)
+            return None
+        except BaseException:
+            _kill_tree(proc.pid)
+            raise
+
+
+def _log_errors(log: Path, limit: int = 3) -> str:
+    lines = [ln.split("ERROR |", 1)[-1].strip() for ln in
+             log.read_text(encoding="utf-8", errors="replace").splitlines() if "ERROR" in ln]
+    lines = [ln for ln in lines if ln and not ln.startswith("Please see")]
+    return " / ".join(lines[:limit]) or f"see {log}"
+
+
+# ----------------------------------------------------------------------------------- release
+def release(root: str | Path = ".", notebooks_dir: str | Path | None = None,
+            chapters: Sequence[str] | None = None, timeout: int = TIMEOUT,
+            exercise_timeout: int = EXERCISE_TIMEOUT) -> list[Path]:
+    """Write student versions ``release/<chapter>/<chapter>.ipynb``; return their paths.
+
+    Solution blocks become ``raise NotImplementedError()`` stubs, hidden tests are removed
+    (nbgrader generate_assignment), and the chapter is registered in ``gradebook.db``.
+    """
+    course = _course(root, notebooks_dir)
+    chapters = _select(course, chapters)
+    if not chapters:
+        raise ValueError(f"notebooks_dir: no notebook in {course.notebooks} has exercises")
+    _write_config(course, timeout, exercise_timeout)
+    _stage(course, chapters)
+    paths = []
+    for chapter in chapters:
+        log = course.build / "logs" / f"release_{chapter}.log"
+        code = _nbgrader(course, ["generate_assignment", chapter, "--force"], log, TOTAL_TIMEOUT)
+        if code != 0 or not course.released(chapter).exists():
+            raise RuntimeError(f"nbgrader generate_assignment failed for {chapter}: "
+                               f"{_log_errors(log)} (log: {log})")
+        paths.append(course.released(chapter))
+    return paths
+
+
+# --------------------------------------------------------------------------------- autograde
+def _failures(nb: NotebookNode) -> str:
+    """Short account of what went wrong in an autograded notebook."""
+    failed, events = [], []
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        names = {o.get("ename") or "error" for o in cell.get("outputs", [])
+                 if o.get("output_type") == "error"}
+        meta = cell.metadata.get("nbgrader", {})
+        where = meta.get("grade_id") or f"cell {i + 1}"
+        if meta.get("grade") and names:
+            failed.append(f"{where} ({', '.join(sorted(names))})")
+        if "CellTimeoutError" in names:
+            events.append(f"{where} timed out")
+        if "DeadKernelError" in names:
+            events.append(f"the kernel died in {where}; later cells were not run")
+    return ". ".join(events + ([f"failed: {'; '.join(failed)}"] if failed else []))
+
+
+def _score(course: Course, student: str, chapter: str) -> tuple[float, float]:
+    from nbgrader.api import Gradebook
+
+    with Gradebook("sqlite:///" + str(course.root / "gradebook.db")) as gb:
+        sub = gb.find_submission(chapter, student)
+        return float(sub.score), float(sub.max_score)
+
+
+def _grade_one(course: Course, student: str, chapter: str, source: NotebookNode,
+               total_timeout: float) -> GradeRow:
+    max_score = sum(exercise_points(source).values())
+    folder = course.root / "submitted" / student / chapter
+    for stale in (course.autograded(student, chapter).parent,
+                  course.feedback(student, chapter).parent):
+        shutil.rmtree(stale, ignore_errors=True)
+    notebook = folder / f"{chapter}.ipynb"
+    if not notebook.exists():
+        found = sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+        return GradeRow(student, chapter, 0.0, max_score, "missing",
+                        f"no {chapter}.ipynb in {folder.relative_to(course.root)} "
+                        f"(found: {', '.join(found) or 'nothing'})")
+    problem = check_submission(notebook, source)
+    if problem:
+        return GradeRow(student, chapter, 0.0, max_score, "malformed", problem)
+    log = course.root / "autograded" / student / f"{chapter}.log"
+    code = _nbgrader(course, ["autograde", chapter, "--student", student, "--force"], log,
+                     total_timeout)
+    if code is None:
+        shutil.rmtree(course.autograded(student, chapter).parent, ignore_errors=True)
+        return GradeRow(student, chapter, 0.0, max_score, "timeout",
+                        f"grading stopped after the {total_timeout:g} s wall-clock limit")
+    graded = course.autograded(student, chapter)
+    if code != 0 or not graded.exists():
+        return GradeRow(student, chapter, 0.0, max_score, "error",
+                        f"nbgrader could not grade it: {_log_errors(log)}")
+    score, max_score = _score(course, student, chapter)
+    return GradeRow(student, chapter, score, max_score, "graded",
+                    _failures(nbformat.read(graded, as_version=4)))
+
+
+def _write_rows(path: Path, rows: Sequence[GradeRow]) -> None:
+    """Merge ``rows`` into the CSV at ``path`` (same student and chapter: replaced)."""
+    keep: dict[tuple[str, str], list[str]] = {}
+    if path.exists():
+        with open(path, newline="", encoding="utf-8") as f:
+            for old in csv.DictReader(f):
+                keep[(old["student"], old["chapter"])] = [old.get(k.name, "")
+                                                          for k in fields(GradeRow)]
+    for row in rows:
+        keep[(row.student, row.chapter)] = [f"{v:g}" if isinstance(v, float) else v
+                                            for v in astuple(row)]
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow([k.name for k in fields(GradeRow)])
+        writer.writerows(keep[k] for k in sorted(keep))
+    os.replace(tmp, path)
+
+
+def _feedback(course: Course, chapter: str, rows: Sequence[GradeRow]) -> None:
+    """nbgrader generate_feedback for graded rows, a plain page with the reason for the rest."""
+    if any(r.status == "graded" for r in rows):
+        log = course.build / "logs" / f"feedback_{chapter}.log"
+        _nbgrader(course, ["generate_feedback", chapter, "--force"], log, TOTAL_TIMEOUT)
+    for row in rows:
+        page = course.feedback(row.student, chapter)
+        if row.status == "graded" and page.exists():
+            continue
+        if row.status == "graded":
+            row.message = "; ".join(filter(None, [row.message, "feedback not generated"]))
+        page.parent.mkdir(parents=True, exist_ok=True)
+        page.write_text(f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{chapter}"
+                        f"</title></head><body><h1>{html.escape(chapter)}: not graded "
+                        f"automatically</h1><p>Score: {row.score:g} / {row.max_score:g} "
+                        f"({html.escape(row.status)})</p><p>{html.escape(row.message)}</p>"
+                        "</body></html>", encoding="utf-8")
+
+
+def autograde(root: str | Path = ".", notebooks_dir: str | Path | None = None,
+              chapters: Sequence[str] | None = None, timeout: int = TIMEOUT,
+              exercise_timeout: int = EXERCISE_TIMEOUT, total_timeout: float = TOTAL_TIMEOUT,
+              feedback: bool = True, log=print) -> list[GradeRow]:
+    """Grade every ``submitted/<student>/<chapter>/``; write grades.csv and feedback/.
+
+    timeout: seconds per ordinary cell; exercise_timeout: per solution or test cell;
+    total_timeout: wall clock per (student, chapter). Returns this run's rows; each row is
+    merged into grades.csv as soon as it is known.
+    """
+    for name, value in (("timeout", timeout), ("exercise_timeout", exercise_timeout),
+                        ("total_timeout", total_timeout)):
+        if not value > 0:
+            raise ValueError(f"{name} must be > 0 seconds, got {value!r}")
+    course = _course(root, notebooks_dir)
+    chapters_given = bool(chapters)
+    chapters = _select(course, chapters)
+    submitted = course.root / "submitted"
+    students = sorted(p.name for p in submitted.iterdir() if p.is_dir()) \
+        if submitted.is_dir() else []
+    if not students:
+        raise ValueError(f"root: no submissions under {submitted} "
+                         "(expected submitted/<student>/<chapter>/<chapter>.ipynb)")
+    handed_in = {p.name for s in students for p in (submitted / s).iterdir() if p.is_dir()}
+    all_rows = [GradeRow(s, name, 0.0, 0.0, "error", f"no chapter {name!r} with exercises in "
+                         f"{course.notebooks}") for name in sorted(handed_in - set(chapters))
+                for s in students if (submitted / s / name).is_dir() and not chapters_given]
+    _write_rows(course.root / CSV_NAME, all_rows)
+    chapters = [c for c in chapters if c in handed_in]
+    if chapters:
+        release(course.root, course.notebooks, chapters, timeout, exercise_timeout)
+    for chapter in chapters:
+        source = nbformat.read(course.chapter_source(chapter), as_version=4)
+        rows = []
+        for student in students:
+            if not (submitted / student / chapter).is_dir():
+                continue
+            row = _grade_one(course, student, chapter, source, total_timeout)
+            rows.append(row)
+            _write_rows(course.root / CSV_NAME, [row])
+            log(f"{student:>16} {chapter:<24} {row.score:g}/{row.max_score:g} {row.status}"
+                + (f": {row.message}" if row.message else ""))
+        if feedback and rows:
+            _feedback(course, chapter, rows)
+            _write_rows(course.root / CSV_NAME, rows)
+        all_rows += rows
+    return all_rows
+
+
+# ----------------------------------------------------------------------------------------- CLI
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m course_utils.homework",
+                                     description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name in ("release", "autograde"):
+        p = sub.add_parser(name)
+        p.add_argument("--chapter", action="append", help="notebook stem, e.g. 01_convolution "
+                       "(repeatable; default: every chapter with exercises)")
+        p.add_argument("--root", default=".", help="folder holding release/, submitted/, ...")
+        p.add_argument("--notebooks", default=None, help="chapter folder (default ROOT/notebooks)")
+        p.add_argument("--timeout", type=int, default=TIMEOUT, help="seconds per cell")
+        p.add_argument("--exercise-timeout", type=int, default=EXERCISE_TIMEOUT,
+                       help="seconds per solution or test cell")
+        if name == "autograde":
+            p.add_argument("--total-timeout", type=float, default=TOTAL_TIMEOUT,
+                           help="wall-clock seconds per student and chapter")
+    args = parser.parse_args(argv)
+    chapters = [c for c in (args.chapter or []) if c] or None
+    if args.command == "release":
+        for path in release(args.root, args.notebooks, chapters, args.timeout,
+                            args.exercise_timeout):
+            print(f"released {path}")
+        return 0
+    rows = autograde(args.root, args.notebooks, chapters, args.timeout, args.exercise_timeout,
+                     args.total_timeout)
+    print(f"{sum(r.status == 'graded' for r in rows)} of {len(rows)} submissions graded; "
+          f"see {Path(args.root) / CSV_NAME} and {Path(args.root) / 'feedback'}/")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
