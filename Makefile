@@ -34,3 +34,11 @@ bench: setup
 
 clean:
 	rm -rf $(VENV) release autograded feedback gradebook.db grades.csv test-artifacts
+
+# Homework (nbgrader): student versions in release/, grades.csv + feedback/ from submitted/.
+release: setup
+	$(BIN)/python -m course_utils.homework release $(foreach c,$(CHAPTER),--chapter $(c))
+
+autograde: setup
+	$(BIN)/python -m course_utils.homework autograde $(foreach c,$(CHAPTER),--chapter $(c)) \
+		$(if $(TIMEOUT),--timeout $(TIMEOUT))
