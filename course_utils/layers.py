@@ -401,3 +401,26 @@ def torch_gradients(fn: Callable, inputs, dout) -> list[np.ndarray]:
     out = fn(*tensors)
     out.backward(torch.as_tensor(np.asarray(dout, dtype=np.float64)).reshape(out.shape))
     return [t.grad.numpy() if t.grad is not None else np.zeros(t.shape) for t in tensors]
+
+
+def as_torch_function(forward: Callable, backward: Callable) -> Callable:
+    """Wrap a (forward, backward) pair as a torch.autograd.Function whose backward is ours,
+    so ``torch.autograd.gradcheck`` can compare it with its own finite differences.
+
+    forward(*arrays) -> (out, cache); backward(dout, cache) -> one gradient or a tuple.
+    """
+    import torch
+
+    class Layer(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, *tensors):
+            out, ctx.cache = forward(*[t.detach().cpu().numpy() for t in tensors])
+            return torch.from_numpy(np.ascontiguousarray(out))
+
+        @staticmethod
+        def backward(ctx, dout):
+            grads = backward(dout.detach().cpu().numpy(), ctx.cache)
+            grads = grads if isinstance(grads, tuple) else (grads,)
+            return tuple(torch.from_numpy(np.ascontiguousarray(g)) for g in grads)
+
+    return Layer.apply

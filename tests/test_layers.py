@@ -24,23 +24,6 @@ def rng(seed: int = 0) -> np.random.Generator:
     return np.random.default_rng(seed)
 
 
-def as_torch_function(forward, backward):
-    """Wrap (forward, backward) so torch.autograd.gradcheck can test our backward."""
-    class Layer(torch.autograd.Function):
-        @staticmethod
-        def forward(ctx, *tensors):
-            out, ctx.cache = forward(*[t.detach().numpy() for t in tensors])
-            return torch.from_numpy(np.ascontiguousarray(out))
-
-        @staticmethod
-        def backward(ctx, dout):
-            grads = backward(dout.detach().numpy(), ctx.cache)
-            grads = grads if isinstance(grads, tuple) else (grads,)
-            return tuple(torch.from_numpy(np.ascontiguousarray(g)) for g in grads)
-
-    return Layer.apply
-
-
 def check_layer(forward, backward, torch_fn, inputs, seed=0, numeric_on=None):
     """Forward + backward vs torch, numeric check on each input, and gradcheck."""
     out, cache = forward(*inputs)
@@ -62,7 +45,7 @@ def check_layer(forward, backward, torch_fn, inputs, seed=0, numeric_on=None):
         num = L.numeric_gradient(f, inputs[i], dout=dout)
         assert L.relative_error(grads[i], num) < NUMERIC_TOL, f"numeric, input {i}"
     tensors = [torch.tensor(a, requires_grad=True) for a in inputs]
-    assert torch.autograd.gradcheck(as_torch_function(forward, backward), tensors)
+    assert torch.autograd.gradcheck(L.as_torch_function(forward, backward), tensors)
 
 
 # ---- each layer ----------------------------------------------------------------------------

@@ -1,0 +1,276 @@
+"""Small models and fitting helpers for chapter 03.
+
+* numpy, built from the hand-written layers in :mod:`course_utils.layers`: linear and logistic
+  regression by gradient descent, and a one-hidden-layer MLP (the XOR solver);
+* torch: configurable MLPs (deep nets for gradient norms, wide vs deep), dead-ReLU counting,
+  the digits CNN and the Fourier amplitude of its filters.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from . import layers
+from .validate import as_float_array, check_choice, check_positive
+
+ACTIVATIONS = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh}
+
+
+def _check_steps(steps) -> int:
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
+        raise ValueError(f"steps must be a positive integer, got {steps!r}")
+    return int(steps)
+
+
+def _check_xy(x, y, y_ndim: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    x = as_float_array(x, "x", ndim=2)
+    y = as_float_array(y, "y", ndim=y_ndim)
+    if len(y) != len(x):
+        raise ValueError(f"x and y must have the same number of rows, got {len(x)} and {len(y)}")
+    return x, y
+
+
+# ---- regression and classification by gradient descent (numpy) ---------------------------
+@dataclass
+class LinearModel:
+    """score = x @ w + b; w: (D,), b: float; ``losses`` holds the loss before every step."""
+    w: np.ndarray
+    b: float
+    losses: list[float] = field(default_factory=list)
+
+    def scores(self, x) -> np.ndarray:
+        """x: (N, D) -> (N,) raw scores (regression output, or logits)."""
+        x = as_float_array(x, "x", ndim=2)
+        if x.shape[1] != len(self.w):
+            raise ValueError(f"x must have {len(self.w)} columns, got {x.shape}")
+        return x @ self.w + self.b
+
+
+def _gradient_descent(x, y, loss_fn, lr: float, steps: int) -> LinearModel:
+    """Full-batch gradient descent on a linear model; loss_fn(scores, y) -> (loss, dscores)."""
+    lr, steps = check_positive(lr, "lr"), _check_steps(steps)
+    w, b = np.zeros((1, x.shape[1])), np.zeros(1)
+    losses = []
+    for _ in range(steps):
+        scores, cache = layers.linear_forward(x, w, b)        # (N, 1)
+        loss, dscores = loss_fn(scores[:, 0], y)
+        _, dw, db = layers.linear_backward(dscores[:, None], cache)
+        w -= lr * dw
+        b -= lr * db
+        losses.append(loss)
+    return LinearModel(w[0].copy(), float(b[0]), losses)
+
+
+def fit_linear_regression(x, y, lr: float = 0.1, steps: int = 200) -> LinearModel:
+    """Least squares by gradient descent on the mean squared error. x: (N, D), y: (N,)."""
+    x, y = _check_xy(x, y)
+    return _gradient_descent(x, y, layers.mse_loss, lr, steps)
+
+
+def fit_logistic_regression(x, y, lr: float = 0.5, steps: int = 500) -> LinearModel:
+    """Logistic regression (sigmoid + binary cross-entropy) by gradient descent.
+
+    x: (N, D), y: (N,) labels in {0, 1}; predict class 1 where ``model.scores(x) > 0``.
+    """
+    x, y = _check_xy(x, y)
+    if not np.isin(y, (0, 1)).all():
+        raise ValueError("y must hold binary labels 0 and 1")
+    return _gradient_descent(x, y, layers.binary_cross_entropy_with_logits, lr, steps)
+
+
+# ---- a one-hidden-layer MLP from the hand-written layers (numpy) -------------------------
+@dataclass
+class MLP:
+    """x -> linear(w1, b1) -> activation -> linear(w2, b2) -> class scores.
+
+    w1: (H, D), b1: (H,), w2: (K, H), b2: (K,); ``losses`` per training step.
+    """
+    w1: np.ndarray
+    b1: np.ndarray
+    w2: np.ndarray
+    b2: np.ndarray
+    activation: str = "relu"
+    losses: list[float] = field(default_factory=list)
+
+    def forward(self, x) -> tuple[np.ndarray, tuple]:
+        """x: (N, D) -> scores: (N, K) and the caches for :meth:`backward`."""
+        act = layers.relu_forward if self.activation == "relu" else layers.sigmoid_forward
+        h, c1 = layers.linear_forward(x, self.w1, self.b1)
+        a, c2 = act(h)
+        scores, c3 = layers.linear_forward(a, self.w2, self.b2)
+        return scores, (c1, c2, c3)
+
+    def backward(self, dscores, caches) -> dict[str, np.ndarray]:
+        """Back through the three layers in reverse order: dL/d(each parameter)."""
+        act = layers.relu_backward if self.activation == "relu" else layers.sigmoid_backward
+        c1, c2, c3 = caches
+        da, dw2, db2 = layers.linear_backward(dscores, c3)
+        dh = act(da, c2)
+        _, dw1, db1 = layers.linear_backward(dh, c1)
+        return {"w1": dw1, "b1": db1, "w2": dw2, "b2": db2}
+
+    def predict(self, x) -> np.ndarray:
+        """x: (N, D) -> predicted class (N,)."""
+        return self.forward(x)[0].argmax(axis=1)
+
+
+def train_mlp(x, y, hidden: int = 8, lr: float = 0.5, steps: int = 1000,
+              activation: str = "relu", seed: int = 0) -> MLP:
+    """Fit an :class:`MLP` with softmax cross-entropy by full-batch gradient descent.
+
+    x: (N, D), y: (N,) integer labels. Weights start as He-scaled Gaussians (seeded).
+    """
+    x = as_float_array(x, "x", ndim=2)
+    y = np.asarray(y)
+    if y.shape != (len(x),) or not np.issubdtype(y.dtype, np.integer):
+        raise ValueError(f"y must be integer labels of shape ({len(x)},), got {y.dtype} {y.shape}")
+    if isinstance(hidden, bool) or not isinstance(hidden, (int, np.integer)) or hidden < 1:
+        raise ValueError(f"hidden must be a positive integer, got {hidden!r}")
+    check_choice(activation, "activation", ("relu", "sigmoid"))
+    lr, steps = check_positive(lr, "lr"), _check_steps(steps)
+    rng = np.random.default_rng(seed)
+    d, k = x.shape[1], int(y.max()) + 1
+    model = MLP(rng.normal(0, np.sqrt(2 / d), (hidden, d)), np.zeros(hidden),
+                rng.normal(0, np.sqrt(2 / hidden), (k, hidden)), np.zeros(k), activation)
+    for _ in range(steps):
+        scores, caches = model.forward(x)
+        loss, dscores = layers.softmax_cross_entropy(scores, y)
+        for name, grad in model.backward(dscores, caches).items():
+            getattr(model, name)[...] -= lr * grad
+        model.losses.append(loss)
+    return model
+
+
+# ---- torch MLPs: depth, width, activations -------------------------------------------------
+def make_mlp(in_features: int, hidden: Sequence[int], out_features: int,
+             activation: str = "relu", init: str = "default") -> nn.Sequential:
+    """Linear -> activation for each hidden width, then a final Linear.
+
+    init: "default" (torch's), "he" (Kaiming normal weights, zero biases) or "negative_bias"
+    (He weights, biases -1: a bad initialisation that leaves many ReLUs dead from the start).
+    """
+    check_choice(activation, "activation", tuple(ACTIVATIONS))
+    check_choice(init, "init", ("default", "he", "negative_bias"))
+    if len(hidden) == 0 or any(int(h) < 1 for h in hidden):
+        raise ValueError(f"hidden must be a non-empty list of positive widths, got {hidden!r}")
+    modules: list[nn.Module] = []
+    width = in_features
+    for h in hidden:
+        linear = nn.Linear(width, int(h))
+        if init != "default":
+            nn.init.kaiming_normal_(linear.weight, nonlinearity="relu")
+            nn.init.constant_(linear.bias, -1.0 if init == "negative_bias" else 0.0)
+        modules += [linear, ACTIVATIONS[activation]()]
+        width = int(h)
+    modules.append(nn.Linear(width, out_features))
+    return nn.Sequential(*modules)
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Number of trainable scalars in ``model``."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def fit_full_batch(model: nn.Module, x: torch.Tensor, y: torch.Tensor, lr: float = 1e-2,
+                   steps: int = 1000) -> list[float]:
+    """Adam on the mean squared error, one full batch per step, via ``course_utils.train.fit``.
+
+    x: (N, D), y: (N, out) on the model's device. Returns the loss before each step.
+    """
+    from .train import fit
+
+    lr, steps = check_positive(lr, "lr"), _check_steps(steps)
+    if x.ndim != 2 or y.ndim != 2 or len(x) != len(y):
+        raise ValueError(f"x and y must be (N, D) and (N, out), got {tuple(x.shape)} "
+                         f"and {tuple(y.shape)}")
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    history = fit(model, [(x, y)], nn.functional.mse_loss, optimizer, epochs=steps,
+                  progress=False)
+    return history["train_loss"]
+
+
+def layer_gradient_norms(model: nn.Sequential, x: torch.Tensor, y: torch.Tensor) -> np.ndarray:
+    """Backpropagate the mean squared error once; return ||dL/dW|| for every Linear weight,
+    input layer first. x: (N, D), y: (N, out)."""
+    model.zero_grad(set_to_none=True)
+    loss = nn.functional.mse_loss(model(x), y)
+    loss.backward()
+    return np.array([m.weight.grad.norm().item() for m in model if isinstance(m, nn.Linear)])
+
+
+@torch.no_grad()
+def dead_relu_fraction(model: nn.Sequential, x: torch.Tensor) -> np.ndarray:
+    """For each ReLU of ``model``: the fraction of its units that output 0 for every row of x
+    (a dead unit passes no gradient, so it can never learn again). x: (N, D) -> (num_relus,)."""
+    fractions = []
+    h = x
+    for module in model:
+        h = module(h)
+        if isinstance(module, nn.ReLU):
+            fractions.append((h <= 0).all(dim=0).float().mean().item())
+    if not fractions:
+        raise ValueError("model has no nn.ReLU layer")
+    return np.array(fractions)
+
+
+# ---- the digits CNN -------------------------------------------------------------------------
+class DigitsCNN(nn.Module):
+    """conv5x5 -> ReLU -> maxpool2 -> conv3x3 -> ReLU -> maxpool2 -> linear, for 8x8 digits.
+
+    x: (N, 1, 8, 8) -> logits: (N, 10). ``conv1.weight``: (channels[0], 1, 5, 5).
+    """
+
+    def __init__(self, channels: tuple[int, int] = (8, 16), num_classes: int = 10) -> None:
+        super().__init__()
+        c1, c2 = channels
+        self.conv1 = nn.Conv2d(1, c1, kernel_size=5, padding=2)
+        self.conv2 = nn.Conv2d(c1, c2, kernel_size=3, padding=1)
+        self.pool = nn.MaxPool2d(2)
+        self.head = nn.Linear(c2 * 2 * 2, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.ndim != 4 or x.shape[1:] != (1, 8, 8):
+            raise ValueError(f"x must have shape (N, 1, 8, 8), got {tuple(x.shape)}")
+        x = self.pool(torch.relu(self.conv1(x)))     # (N, c1, 4, 4)
+        x = self.pool(torch.relu(self.conv2(x)))     # (N, c2, 2, 2)
+        return self.head(x.flatten(1))
+
+
+def digits_tensors(test_fraction: float = 0.25, seed: int = 0):
+    """sklearn's 8x8 digits as float32 tensors in [0, 1], split with stratification.
+
+    Returns x_train: (N, 1, 8, 8), y_train: (N,), x_test, y_test (int64 labels).
+    """
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    if not 0 < test_fraction < 1:
+        raise ValueError(f"test_fraction must lie in (0, 1), got {test_fraction!r}")
+    digits = load_digits()
+    x = torch.tensor(digits.images / 16.0, dtype=torch.float32)[:, None]
+    y = torch.tensor(digits.target, dtype=torch.int64)
+    x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=test_fraction, random_state=seed,
+                                              stratify=y)
+    return x_tr, y_tr, x_te, y_te
+
+
+def filter_spectra(filters, size: int = 16) -> np.ndarray:
+    """Fourier amplitude of each 2-D filter, zero-padded to size x size, centred (fftshift).
+
+    filters: (F, KH, KW) (or (F, 1, KH, KW), a conv weight) -> (F, size, size).
+    """
+    if hasattr(filters, "detach"):
+        filters = filters.detach().cpu().numpy()
+    filters = as_float_array(filters, "filters", ndim=(3, 4))
+    if filters.ndim == 4:
+        if filters.shape[1] != 1:
+            raise ValueError(f"filters must have one input channel, got {filters.shape}")
+        filters = filters[:, 0]
+    if size < max(filters.shape[1:]):
+        raise ValueError(f"size must be at least the filter size {filters.shape[1:]}, got {size}")
+    spectrum = np.fft.fft2(filters, s=(size, size))
+    return np.abs(np.fft.fftshift(spectrum, axes=(-2, -1)))

@@ -1,0 +1,299 @@
+"""Models and fitting helpers (course_utils.nn) and the point sets they train on
+(course_utils.data.points), against numpy / sklearn / torch references."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+from sklearn.linear_model import LogisticRegression
+from torch import nn
+
+from course_utils import layers
+from course_utils import nn as cnn
+from course_utils.data.points import (blobs, noisy_line, sample_target, target_function,
+                                      xor_points)
+from course_utils.device import get_device
+
+
+# ---- point sets ----------------------------------------------------------------------------
+@pytest.mark.parametrize("make", [xor_points, blobs, noisy_line, sample_target])
+def test_generators_are_seeded_and_deterministic(make):
+    a, b = make(seed=3), make(seed=3)
+    for u, v in zip(a, b):
+        np.testing.assert_array_equal(u, v)
+    if make is not sample_target:  # sample_target without noise does not use the seed
+        assert not np.array_equal(make(seed=3)[0], make(seed=4)[0])
+
+
+def test_xor_points_labels_follow_the_corners():
+    x, y = xor_points(400, noise=0.0)
+    assert x.shape == (400, 2) and y.shape == (400,) and y.dtype == np.int64
+    np.testing.assert_array_equal(y, (np.sign(x[:, 0]) != np.sign(x[:, 1])).astype(int))
+    assert np.bincount(y).tolist() == [200, 200]
+
+
+def test_blobs_and_noisy_line():
+    x, y = blobs(100, distance=10.0, spread=0.5)
+    assert x.shape == (100, 2) and set(y) == {0, 1}
+    assert LogisticRegression().fit(x, y).score(x, y) == 1.0  # far apart: separable
+    x, y = noisy_line(30, slope=-1.5, intercept=0.25, noise=0.0)
+    np.testing.assert_allclose(y, -1.5 * x[:, 0] + 0.25)
+
+
+def test_sample_target_matches_the_function():
+    x, y = sample_target(64)
+    assert x.shape == y.shape == (64, 1)
+    np.testing.assert_allclose(y, target_function(x))
+    np.testing.assert_allclose(x[[0, -1], 0], [-1.0, 1.0])
+
+
+@pytest.mark.parametrize("call,match", [
+    (lambda: xor_points(3), "n must be an integer >= 4"),
+    (lambda: xor_points(10, noise=-1), "noise"),
+    (lambda: blobs(1), "n must"),
+    (lambda: blobs(10, spread=0), "spread"),
+    (lambda: noisy_line(0), "n must"),
+    (lambda: sample_target(10, noise=-0.1), "noise"),
+])
+def test_generators_reject_bad_arguments(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+# ---- linear and logistic regression --------------------------------------------------------
+def test_linear_regression_reaches_least_squares():
+    x, y = noisy_line(60, seed=1)
+    model = cnn.fit_linear_regression(x, y, lr=0.1, steps=500)
+    coef, *_ = np.linalg.lstsq(np.column_stack([x, np.ones(len(x))]), y, rcond=None)
+    np.testing.assert_allclose([model.w[0], model.b], coef, rtol=1e-8)
+    assert model.losses[-1] < model.losses[0]
+    assert len(model.losses) == 500
+
+
+def test_logistic_regression_matches_sklearn_unregularised():
+    x, y = blobs(200, distance=2.0, seed=2)
+    model = cnn.fit_logistic_regression(x, y, lr=1.0, steps=1000)
+    ref = LogisticRegression(C=np.inf, tol=1e-12, max_iter=100000).fit(x, y)
+    np.testing.assert_allclose(model.w, ref.coef_[0], atol=1e-6)
+    assert model.b == pytest.approx(ref.intercept_[0], abs=1e-6)
+
+
+def test_a_linear_model_cannot_solve_xor():
+    x, y = xor_points(200)
+    model = cnn.fit_logistic_regression(x, y, steps=300)
+    assert np.mean((model.scores(x) > 0) == y) < 0.6
+
+
+def test_regression_rejects_bad_input():
+    with pytest.raises(ValueError, match="same number of rows"):
+        cnn.fit_linear_regression(np.ones((3, 1)), np.ones(4))
+    with pytest.raises(ValueError, match="x must have 2"):
+        cnn.fit_linear_regression(np.ones(3), np.ones(3))
+    with pytest.raises(ValueError, match="binary labels"):
+        cnn.fit_logistic_regression(np.ones((3, 1)), np.array([0, 1, 2]))
+    with pytest.raises(ValueError, match="steps"):
+        cnn.fit_linear_regression(np.ones((3, 1)), np.ones(3), steps=0)
+    with pytest.raises(ValueError, match="lr"):
+        cnn.fit_linear_regression(np.ones((3, 1)), np.ones(3), lr=-1)
+    model = cnn.fit_linear_regression(np.ones((3, 2)), np.ones(3), steps=1)
+    with pytest.raises(ValueError, match="x must have 2 columns"):
+        model.scores(np.ones((3, 3)))
+
+
+# ---- the numpy MLP ----------------------------------------------------------------------
+@pytest.mark.parametrize("activation", ["relu", "sigmoid"])
+def test_mlp_backward_matches_torch(activation):
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(7, 3)), rng.integers(0, 4, size=7)
+    model = cnn.MLP(rng.normal(size=(5, 3)), rng.normal(size=5), rng.normal(size=(4, 5)),
+                    rng.normal(size=4), activation)
+    scores, caches = model.forward(x)
+    loss, dscores = layers.softmax_cross_entropy(scores, y)
+    grads = model.backward(dscores, caches)
+    params = {k: torch.tensor(getattr(model, k), requires_grad=True)
+              for k in ("w1", "b1", "w2", "b2")}
+    act = torch.relu if activation == "relu" else torch.sigmoid
+    hidden = act(torch.tensor(x) @ params["w1"].T + params["b1"])
+    ref = nn.functional.cross_entropy(hidden @ params["w2"].T + params["b2"], torch.tensor(y))
+    ref.backward()
+    assert loss == pytest.approx(ref.item(), rel=1e-12)
+    for k, t in params.items():
+        assert layers.relative_error(grads[k], t.grad.numpy()) < 1e-10, k
+
+
+def test_mlp_solves_xor_and_one_hidden_unit_cannot():
+    x, y = xor_points(200)
+    model = cnn.train_mlp(x, y, hidden=8, lr=0.5, steps=500)
+    assert np.mean(model.predict(x) == y) >= 0.99
+    assert model.losses[-1] < 0.05 < model.losses[0]
+    # one hidden unit: the score is monotone in one projection w.x, so the classes are split
+    # by a single line, and at most three of the four clusters can be right
+    narrow = cnn.train_mlp(x, y, hidden=1, lr=0.5, steps=500)
+    assert np.mean(narrow.predict(x) == y) <= 0.8
+
+
+def test_train_mlp_is_seeded_and_checks_arguments():
+    x, y = xor_points(40)
+    a = cnn.train_mlp(x, y, hidden=4, steps=20, seed=1)
+    b = cnn.train_mlp(x, y, hidden=4, steps=20, seed=1)
+    np.testing.assert_array_equal(a.w1, b.w1)
+    with pytest.raises(ValueError, match="hidden"):
+        cnn.train_mlp(x, y, hidden=0)
+    with pytest.raises(ValueError, match="activation"):
+        cnn.train_mlp(x, y, activation="swish")
+    with pytest.raises(ValueError, match="y must be integer labels"):
+        cnn.train_mlp(x, y.astype(float))
+    with pytest.raises(ValueError, match="x must not be empty"):
+        cnn.train_mlp(np.ones((0, 2)), np.ones(0, int))
+
+
+# ---- torch MLPs ------------------------------------------------------------------------
+@given(hidden=st.lists(st.integers(1, 40), min_size=1, max_size=5), d=st.integers(1, 5),
+       k=st.integers(1, 5))
+def test_count_parameters_matches_the_formula(hidden, d, k):
+    model = cnn.make_mlp(d, hidden, k)
+    widths = [d, *hidden, k]
+    assert cnn.count_parameters(model) == sum((a + 1) * b for a, b in zip(widths, widths[1:]))
+
+
+def test_make_mlp_inits_and_errors():
+    torch.manual_seed(0)
+    model = cnn.make_mlp(3, [50, 50], 1, "tanh", init="negative_bias")
+    assert isinstance(model[1], nn.Tanh)
+    assert torch.all(model[0].bias == -1) and torch.all(model[-1].bias != -1)
+    std = model[2].weight.std().item()
+    assert std == pytest.approx(np.sqrt(2 / 50), rel=0.1)  # He: variance 2 / fan_in
+    with pytest.raises(ValueError, match="activation"):
+        cnn.make_mlp(3, [4], 1, "gelu")
+    with pytest.raises(ValueError, match="init"):
+        cnn.make_mlp(3, [4], 1, init="zeros")
+    with pytest.raises(ValueError, match="hidden"):
+        cnn.make_mlp(3, [], 1)
+
+
+def test_gradients_vanish_with_sigmoid_but_not_with_relu():
+    gen = torch.Generator().manual_seed(0)
+    x, y = torch.randn(256, 16, generator=gen), torch.randn(256, 1, generator=gen)
+    ratios = {}
+    for act in ("sigmoid", "relu"):
+        torch.manual_seed(0)
+        model = cnn.make_mlp(16, [32] * 12, 1, act, init="he")
+        norms = cnn.layer_gradient_norms(model, x, y)
+        assert norms.shape == (13,)
+        first = model[0].weight
+        model.zero_grad()
+        (g,) = torch.autograd.grad(nn.functional.mse_loss(model(x), y), [first])
+        assert norms[0] == pytest.approx(g.norm().item(), rel=1e-6)
+        ratios[act] = norms[0] / norms[-1]
+    assert ratios["sigmoid"] < 1e-4 < 1e-2 < ratios["relu"]
+
+
+def test_dead_relu_fraction_counts_units_that_never_fire():
+    torch.manual_seed(0)
+    model = cnn.make_mlp(2, [10, 8], 1, "relu")
+    with torch.no_grad():
+        model[0].weight.zero_()
+        model[0].bias.copy_(torch.tensor([1.0] * 7 + [-1.0] * 3))  # 3 of 10 units dead
+    x = torch.randn(50, 2)
+    fractions = cnn.dead_relu_fraction(model, x)
+    assert fractions[0] == pytest.approx(0.3)
+    manual = (model[:4](x) <= 0).all(dim=0).float().mean().item()
+    assert fractions[1] == pytest.approx(manual)
+    with pytest.raises(ValueError, match="ReLU"):
+        cnn.dead_relu_fraction(cnn.make_mlp(2, [4], 1, "tanh"), x)
+
+
+def test_fit_full_batch_is_plain_adam():
+    x, y = (torch.tensor(a, dtype=torch.float32) for a in sample_target(32))
+    torch.manual_seed(1)
+    model = cnn.make_mlp(1, [8], 1, "tanh")
+    twin = cnn.make_mlp(1, [8], 1, "tanh")
+    twin.load_state_dict(model.state_dict())
+    losses = cnn.fit_full_batch(model, x, y, lr=1e-2, steps=30)
+    opt = torch.optim.Adam(twin.parameters(), lr=1e-2)
+    manual = []
+    for _ in range(30):
+        loss = nn.functional.mse_loss(twin(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        manual.append(loss.item())
+    np.testing.assert_allclose(losses, manual, rtol=1e-6)
+    assert losses[-1] < losses[0]
+    with pytest.raises(ValueError, match="x and y"):
+        cnn.fit_full_batch(model, x[:, 0], y)
+
+
+@pytest.mark.slow
+def test_deeper_net_fits_the_wiggly_target_better_at_equal_size():
+    x, y = (torch.tensor(a, dtype=torch.float32) for a in sample_target(256))
+    torch.manual_seed(0)
+    wide, deep = cnn.make_mlp(1, [197], 1, "tanh"), cnn.make_mlp(1, [16, 16, 16], 1, "tanh")
+    assert abs(cnn.count_parameters(wide) - cnn.count_parameters(deep)) <= 1
+    wide_loss = cnn.fit_full_batch(wide, x, y, lr=1e-2, steps=600)[-1]
+    deep_loss = cnn.fit_full_batch(deep, x, y, lr=1e-2, steps=600)[-1]
+    assert deep_loss < wide_loss / 10
+
+
+# ---- the digits CNN ----------------------------------------------------------------------
+def test_digits_tensors_split_and_scale():
+    x_tr, y_tr, x_te, y_te = cnn.digits_tensors(test_fraction=0.25, seed=0)
+    assert x_tr.shape[1:] == (1, 8, 8) and x_tr.dtype == torch.float32
+    assert len(x_tr) + len(x_te) == 1797 and len(x_te) == 450
+    assert 0 <= x_tr.min() and x_tr.max() <= 1
+    per_class = torch.bincount(torch.cat([y_tr, y_te]))  # stratified: a quarter of each digit
+    assert (torch.bincount(y_te) - 0.25 * per_class).abs().max() <= 1
+    with pytest.raises(ValueError, match="test_fraction"):
+        cnn.digits_tensors(test_fraction=1.0)
+
+
+def test_digits_cnn_shapes_and_errors():
+    model = cnn.DigitsCNN(channels=(4, 6))
+    assert model(torch.zeros(3, 1, 8, 8)).shape == (3, 10)
+    assert model.conv1.weight.shape == (4, 1, 5, 5)
+    with pytest.raises(ValueError, match=r"x must have shape \(N, 1, 8, 8\)"):
+        model(torch.zeros(3, 8, 8))
+
+
+def _train_digits(device, epochs: int):
+    from torch.utils.data import DataLoader, TensorDataset
+
+    from course_utils.train import accuracy, evaluate, fit
+
+    torch.manual_seed(0)
+    x_tr, y_tr, x_te, y_te = cnn.digits_tensors()
+    train = DataLoader(TensorDataset(x_tr, y_tr), batch_size=64, shuffle=True,
+                       generator=torch.Generator().manual_seed(0))
+    model = cnn.DigitsCNN().to(device)
+    fit(model, train, nn.functional.cross_entropy, torch.optim.Adam(model.parameters(), 1e-2),
+        epochs, progress=False)
+    return evaluate(model, [(x_te, y_te)], nn.functional.cross_entropy, accuracy)["metric"]
+
+
+@pytest.mark.slow
+def test_digits_cnn_learns_quickly():
+    assert _train_digits(get_device(), epochs=3) > 0.85
+
+
+@pytest.mark.gpu
+def test_digits_cnn_trains_on_cuda():
+    assert _train_digits(torch.device("cuda"), epochs=3) > 0.85
+
+
+def test_filter_spectra_against_torch_fft():
+    w = torch.randn(6, 1, 5, 5, dtype=torch.float64)
+    amp = cnn.filter_spectra(w, size=16)
+    padded = torch.zeros(6, 16, 16, dtype=torch.float64)
+    padded[:, :5, :5] = w[:, 0]
+    ref = torch.fft.fftshift(torch.fft.fft2(padded), dim=(-2, -1)).abs().numpy()
+    np.testing.assert_allclose(amp, ref, rtol=1e-10, atol=1e-12)
+    # the centre (zero frequency) holds |sum of the filter|
+    np.testing.assert_allclose(amp[:, 8, 8], w.sum(dim=(1, 2, 3)).abs().numpy(), rtol=1e-10)
+    with pytest.raises(ValueError, match="size"):
+        cnn.filter_spectra(w, size=4)
+    with pytest.raises(ValueError, match="one input channel"):
+        cnn.filter_spectra(torch.randn(2, 3, 5, 5))
+    with pytest.raises(ValueError, match="filters must have 3 or 4"):
+        cnn.filter_spectra(np.ones((5, 5)))
