@@ -60,7 +60,8 @@ _PROBLEMS_JS = """() => {
       const text = out.textContent;
       if (/Traceback \\(most recent call last\\)/.test(text) || /^\\w*(Error|Exception)\\b/m.test(text)) {
         const lines = text.trim().split('\\n').filter(l => l.trim());
-        errors.push({cell: i + 1, text: lines.slice(-1)[0] || text.slice(0, 200)});
+        errors.push({cell: i + 1, text: lines.slice(-3).join(' | ').slice(0, 600),
+                     traceback: text.slice(-3000)});
       }
     }
     const area = cell.querySelector('.jp-Cell-outputArea');
@@ -96,11 +97,13 @@ class Findings:
     sliders_moved: list[str] = field(default_factory=list)
     sliders_without_effect: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    tracebacks: list[str] = field(default_factory=list)
 
     def problems(self) -> list[str]:
         out = [f"error in code cell {e}" for e in self.cell_errors]
-        out += [f"code cell {i} was not executed (Run All stopped before it)"
-                for i in self.unexecuted_cells]
+        if self.unexecuted_cells:
+            out.append(f"code cells {_ranges(self.unexecuted_cells)} were not executed "
+                       "(Run All stops at the first error)")
         out += [f"widget error in code cell {e}" for e in self.widget_errors]
         out += [f"JavaScript console error: {e[:500]}" for e in self.console_errors]
         out += [f"request to a non-loopback address: {u}" for u in self.blocked_requests]
@@ -108,6 +111,17 @@ class Findings:
         if not self.sliders_moved and not self.sliders_without_effect:
             out.append("no live widget with a slider and a figure or text output was found")
         return out
+
+
+def _ranges(numbers: list[int]) -> str:
+    """[3, 4, 5, 9] -> '3-5, 9'."""
+    spans: list[list[int]] = []
+    for n in numbers:
+        if spans and n == spans[-1][1] + 1:
+            spans[-1][1] = n
+        else:
+            spans.append([n, n])
+    return ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in spans)
 
 
 def _state(page) -> dict:
@@ -168,6 +182,7 @@ def _run_all_and_wait(page, findings: Findings, timeout_s: float) -> None:
 def _collect_errors(page, findings: Findings) -> None:
     found = page.evaluate(_PROBLEMS_JS)
     findings.cell_errors = sorted({f"{e['cell']}: {e['text']}" for e in found["errors"]})
+    findings.tracebacks = [f"code cell {e['cell']}:\n{e['traceback']}" for e in found["errors"]]
     findings.widget_errors = sorted({f"{e['cell']}: {e['text']}" for e in found["widgetErrors"]})
 
 
@@ -178,12 +193,17 @@ def _live_widgets(page):
 
 
 def _wait_for_change(page, output, before: str, timeout_s: float) -> str | None:
-    """The output once it differs from ``before`` and has settled; None if it never changes."""
-    deadline, idle_since, last = time.monotonic() + timeout_s, None, None
+    """The output once it differs from ``before`` and has settled; None if it never changes.
+
+    Settled: the kernel was idle and the output the same at three polls in a row (one redraw
+    per key press is queued, so a single idle poll may fall between two of them).
+    """
+    deadline, idle_since, last, settled = time.monotonic() + timeout_s, None, None, 0
     while time.monotonic() < deadline:
         now = output.evaluate(_OUTPUT_JS)
         idle = _state(page)["indicator"] == "idle"
-        if now and now != before and idle and now == last:
+        settled = settled + 1 if idle and now == last else 0
+        if now and now != before and settled >= 2:
             return now
         idle_since = (idle_since or time.monotonic()) if idle else None
         if idle_since and now == before and time.monotonic() - idle_since > IDLE_GRACE_S:
@@ -205,23 +225,30 @@ def _move_sliders(page, findings: Findings, shots: Path, stem: str) -> None:
         if not before.strip():
             continue  # nothing shown yet to compare with
         handle = widget.locator(".noUi-handle").first
+        origin = widget.locator(".noUi-origin").first  # its transform is the handle position
+        readout = widget.locator(".widget-readout").first
         label = widget.locator(".widget-slider .widget-label").first.text_content() or "?"
         cell = widget.evaluate("""el => 1 + Array.from(document.querySelectorAll(
             '.jp-Notebook .jp-CodeCell')).findIndex(c => c.contains(el))""")
-        value = float(handle.get_attribute("aria-valuenow"))
-        key = "ArrowLeft" if value >= float(handle.get_attribute("aria-valuemax")) else "ArrowRight"
+        at_max = (float(handle.get_attribute("aria-valuenow"))
+                  >= float(handle.get_attribute("aria-valuemax")))
+        key = "ArrowLeft" if at_max else "ArrowRight"
+        value, start = readout.text_content().strip(), origin.get_attribute("style")
         handle.scroll_into_view_if_needed()
         widget.screenshot(path=shots / f"{stem}-widget{k + 1}-before.png")
         handle.focus()
-        for _ in range(SLIDER_PRESSES):
+        for _ in range(SLIDER_PRESSES):  # one step at a time: wait for the handle to follow
+            position = origin.get_attribute("style")
             page.keyboard.press(key)
-            time.sleep(0.2)
-        moved_to = float(handle.get_attribute("aria-valuenow"))
-        what = f"code cell {cell}, slider '{label.strip()}' {value:g} -> {moved_to:g}"
-        if moved_to == value:
+            deadline = time.monotonic() + 5
+            while origin.get_attribute("style") == position and time.monotonic() < deadline:
+                time.sleep(0.1)
+        what = f"code cell {cell}, slider '{label.strip()}' from {value}"
+        if origin.get_attribute("style") == start:
             findings.sliders_without_effect.append(f"{what}: the keyboard did not move it")
             continue
         after = _wait_for_change(page, output.first, before, SLIDER_TIMEOUT_S)
+        what += f" to {readout.text_content().strip()}"
         if after is None:
             findings.sliders_without_effect.append(f"{what}: the output stayed the same")
         else:
@@ -308,13 +335,14 @@ def test_the_checks_catch_a_broken_notebook(tmp_path, lab_server, lab_page, arti
     notebook = _broken_notebook(tmp_path / "broken_demo.ipynb")
     server = lab_server(notebook)
     findings = exercise_notebook(page, log, server, notebook, artifacts)
-    assert findings.cell_errors == ["5: ZeroDivisionError: division by zero"]
+    [error] = findings.cell_errors
+    assert error.startswith("5: ") and error.endswith("ZeroDivisionError: division by zero")
     assert findings.unexecuted_cells == [6]
     assert any("Error displaying widget" in e for e in findings.widget_errors), findings
     assert any("widget model not found" in e for e in findings.console_errors), findings
-    assert findings.sliders_moved == ["code cell 3, slider 'n' 1 -> 4"]
+    assert findings.sliders_moved == ["code cell 3, slider 'n' from 1 to 4"]
     assert findings.sliders_without_effect == [
-        "code cell 2, slider 'n' 1 -> 4: the output stayed the same"]
+        "code cell 2, slider 'n' from 1 to 4: the output stayed the same"]
     assert findings.blocked_requests == []
     problems = "\n".join(findings.problems())
     assert "harmless" not in problems
