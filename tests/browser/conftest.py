@@ -281,6 +281,7 @@ def lab_page(chromium) -> Iterator[tuple["playwright.sync_api.Page", PageLog]]: 
             route.abort()
 
     context.route("**/*", only_loopback)
+    context.set_default_timeout(60_000)  # clicks and waits on a busy 2-core machine
     page = context.new_page()
     page.on("console", lambda msg: log.console_errors.append(msg.text)
             if msg.type == "error" else None)
