@@ -274,3 +274,15 @@ def filter_spectra(filters, size: int = 16) -> np.ndarray:
         raise ValueError(f"size must be at least the filter size {filters.shape[1:]}, got {size}")
     spectrum = np.fft.fft2(filters, s=(size, size))
     return np.abs(np.fft.fftshift(spectrum, axes=(-2, -1)))
+
+
+def peak_frequency(spectra) -> np.ndarray:
+    """Radius of each centred amplitude spectrum's maximum, in cycles per pixel.
+
+    spectra: (F, S, S) from :func:`filter_spectra` -> (F,); 0 means the filter's strongest
+    component is its mean (a blur), larger values mean it responds most to finer stripes.
+    """
+    spectra = as_float_array(spectra, "spectra", ndim=3)
+    f, h, w = spectra.shape
+    rows, cols = np.unravel_index(spectra.reshape(f, -1).argmax(axis=1), (h, w))
+    return np.hypot((rows - h // 2) / h, (cols - w // 2) / w)

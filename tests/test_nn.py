@@ -297,3 +297,14 @@ def test_filter_spectra_against_torch_fft():
         cnn.filter_spectra(torch.randn(2, 3, 5, 5))
     with pytest.raises(ValueError, match="filters must have 3 or 4"):
         cnn.filter_spectra(np.ones((5, 5)))
+
+
+def test_peak_frequency_finds_the_frequency_of_a_cosine():
+    k = np.arange(8)
+    filters = np.stack([np.ones((8, 8)),                                   # a blur: 0
+                        np.cos(2 * np.pi * 0.25 * k)[None, :].repeat(8, 0),  # 1/4 along x
+                        np.cos(2 * np.pi * 0.125 * k)[:, None].repeat(8, 1)])  # 1/8 along y
+    peaks = cnn.peak_frequency(cnn.filter_spectra(filters, size=16))
+    np.testing.assert_allclose(peaks, [0.0, 0.25, 0.125])
+    with pytest.raises(ValueError, match="spectra must have 3"):
+        cnn.peak_frequency(np.ones((4, 4)))
