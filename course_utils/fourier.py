@@ -87,7 +87,10 @@ def box_ft(f, width: float) -> np.ndarray:
 
 
 def gaussian_ft(f, sigma: float) -> np.ndarray:
-    """Analytic transform of ``exp(-t^2 / (2 sigma^2))``: ``sigma sqrt(2 pi) exp(-2 pi^2 sigma^2 f^2)``."""
+    """Analytic transform of ``exp(-t^2 / (2 sigma^2))``.
+
+    It is again a Gaussian: ``sigma sqrt(2 pi) exp(-2 pi^2 sigma^2 f^2)``, of width 1 / (2 pi sigma).
+    """
     sigma = check_positive(sigma, "sigma")
     f = np.asarray(f, dtype=np.float64)
     return sigma * np.sqrt(2 * np.pi) * np.exp(-2 * np.pi ** 2 * sigma ** 2 * f ** 2)
@@ -352,6 +355,10 @@ def campbell_robson(shape: tuple[int, int] = (256, 512), f_min: float = 0.005,
 
 
 def _check_shape(shape) -> tuple[int, int]:
-    if len(tuple(shape)) != 2 or any(int(s) != s or s < 1 for s in shape):
+    try:
+        ok = len(shape) == 2 and all(int(s) == s and s >= 1 for s in shape)
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
         raise ValueError(f"shape must be two positive integers (H, W), got {shape!r}")
     return int(shape[0]), int(shape[1])

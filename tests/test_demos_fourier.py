@@ -35,6 +35,8 @@ def test_face_pair_is_two_aligned_grey_squares():
     assert astronaut.shape == cat.shape == (64, 64)
     assert 0 <= astronaut.min() and cat.max() <= 1
     assert abs(np.corrcoef(astronaut.ravel(), cat.ravel())[0, 1]) < 0.9  # different images
+    astronaut[:] = 0  # callers get copies: the cached images stay intact
+    assert demos.face_pair(64)[0].max() > 0.5
 
 
 def test_show_sinusoid_follows_its_parameters():

@@ -380,6 +380,8 @@ def test_campbell_robson_chart():
     (lambda: fourier.lowpass_mask((8, 8), -0.1), "cutoff must be finite and >= 0"),
     (lambda: fourier.lowpass_mask((8, 8), 0.1, "ideal"), "kind must be one of"),
     (lambda: fourier.lowpass_mask((8, -8), 0.1), "shape must be two positive integers"),
+    (lambda: fourier.radial_frequency(8), "shape must be two positive integers"),
+    (lambda: fourier.grating((8, 2.5), 1), "shape must be two positive integers"),
     (lambda: fourier.gaussian_blur_fft(np.zeros((4, 4)), -1), "sigma must be"),
     (lambda: fourier.hybrid_image(np.zeros((4, 4)), np.zeros((4, 4)), -1, 1), "sigma must be"),
     (lambda: fourier.keep_largest(np.zeros((4, 4)), 0), "fraction must be"),

@@ -24,14 +24,18 @@ WIND_SIGNAL = 1.0 + np.cos(2 * np.pi * 3.0 * WIND_T + 0.6)
 
 
 # ----------------------------------------------------------------------------- data
-@lru_cache(maxsize=4)
 def face_pair(size: int = 256) -> tuple[np.ndarray, np.ndarray]:
     """Two grey faces cropped to the same square size, eyes roughly aligned.
 
     Returns (astronaut, cat), each (size, size) float64 in [0, 1], from skimage's bundled
-    astronaut and chelsea images.
+    astronaut and chelsea images (fresh copies: callers may modify them).
     """
     size = int(check_positive(size, "size"))
+    return tuple(image.copy() for image in _face_pair(size))
+
+
+@lru_cache(maxsize=4)
+def _face_pair(size: int) -> tuple[np.ndarray, np.ndarray]:
     astronaut = load_image("astronaut", gray=True)[20:260, 95:335]
     cat = load_image("chelsea", gray=True)[0:300, 80:380]
     return (resize(astronaut, (size, size), anti_aliasing=True),
@@ -225,8 +229,9 @@ def show_hybrid(sigma_low: float = 6.0, sigma_high: float = 3.0, levels: int = 4
     astronaut, cat = face_pair()
     hybrid = fourier.hybrid_image(astronaut, cat, sigma_low, sigma_high)
     fig = plt.figure(figsize=(10, 6.4))
-    panels = [(fourier.gaussian_blur_fft(astronaut, sigma_low), f"low-pass, sigma {sigma_low:g}"),
-              (cat - fourier.gaussian_blur_fft(cat, sigma_high), f"high-pass, sigma {sigma_high:g}"),
+    low = fourier.gaussian_blur_fft(astronaut, sigma_low)
+    high = cat - fourier.gaussian_blur_fft(cat, sigma_high)
+    panels = [(low, f"low-pass, sigma {sigma_low:g}"), (high, f"high-pass, sigma {sigma_high:g}"),
               (hybrid, "hybrid")]
     aspect = 10 / 6.4  # figure width / height: keeps the axes square
     for i, (img, title) in enumerate(panels):
