@@ -13,6 +13,15 @@ from course_utils.demos import backprop as demo
 
 
 @pytest.fixture(autouse=True)
+def one_torch_thread():
+    """The networks here are tiny; one thread avoids idle spinning on a busy 2-core machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(autouse=True)
 def close_figures():
     yield
     plt.close("all")
