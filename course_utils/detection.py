@@ -238,6 +238,25 @@ def batched_nms(boxes, scores, idxs, iou_threshold: float, block: int = 128) -> 
     return kept[torch.sort(scores[kept], descending=True, stable=True).indices]
 
 
+def nms_loop(boxes, scores, iou_threshold: float) -> Tensor:
+    """The textbook greedy loop (one Python step per kept box), kept to time against ``nms``.
+
+    Same inputs and output as ``nms``.
+    """
+    boxes = as_boxes(boxes)
+    scores = _as_vector(scores, "scores", boxes.shape[0])
+    threshold = _check_threshold(iou_threshold, "iou_threshold")
+    order = torch.sort(scores, descending=True, stable=True).indices.tolist()
+    keep = []
+    while order:
+        best, order = order[0], order[1:]
+        keep.append(best)
+        if order:
+            iou = _pairwise_iou(boxes[best:best + 1], boxes[order])[0]
+            order = [i for i, o in zip(order, (iou > threshold).tolist()) if not o]
+    return torch.tensor(keep, dtype=torch.long, device=boxes.device)
+
+
 def sigmoid_focal_loss(logits, targets, alpha: float = 0.25, gamma: float = 2.0,
                        reduction: str = "none") -> Tensor:
     """Focal loss FL = -alpha_t (1 - p_t)^gamma log(p_t) for independent sigmoid outputs.
@@ -386,3 +405,29 @@ def mean_average_precision(preds: Sequence[dict], targets: Sequence[dict],
         ap[c], curves[c] = average_precision(precision, recall, method), (precision, recall)
     mean = float(np.mean(list(ap.values()))) if ap else float("nan")
     return {"map": mean, "ap": ap, "curves": curves}
+
+
+def proposal_recall(boxes, scores, gt_boxes, ks: Sequence[int], iou_threshold: float = 0.5
+                    ) -> Tensor:
+    """Fraction of ground-truth objects covered (IoU >= threshold) by the k best proposals.
+
+    boxes: list of (N_i, 4) proposals per image, scores: list of (N_i,), gt_boxes: list of
+    (G_i, 4); returns (len(ks),) recalls, one per k (the top k of each image are used).
+    """
+    if not (len(boxes) == len(scores) == len(gt_boxes)):
+        raise ValueError(f"boxes, scores and gt_boxes must have the same length, got "
+                         f"{len(boxes)}, {len(scores)}, {len(gt_boxes)}")
+    threshold = _check_threshold(iou_threshold, "iou_threshold")
+    covered, total = torch.zeros(len(ks)), 0
+    for b, s, g in zip(boxes, scores, gt_boxes):
+        b, g = as_boxes(b), as_boxes(g, "gt_boxes")
+        s = _as_vector(s, "scores", b.shape[0])
+        total += g.shape[0]
+        if g.shape[0] == 0 or b.shape[0] == 0:
+            continue
+        best = box_iou(b[torch.sort(s, descending=True, stable=True).indices], g)   # (N, G)
+        for j, k in enumerate(ks):
+            covered[j] += (best[:int(k)].max(dim=0).values >= threshold).sum()
+    if total == 0:
+        raise ValueError("gt_boxes must contain at least one box")
+    return covered / total
