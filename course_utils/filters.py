@@ -88,6 +88,7 @@ def _correlate_valid(padded: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     kh, kw = kernel.shape
     if kw > kh:
         return _correlate_valid(np.ascontiguousarray(padded.T), kernel.T).T
+    kernel = np.asfortranarray(kernel)  # contiguous columns (a flipped view would not use BLAS)
     w = padded.shape[1] - kw + 1
     out = sliding_window_view(padded[:, :w], kh, axis=0) @ kernel[:, 0]
     for b in range(1, kw):
