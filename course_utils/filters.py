@@ -69,7 +69,7 @@ def _pad_widths(kernel_shape: tuple[int, int], mode: str, flipped: bool) -> list
 
 
 def pad_image(image, pad_width: list[tuple[int, int]], boundary: str = "zero") -> np.ndarray:
-    """Pad the two spatial axes of ``image`` ((H, W) or (H, W, C)) by ``[(top, bottom), (left, right)]``."""
+    """Pad the spatial axes of ``image`` (H, W[, C]) by ``[(top, bottom), (left, right)]``."""
     image = as_float_array(image, "image", ndim=(2, 3))
     check_choice(boundary, "boundary", BOUNDARIES)
     widths = list(pad_width) + [(0, 0)] * (image.ndim - 2)
@@ -112,6 +112,8 @@ def correlate2d(image, kernel, mode: str = "same", boundary: str = "zero") -> np
 
     image: (H, W) or (H, W, C); kernel: (kh, kw) -> (H_out, W_out[, C]) (see ``output_shape``).
     The kernel slides over the image without flipping (what CNN "convolution" layers do).
+    Offsets: ``ci = 0`` for 'valid', ``(kh - 1) // 2`` for 'same', ``kh - 1`` for 'full'
+    (likewise cj with kw); x outside the image comes from ``boundary``.
     """
     return _filter(image, kernel, mode, boundary, flip=False)
 
@@ -121,6 +123,8 @@ def conv2d(image, kernel, mode: str = "same", boundary: str = "zero") -> np.ndar
 
     Equals ``correlate2d`` with the kernel flipped in both axes.
     image: (H, W) or (H, W, C); kernel: (kh, kw) -> (H_out, W_out[, C]) (see ``output_shape``).
+    Offsets: ``ci = kh - 1`` for 'valid', ``(kh - 1) // 2`` for 'same', ``0`` for 'full'
+    (likewise cj with kw); x outside the image comes from ``boundary``.
     """
     return _filter(image, kernel, mode, boundary, flip=True)
 
@@ -254,7 +258,7 @@ def gaussian_derivative_kernels(sigma: float, size: int | None = None
 
 
 def image_gradients(image, boundary: str = "replicate") -> tuple[np.ndarray, np.ndarray]:
-    """Central differences ``(gx, gy)``, each (H, W): correlation with ``[-1, 0, 1] / 2``.
+    """Central differences ``(gx, gy)``, each (H, W[, C]): correlation with ``[-1, 0, 1] / 2``.
 
     gx[i, j] = (x[i, j+1] - x[i, j-1]) / 2 (increases to the right); gy likewise downwards.
     """

@@ -60,7 +60,7 @@ def rmse(a, b) -> float:
 
 # --------------------------------------------------------------------------- widget functions
 def show_denoise(sigma: float = 1.5, size: int = 5, noise_std: float = 0.1, seed: int = 0):
-    """Noisy camera, a size x size box filter and a Gaussian of ``sigma``, RMSE to the clean image."""
+    """Noisy camera, a size x size box and a Gaussian of ``sigma``, each with its RMSE to clean."""
     clean, noisy = noisy_camera(noise_std, seed)
     box = F.conv2d(noisy, F.box_kernel(size), boundary="reflect")
     gauss = F.gaussian_blur(noisy, sigma)
