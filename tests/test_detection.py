@@ -452,3 +452,27 @@ def test_sliding_windows():
         D.sliding_windows(64, sizes=(80,), stride=8)
     with pytest.raises(ValueError, match="stride"):
         D.sliding_windows(64, sizes=(16,), stride=0)
+
+
+# ----------------------------------------------------------------------------- loop NMS, recall
+@given(boxes=box_sets(), data=st.data(), threshold=st.sampled_from([0.0, 0.5, 0.9]))
+def test_nms_loop_matches_torchvision(boxes, data, threshold):
+    scores = torch.tensor(data.draw(st.lists(st.integers(0, 3), min_size=len(boxes),
+                                             max_size=len(boxes))), dtype=torch.float64)
+    assert torch.equal(D.nms_loop(boxes, scores, threshold),
+                       torchvision.ops.nms(boxes, scores, threshold))
+
+
+def test_proposal_recall_by_hand():
+    gt = [torch.tensor([[0.0, 0.0, 10.0, 10.0], [20.0, 20.0, 30.0, 30.0]]), torch.zeros(0, 4)]
+    proposals = [torch.tensor([[0.0, 0.0, 10.0, 10.0], [40.0, 40.0, 50.0, 50.0],
+                               [21.0, 21.0, 31.0, 31.0]]), torch.tensor([[0.0, 0.0, 5.0, 5.0]])]
+    scores = [torch.tensor([0.9, 0.8, 0.1]), torch.tensor([0.5])]
+    # top 1 covers the first object, top 2 adds a miss, top 3 covers the second (IoU 81/119)
+    recall = D.proposal_recall(proposals, scores, gt, ks=[1, 2, 3])
+    torch.testing.assert_close(recall, torch.tensor([0.5, 0.5, 1.0]))
+    assert D.proposal_recall(proposals, scores, gt, ks=[3], iou_threshold=0.7).item() == 0.5
+    with pytest.raises(ValueError, match="same length"):
+        D.proposal_recall(proposals, scores[:1], gt, ks=[1])
+    with pytest.raises(ValueError, match="at least one box"):
+        D.proposal_recall(proposals[1:], scores[1:], gt[1:], ks=[1])
