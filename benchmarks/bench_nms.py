@@ -16,7 +16,8 @@ IMAGE_SIZE = 512.0
 IOU_THRESHOLD = 0.5
 
 
-def random_boxes(n: int = N_BOXES, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def random_boxes(n: int = N_BOXES, seed: int = 0
+                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """n boxes with uniform corners in a 512 x 512 image and sides of 8 to 128 pixels,
     uniform scores and 3 random class ids: boxes (n, 4), scores (n,), idxs (n,)."""
     gen = torch.Generator().manual_seed(seed)

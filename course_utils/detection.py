@@ -67,8 +67,10 @@ def box_area(boxes) -> Tensor:
 
 def _pairwise_iou(a: Tensor, b: Tensor) -> Tensor:
     """Unchecked IoU of a: (N, 4) with b: (M, 4) -> (N, M); 0/0 (two empty boxes) stays NaN."""
-    w = (torch.minimum(a[:, None, 2], b[:, 2]) - torch.maximum(a[:, None, 0], b[:, 0])).clamp_(min=0)
-    h = (torch.minimum(a[:, None, 3], b[:, 3]) - torch.maximum(a[:, None, 1], b[:, 1])).clamp_(min=0)
+    w = torch.minimum(a[:, None, 2], b[:, 2]) - torch.maximum(a[:, None, 0], b[:, 0])
+    h = torch.minimum(a[:, None, 3], b[:, 3]) - torch.maximum(a[:, None, 1], b[:, 1])
+    w.clamp_(min=0)
+    h.clamp_(min=0)
     inter = w.mul_(h)
     area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
     area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
@@ -287,7 +289,8 @@ def sigmoid_focal_loss(logits, targets, alpha: float = 0.25, gamma: float = 2.0,
 def sliding_windows(image_size: int, sizes: Sequence[int], stride: int) -> Tensor:
     """Every square window of each size in ``sizes`` whose top-left corner lies on a
     ``stride`` grid and which fits inside an ``image_size`` square image -> (N, 4)."""
-    image_size, stride = int(check_positive(image_size, "image_size")), int(check_positive(stride, "stride"))
+    image_size = int(check_positive(image_size, "image_size"))
+    stride = int(check_positive(stride, "stride"))
     windows = []
     for size in sizes:
         size = int(check_positive(size, "sizes"))

@@ -36,7 +36,8 @@ def _background(rng: np.random.Generator, size: int, kind: str) -> np.ndarray:
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float64)
     texture = np.zeros((size, size))
     for _ in range(2):
-        angle, freq, phase = rng.uniform(0, np.pi), rng.uniform(0.15, 0.6), rng.uniform(0, 2 * np.pi)
+        angle, freq = rng.uniform(0, np.pi), rng.uniform(0.15, 0.6)
+        phase = rng.uniform(0, 2 * np.pi)
         texture += np.sin(freq * (xx * np.cos(angle) + yy * np.sin(angle)) + phase)
     return base + 0.06 * texture[None] + rng.normal(0.0, 0.03, size=(3, size, size))
 

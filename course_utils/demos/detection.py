@@ -263,7 +263,8 @@ def show_pr_curves(results: dict[str, dict]):
             p = torch.cat([envelope[:1], envelope])
             colour = CLASS_COLOURS[c % 3]
             ax.plot(recall, precision, color=colour, alpha=0.4, linewidth=0.8)
-            ax.step(r, p, where="pre", color=colour, label=f"{CLASSES[c]}: AP {result['ap'][c]:.3f}")
+            ax.step(r, p, where="pre", color=colour,
+                    label=f"{CLASSES[c]}: AP {result['ap'][c]:.3f}")
         ax.set_xlabel("recall")
         ax.set_ylabel("precision")
         ax.set_xlim(0, 1.01)
