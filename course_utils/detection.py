@@ -367,7 +367,7 @@ def average_precision(precision, recall, method: str = "all-point") -> float:
     if method == "all-point":
         steps = torch.diff(recall, prepend=recall.new_zeros(1))
         return float((steps * envelope).sum())
-    thresholds = torch.linspace(0, 1, 101, dtype=torch.float64)
+    thresholds = torch.from_numpy(np.linspace(0.0, 1.0, 101))    # exactly pycocotools' values
     idx = torch.searchsorted(recall.contiguous(), thresholds, side="left")
     sampled = torch.where(idx < len(recall), envelope[idx.clamp(max=len(recall) - 1)], 0.0)
     return float(sampled.mean())
