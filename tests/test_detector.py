@@ -1,0 +1,151 @@
+"""The one-stage detector: target assignment, loss, a short training run, inference."""
+import pytest
+import torch
+from torchvision.models.detection._utils import Matcher
+from torchvision.ops import sigmoid_focal_loss
+
+from course_utils import detector as M
+from course_utils.data.shapes import make_dataset
+from course_utils.detection import box_iou, decode_boxes
+
+
+@pytest.fixture(scope="module")
+def scenes():
+    return make_dataset(48, seed=5)
+
+
+@pytest.fixture(scope="module")
+def model():
+    torch.manual_seed(0)
+    return M.TinyDetector(width=16)
+
+
+def test_output_shapes_and_anchor_order(model):
+    logits, deltas = model(torch.rand(2, 3, 64, 64))
+    anchors_total = 8 * 8 * model.anchors_per_cell
+    assert logits.shape == (2, anchors_total, 3) and deltas.shape == (2, anchors_total, 4)
+    assert model.anchors.shape == (anchors_total, 4)
+    # the prior makes every anchor start as "background" with probability 0.99
+    torch.testing.assert_close(torch.sigmoid(logits).mean(), torch.tensor(0.01), atol=2e-3,
+                               rtol=0)
+    with pytest.raises(ValueError, match="images"):
+        model(torch.rand(2, 3, 32, 32))
+    with pytest.raises(ValueError, match="image_size"):
+        M.TinyDetector(image_size=60)
+
+
+def test_targets_follow_torchvision_matcher(model, scenes):
+    labels, deltas = M.build_targets(model.anchors, scenes["boxes"], scenes["labels"])
+    assert labels.shape == (48, len(model.anchors)) and deltas.shape == (48, len(model.anchors), 4)
+    matcher = Matcher(0.5, 0.4, allow_low_quality_matches=True)
+    for i, (boxes, classes) in enumerate(zip(scenes["boxes"], scenes["labels"])):
+        matches = matcher(box_iou(boxes, model.anchors))
+        expected = torch.where(matches >= 0, classes[matches.clamp(min=0)] + 1,
+                               torch.where(matches == Matcher.BELOW_LOW_THRESHOLD, 0, -1))
+        assert torch.equal(labels[i], expected)
+        positive = labels[i] > 0
+        # decoding the stored deltas recovers the matched box exactly
+        torch.testing.assert_close(decode_boxes(deltas[i][positive], model.anchors[positive]),
+                                   boxes[matches[positive]], atol=1e-4, rtol=0)
+        # every object gets at least one anchor
+        assert set(matches[positive].tolist()) == set(range(len(boxes)))
+
+
+def test_targets_without_objects_and_errors(model):
+    labels, deltas = M.build_targets(model.anchors, [torch.zeros(0, 4)], [torch.zeros(0)])
+    assert torch.all(labels == 0) and torch.all(deltas == 0)
+    with pytest.raises(ValueError, match="same length"):
+        M.build_targets(model.anchors, [torch.zeros(0, 4)], [])
+    with pytest.raises(ValueError, match=r"labels\[0\]"):
+        M.build_targets(model.anchors, [torch.tensor([[0.0, 0, 9, 9]])], [torch.zeros(2)])
+    with pytest.raises(ValueError, match=r"boxes\[0\]"):
+        M.build_targets(model.anchors, [torch.tensor([[9.0, 0, 0, 9]])], [torch.zeros(1)])
+
+
+def test_detection_loss_matches_focal_loss_by_hand():
+    gen = torch.Generator().manual_seed(0)
+    logits = torch.randn(2, 10, 3, generator=gen)
+    deltas = torch.randn(2, 10, 4, generator=gen)
+    labels = torch.randint(-1, 4, (2, 10), generator=gen)
+    target_deltas = torch.randn(2, 10, 4, generator=gen)
+    valid, positive = labels >= 0, labels > 0
+    onehot = torch.nn.functional.one_hot(labels.clamp(min=0), 4)[..., 1:].float()
+    num_pos = positive.sum()
+    for kind, alpha, gamma in [("focal", 0.25, 2.0), ("cross_entropy", -1, 0.0)]:
+        loss = M.detection_loss(logits, deltas, labels, target_deltas, kind)
+        cls = sigmoid_focal_loss(logits[valid], onehot[valid], alpha, gamma, "sum") / num_pos
+        box = (deltas - target_deltas).abs()[positive].sum() / num_pos
+        torch.testing.assert_close(loss["cls"], cls)
+        torch.testing.assert_close(loss["box"], box)
+        torch.testing.assert_close(loss["loss"], cls + box)
+    with pytest.raises(ValueError, match="classification"):
+        M.detection_loss(logits, deltas, labels, target_deltas, "hinge")
+    with pytest.raises(ValueError, match="targets must match"):
+        M.detection_loss(logits, deltas, labels[:, :5], target_deltas)
+
+
+def test_training_smoke_loss_decreases_and_inference_shapes(scenes):
+    torch.manual_seed(0)
+    model = M.TinyDetector(width=16)
+    labels, deltas = M.build_targets(model.anchors, scenes["boxes"], scenes["labels"])
+    history = M.train_detector(model, scenes["images"], labels, deltas, steps=40, batch_size=16,
+                               lr=1e-2, progress=False)
+    assert len(history["loss"]) == 40
+    first, last = sum(history["loss"][:5]) / 5, sum(history["loss"][-5:]) / 5
+    assert last < 0.7 * first
+    detections = M.detect(model, scenes["images"][:4], score_threshold=0.05,
+                          iou_threshold=0.5, max_detections=7)
+    assert len(detections) == 4
+    for det in detections:
+        k = len(det["scores"])
+        assert k <= 7 and det["boxes"].shape == (k, 4) and det["labels"].shape == (k,)
+        assert torch.all(det["scores"] > 0.05)
+        assert torch.all(det["scores"][:-1] >= det["scores"][1:])
+        assert torch.all((det["boxes"] >= 0) & (det["boxes"] <= 64))
+        assert set(det["labels"].tolist()) <= {0, 1, 2}
+
+
+def test_head_only_training_keeps_backbone(scenes):
+    torch.manual_seed(0)
+    model = M.TinyDetector(width=16)
+    before = [p.clone() for p in model.backbone.parameters()]
+    running = model.backbone[0][1].running_mean.clone()
+    labels, deltas = M.build_targets(model.anchors, scenes["boxes"], scenes["labels"])
+    head = model.classifier.weight.clone()
+    M.train_detector(model, scenes["images"], labels, deltas, steps=3, batch_size=8,
+                     head_only=True, classification="cross_entropy", progress=False)
+    assert all(torch.equal(a, b) for a, b in zip(before, model.backbone.parameters()))
+    assert torch.equal(running, model.backbone[0][1].running_mean)
+    assert not torch.equal(head, model.classifier.weight)
+
+
+def test_train_errors(scenes, model):
+    labels, deltas = M.build_targets(model.anchors, scenes["boxes"], scenes["labels"])
+    with pytest.raises(ValueError, match="steps"):
+        M.train_detector(model, scenes["images"], labels, deltas, steps=0)
+    with pytest.raises(ValueError, match="same length"):
+        M.train_detector(model, scenes["images"][:3], labels, deltas, steps=1)
+    with pytest.raises(ValueError, match="lr"):
+        M.train_detector(model, scenes["images"], labels, deltas, steps=1, lr=-1)
+
+
+def test_postprocess_thresholds_and_nms():
+    boxes = torch.tensor([[0.0, 0, 10, 10], [1, 1, 11, 11], [30, 30, 40, 40]])
+    scores = torch.tensor([[0.9, 0.0, 0.0], [0.8, 0.7, 0.0], [0.02, 0.0, 0.6]])
+    out = M.postprocess(boxes, scores, score_threshold=0.05, iou_threshold=0.5)
+    # box 1 duplicates box 0 in class 0 (removed) but is the only class-1 box (kept)
+    assert out["labels"].tolist() == [0, 1, 2]
+    torch.testing.assert_close(out["scores"], torch.tensor([0.9, 0.7, 0.6]))
+    assert len(M.postprocess(boxes, scores, 0.05, 0.5, max_detections=2)["scores"]) == 2
+    assert len(M.postprocess(boxes, scores, 0.95, 0.5)["scores"]) == 0
+
+
+@pytest.mark.gpu
+def test_training_on_cuda(scenes):
+    model = M.TinyDetector(width=16).to("cuda")
+    labels, deltas = M.build_targets(model.anchors, [b.cuda() for b in scenes["boxes"]],
+                                     scenes["labels"])
+    history = M.train_detector(model, scenes["images"], labels, deltas, steps=5, batch_size=8,
+                               progress=False)
+    assert len(history["loss"]) == 5
+    assert M.detect(model, scenes["images"][:2])[0]["boxes"].device.type == "cpu"
