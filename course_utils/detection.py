@@ -6,6 +6,7 @@ Functions accept torch tensors or anything ``torch.as_tensor`` takes and return 
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
 from typing import Sequence
 
 import numpy as np
@@ -171,6 +172,22 @@ def _check_block(block) -> int:
     return int(block)
 
 
+@contextmanager
+def _one_cpu_thread(device: torch.device):
+    """Run torch on one CPU thread inside the block: the NMS loop issues many small tensor
+    operations, for which waking a second thread costs more than it saves (and stalls badly
+    when other processes keep the cores busy)."""
+    threads = torch.get_num_threads()
+    if device.type != "cpu" or threads == 1:
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
 def _greedy_nms(boxes: Tensor, threshold: float, block: int) -> Tensor:
     """Greedy NMS on boxes already sorted by descending score; returns kept positions.
 
@@ -179,6 +196,11 @@ def _greedy_nms(boxes: Tensor, threshold: float, block: int) -> Tensor:
     Inside a block, ``keep[j] = no kept i < j overlaps j`` is solved by repeating that update
     until nothing changes (at most one round per link of the longest suppression chain).
     """
+    with _one_cpu_thread(boxes.device):
+        return _greedy_blocks(boxes, threshold, block)
+
+
+def _greedy_blocks(boxes: Tensor, threshold: float, block: int) -> Tensor:
     n = boxes.shape[0]
     kept = torch.empty(n, dtype=torch.long, device=boxes.device)
     count = 0

@@ -175,6 +175,16 @@ def test_nms_matches_torchvision(threshold, seed):
         assert torch.equal(D.nms(boxes, scores, threshold, block=block), ours)
 
 
+def test_nms_leaves_the_thread_count_alone():
+    threads = torch.get_num_threads()
+    boxes = random_boxes(300, 3)
+    D.nms(boxes, torch.rand(300, dtype=torch.float64), 0.5)
+    assert torch.get_num_threads() == threads
+    with pytest.raises(ValueError):
+        D.nms(boxes, torch.rand(300), 2.0)
+    assert torch.get_num_threads() == threads
+
+
 def test_nms_float32_matches_torchvision():
     boxes = random_boxes(3000, 5, size=300, max_side=80, dtype=torch.float32)
     scores = torch.rand(3000, generator=torch.Generator().manual_seed(5))
