@@ -20,13 +20,16 @@ from __future__ import annotations
 import argparse
 import csv
 import html
-import json
 import os
 import shutil
 import subprocess
 import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import astuple, dataclass, fields
 from pathlib import Path
+from queue import Empty
 from typing import Iterable, Sequence
 
 import nbformat
@@ -36,9 +39,9 @@ from nbgrader.preprocessors import Execute
 from traitlets import Integer, default
 
 EXERCISE_MARK = "BEGIN SOLUTION"
-TIMEOUT = 300            # s per ordinary cell: > 3x the slowest whole chapter (04, ~90 s)
-EXERCISE_TIMEOUT = 60    # s per exercise cell: exercises are meant to take well under 1 s
-TOTAL_TIMEOUT = 1200     # s per (student, chapter): the whole nbgrader process, last resort
+TIMEOUT = 1200           # s per ordinary cell: the slowest cell (04 training) took 490 s busy
+EXERCISE_TIMEOUT = 60    # s per exercise cell: the slowest took 0.14 s on a busy machine
+TOTAL_TIMEOUT = 3600     # s per (student, chapter): the whole nbgrader process, last resort
 STARTUP_TIMEOUT = 120    # s for a kernel to start on a busy machine
 CSV_NAME = "grades.csv"
 
@@ -67,6 +70,29 @@ def is_exercise_cell(cell: NotebookNode) -> bool:
     return bool(meta.get("solution") or meta.get("grade"))
 
 
+def _poll_in_slices(kc, step: float = 0.5) -> None:
+    """Make ``kc``'s shell and iopub ``get_msg`` re-poll every ``step`` s until their timeout.
+
+    Works around lost wake-ups of one long asyncio zmq poll (jupyter/nbclient#312): a widget
+    cell with a large figure could otherwise wait for its reply until the cell timeout.
+    """
+    for channel in (kc.shell_channel, kc.iopub_channel):
+        def sliced(timeout=None, _get_msg=channel.get_msg):
+            async def poll():
+                deadline = None if timeout is None else time.monotonic() + timeout
+                while True:
+                    left = step if deadline is None else \
+                        min(step, max(0.0, deadline - time.monotonic()))
+                    try:
+                        return await _get_msg(timeout=left)
+                    except Empty:
+                        if deadline is not None and time.monotonic() >= deadline:
+                            raise
+            return poll()
+        channel.get_msg = sliced
+    kc._polls_in_slices = True
+
+
 class GuardedExecute(Execute):
     """nbgrader's Execute with a short timeout for exercise cells and no crash on a dead kernel.
 
@@ -93,6 +119,8 @@ class GuardedExecute(Execute):
         return super().preprocess(nb, resources, km)
 
     def preprocess_cell(self, cell, resources, index):
+        if self.kc is not None and not getattr(self.kc, "_polls_in_slices", False):
+            _poll_in_slices(self.kc)
         if self._stopped_because is not None:
             if cell.cell_type == "code" and cell.source.strip():
                 cell.outputs = [_error_output("NotRun", f"not run: {self._stopped_because}")]
@@ -100,12 +128,12 @@ class GuardedExecute(Execute):
         try:
             return super().preprocess_cell(cell, resources, index)
         except DeadKernelError:
-            self._stopped_because = f"the kernel died in cell {index}"
+            self._stopped_because = f"the kernel died in cell {index + 1}"
             cell.outputs.append(_error_output(
                 "DeadKernelError", "the kernel died while running this cell "
                 "(os.kill, os._exit, a crash in compiled code, or out of memory)"))
         except CellTimeoutError:
-            self._stopped_because = f"the kernel did not answer after a timeout in cell {index}"
+            self._stopped_because = f"the kernel ignored the interrupt in cell {index + 1}"
             cell.outputs.append(_error_output(
                 "CellTimeoutError", "timed out and the kernel ignored the interrupt"))
         return cell, resources
@@ -140,8 +168,9 @@ def check_submission(path: str | Path, source: NotebookNode) -> str | None:
     """Why the notebook at ``path`` cannot be graded against ``source``, or None if it can."""
     path = Path(path)
     try:
-        nb = nbformat.read(path, as_version=4)
-        nbformat.validate(nb)
+        nb = nbformat.read(path, as_version=4)  # schema warnings are nbgrader's business
+        if not isinstance(nb.get("cells"), list):
+            raise ValueError("it has no list of cells")
     except nbformat.reader.NotJSONError:
         return f"{path.name} is not valid JSON (damaged or not saved from Jupyter)"
     except Exception as exc:  # noqa: BLE001 - any reason a notebook cannot be read
@@ -255,6 +284,18 @@ def _kill_tree(pid: int) -> None:
     psutil.wait_procs(family, timeout=10)
 
 
+_RUNNING: set[subprocess.Popen] = set()
+_RUNNING_LOCK = threading.Lock()
+
+
+def _stop_all() -> None:
+    """Kill every nbgrader process this module still runs (on Ctrl-C or an error)."""
+    with _RUNNING_LOCK:
+        procs = list(_RUNNING)
+    for proc in procs:
+        _kill_tree(proc.pid)
+
+
 def _nbgrader(course: Course, args: list[str], log: Path, limit: float) -> int | None:
     """Run ``nbgrader ARGS`` in the scratch course; return its exit code, None on timeout."""
     log.parent.mkdir(parents=True, exist_ok=True)
@@ -264,6 +305,8 @@ def _nbgrader(course: Course, args: list[str], log: Path, limit: float) -> int |
         proc = subprocess.Popen([sys.executable, "-m", "nbgrader", *args], cwd=course.build,
                                 env=env, stdout=out, stderr=subprocess.STDOUT,
                                 start_new_session=True)
+        with _RUNNING_LOCK:
+            _RUNNING.add(proc)
         try:
             return proc.wait(timeout=limit)
         except subprocess.TimeoutExpired:
@@ -272,6 +315,9 @@ def _nbgrader(course: Course, args: list[str], log: Path, limit: float) -> int |
         except BaseException:
             _kill_tree(proc.pid)
             raise
+        finally:
+            with _RUNNING_LOCK:
+                _RUNNING.discard(proc)
 
 
 def _log_errors(log: Path, limit: int = 3) -> str:
@@ -282,29 +328,33 @@ def _log_errors(log: Path, limit: int = 3) -> str:
 
 
 # ----------------------------------------------------------------------------------- release
+def _generate(course: Course, chapters: Sequence[str], release_dir: Path) -> None:
+    """nbgrader generate_assignment: student versions in ``release_dir``, gradebook entries."""
+    for chapter in chapters:
+        log = course.build / "logs" / f"generate_{chapter}.log"
+        code = _nbgrader(course, ["generate_assignment", chapter, "--force",
+                                  f"--CourseDirectory.release_directory={release_dir}"],
+                         log, TOTAL_TIMEOUT)
+        if code != 0 or not (release_dir / chapter / f"{chapter}.ipynb").exists():
+            raise RuntimeError(f"nbgrader generate_assignment failed for {chapter}: "
+                               f"{_log_errors(log)} (log: {log})")
+
+
 def release(root: str | Path = ".", notebooks_dir: str | Path | None = None,
-            chapters: Sequence[str] | None = None, timeout: int = TIMEOUT,
-            exercise_timeout: int = EXERCISE_TIMEOUT) -> list[Path]:
+            chapters: Sequence[str] | None = None) -> list[Path]:
     """Write student versions ``release/<chapter>/<chapter>.ipynb``; return their paths.
 
-    Solution blocks become ``raise NotImplementedError()`` stubs, hidden tests are removed
-    (nbgrader generate_assignment), and the chapter is registered in ``gradebook.db``.
+    Solution blocks become ``raise NotImplementedError()`` stubs and hidden tests are
+    removed (nbgrader generate_assignment); the chapter is registered in ``gradebook.db``.
     """
     course = _course(root, notebooks_dir)
     chapters = _select(course, chapters)
     if not chapters:
         raise ValueError(f"notebooks_dir: no notebook in {course.notebooks} has exercises")
-    _write_config(course, timeout, exercise_timeout)
+    _write_config(course, TIMEOUT, EXERCISE_TIMEOUT)
     _stage(course, chapters)
-    paths = []
-    for chapter in chapters:
-        log = course.build / "logs" / f"release_{chapter}.log"
-        code = _nbgrader(course, ["generate_assignment", chapter, "--force"], log, TOTAL_TIMEOUT)
-        if code != 0 or not course.released(chapter).exists():
-            raise RuntimeError(f"nbgrader generate_assignment failed for {chapter}: "
-                               f"{_log_errors(log)} (log: {log})")
-        paths.append(course.released(chapter))
-    return paths
+    _generate(course, chapters, course.root / "release")
+    return [course.released(chapter) for chapter in chapters]
 
 
 # --------------------------------------------------------------------------------- autograde
@@ -352,8 +402,11 @@ def _grade_one(course: Course, student: str, chapter: str, source: NotebookNode,
     if problem:
         return GradeRow(student, chapter, 0.0, max_score, "malformed", problem)
     log = course.root / "autograded" / student / f"{chapter}.log"
-    code = _nbgrader(course, ["autograde", chapter, "--student", student, "--force"], log,
-                     total_timeout)
+    for _attempt in range(2):  # parallel jobs share gradebook.db: retry once if it was busy
+        code = _nbgrader(course, ["autograde", chapter, "--student", student, "--force"], log,
+                         total_timeout)
+        if code in (0, None) or "database is locked" not in log.read_text(errors="replace"):
+            break
     if code is None:
         shutil.rmtree(course.autograded(student, chapter).parent, ignore_errors=True)
         return GradeRow(student, chapter, 0.0, max_score, "timeout",
@@ -408,45 +461,55 @@ def _feedback(course: Course, chapter: str, rows: Sequence[GradeRow]) -> None:
 def autograde(root: str | Path = ".", notebooks_dir: str | Path | None = None,
               chapters: Sequence[str] | None = None, timeout: int = TIMEOUT,
               exercise_timeout: int = EXERCISE_TIMEOUT, total_timeout: float = TOTAL_TIMEOUT,
-              feedback: bool = True, log=print) -> list[GradeRow]:
+              jobs: int = 1, feedback: bool = True, log=print) -> list[GradeRow]:
     """Grade every ``submitted/<student>/<chapter>/``; write grades.csv and feedback/.
 
     timeout: seconds per ordinary cell; exercise_timeout: per solution or test cell;
-    total_timeout: wall clock per (student, chapter). Returns this run's rows; each row is
-    merged into grades.csv as soon as it is known.
+    total_timeout: wall clock per (student, chapter); jobs: submissions graded at once.
+    Returns this run's rows; each row is merged into grades.csv as soon as it is known.
     """
     for name, value in (("timeout", timeout), ("exercise_timeout", exercise_timeout),
-                        ("total_timeout", total_timeout)):
+                        ("total_timeout", total_timeout), ("jobs", jobs)):
         if not value > 0:
-            raise ValueError(f"{name} must be > 0 seconds, got {value!r}")
+            raise ValueError(f"{name} must be > 0, got {value!r}")
     course = _course(root, notebooks_dir)
-    chapters_given = bool(chapters)
-    chapters = _select(course, chapters)
+    selected = _select(course, chapters)
     submitted = course.root / "submitted"
-    students = sorted(p.name for p in submitted.iterdir() if p.is_dir()) \
-        if submitted.is_dir() else []
-    if not students:
+    folders = sorted(p.relative_to(submitted).parts for p in submitted.glob("[!.]*/[!.]*")
+                     if p.is_dir()) if submitted.is_dir() else []
+    if not folders:
         raise ValueError(f"root: no submissions under {submitted} "
                          "(expected submitted/<student>/<chapter>/<chapter>.ipynb)")
-    handed_in = {p.name for s in students for p in (submitted / s).iterdir() if p.is_dir()}
-    all_rows = [GradeRow(s, name, 0.0, 0.0, "error", f"no chapter {name!r} with exercises in "
-                         f"{course.notebooks}") for name in sorted(handed_in - set(chapters))
-                for s in students if (submitted / s / name).is_dir() and not chapters_given]
+    all_rows = [] if chapters else [  # a folder named after no chapter, when grading all
+        GradeRow(student, name, 0.0, 0.0, "error",
+                 f"no chapter {name!r} with exercises in {course.notebooks}")
+        for student, name in folders if name not in selected]
     _write_rows(course.root / CSV_NAME, all_rows)
-    chapters = [c for c in chapters if c in handed_in]
-    if chapters:
-        release(course.root, course.notebooks, chapters, timeout, exercise_timeout)
+    chapters = [c for c in selected if any(name == c for _, name in folders)]
+    if not chapters:
+        return all_rows
+    _write_config(course, timeout, exercise_timeout)
+    _stage(course, chapters)  # grade against the current chapter; release/ stays untouched
+    _generate(course, chapters, course.build / "release")
     for chapter in chapters:
         source = nbformat.read(course.chapter_source(chapter), as_version=4)
         rows = []
-        for student in students:
-            if not (submitted / student / chapter).is_dir():
-                continue
-            row = _grade_one(course, student, chapter, source, total_timeout)
-            rows.append(row)
-            _write_rows(course.root / CSV_NAME, [row])
-            log(f"{student:>16} {chapter:<24} {row.score:g}/{row.max_score:g} {row.status}"
-                + (f": {row.message}" if row.message else ""))
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            pending = [pool.submit(_grade_one, course, student, chapter, source, total_timeout)
+                       for student, name in folders if name == chapter]
+            try:
+                for done in as_completed(pending):
+                    row = done.result()
+                    rows.append(row)
+                    _write_rows(course.root / CSV_NAME, [row])
+                    log(f"{row.student:>16} {chapter:<24} {row.score:g}/{row.max_score:g} "
+                        f"{row.status}" + (f": {row.message}" if row.message else ""))
+            except BaseException:
+                for future in pending:
+                    future.cancel()
+                _stop_all()
+                raise
+        rows.sort(key=lambda r: r.student)
         if feedback and rows:
             _feedback(course, chapter, rows)
             _write_rows(course.root / CSV_NAME, rows)
@@ -465,21 +528,24 @@ def main(argv: Sequence[str] | None = None) -> int:
                        "(repeatable; default: every chapter with exercises)")
         p.add_argument("--root", default=".", help="folder holding release/, submitted/, ...")
         p.add_argument("--notebooks", default=None, help="chapter folder (default ROOT/notebooks)")
-        p.add_argument("--timeout", type=int, default=TIMEOUT, help="seconds per cell")
-        p.add_argument("--exercise-timeout", type=int, default=EXERCISE_TIMEOUT,
-                       help="seconds per solution or test cell")
         if name == "autograde":
+            p.add_argument("--timeout", type=int, default=TIMEOUT,
+                           help=f"seconds per ordinary cell (default {TIMEOUT})")
+            p.add_argument("--exercise-timeout", type=int, default=EXERCISE_TIMEOUT,
+                           help=f"seconds per solution or test cell (default {EXERCISE_TIMEOUT})")
+            p.add_argument("--jobs", type=int, default=1,
+                           help="submissions graded at the same time (default 1)")
             p.add_argument("--total-timeout", type=float, default=TOTAL_TIMEOUT,
-                           help="wall-clock seconds per student and chapter")
+                           help=f"wall-clock seconds per student and chapter "
+                                f"(default {TOTAL_TIMEOUT})")
     args = parser.parse_args(argv)
     chapters = [c for c in (args.chapter or []) if c] or None
     if args.command == "release":
-        for path in release(args.root, args.notebooks, chapters, args.timeout,
-                            args.exercise_timeout):
+        for path in release(args.root, args.notebooks, chapters):
             print(f"released {path}")
         return 0
     rows = autograde(args.root, args.notebooks, chapters, args.timeout, args.exercise_timeout,
-                     args.total_timeout)
+                     args.total_timeout, args.jobs)
     print(f"{sum(r.status == 'graded' for r in rows)} of {len(rows)} submissions graded; "
           f"see {Path(args.root) / CSV_NAME} and {Path(args.root) / 'feedback'}/")
     return 0
