@@ -92,20 +92,25 @@ def count_parameters(model: nn.Module) -> int:
 
 @torch.no_grad()
 def activation_scales(model: DeepCNN, x: torch.Tensor) -> list[float]:
-    """Standard deviation of the features after the stem and after each block.
+    """How much the features still differ between images, after the stem and each block.
 
-    x: (N, C, H, W). Returns ``num_blocks + 1`` floats: how the signal's size changes with
-    depth (in a plain net without normalization it shrinks block by block).
+    x: (N, C, H, W) with N >= 2. For each stage the standard deviation over the batch is
+    taken per feature (channel, pixel) and averaged: a feature that is the same for every
+    input (e.g. only a bias) scores 0. Returns ``num_blocks + 1`` floats; in a plain net
+    without normalization they shrink block by block.
     """
     if not isinstance(model, DeepCNN):
         raise TypeError(f"model must be a DeepCNN, got {type(model).__name__}")
+    if not isinstance(x, torch.Tensor) or x.ndim != 4 or len(x) < 2:
+        raise ValueError(f"x must be an (N, C, H, W) tensor with N >= 2, got "
+                         f"{tuple(x.shape) if isinstance(x, torch.Tensor) else type(x)}")
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
     h = model.stem(x.to(device))
-    scales = [float(h.std())]
+    scales = [float(h.std(dim=0).mean())]
     for block in model.blocks:
         h = block(h)
-        scales.append(float(h.std()))
+        scales.append(float(h.std(dim=0).mean()))
     model.train(was_training)
     return scales

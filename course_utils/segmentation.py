@@ -278,3 +278,38 @@ def mean_iou(pred, target, num_classes: int, per_class: bool = False):
     iou = iou_from_confusion(confusion_matrix(pred, target, num_classes))
     mean = float(torch.nanmean(iou))
     return (mean, iou) if per_class else mean
+
+
+def class_weights(labels: torch.Tensor, num_classes: int, power: float = 0.5) -> torch.Tensor:
+    """Loss weights ``(1 / frequency) ** power`` per class, scaled to mean 1.
+
+    labels: integer label maps, e.g. (N, H, W). ``power=0`` gives equal weights, ``power=1``
+    full inverse-frequency weighting. Classes that never occur get weight 0.
+    Returns (num_classes,) float32, for ``F.cross_entropy(..., weight=...)``.
+    """
+    labels = _as_labels(labels, "labels")
+    num_classes = _check_int(num_classes, "num_classes", 1)
+    if power < 0:
+        raise ValueError(f"power must be >= 0, got {power!r}")
+    if labels.numel() == 0 or labels.min() < 0 or labels.max() >= num_classes:
+        raise ValueError(f"labels must be non-empty with values in [0, {num_classes})")
+    counts = torch.bincount(labels.reshape(-1).cpu().long(), minlength=num_classes).double()
+    weights = torch.where(counts > 0, (counts.sum() / counts.clamp(min=1)) ** power,
+                          torch.zeros_like(counts))
+    return (weights / weights[counts > 0].mean()).float()
+
+
+def boundary_mask(labels: torch.Tensor) -> torch.Tensor:
+    """Pixels whose 3x3 neighbourhood holds more than one label (both sides of every edge).
+
+    labels: (..., H, W) integer label maps -> bool tensor of the same shape. Pixels outside
+    the image do not count as a different label.
+    """
+    labels = _as_labels(labels, "labels")
+    if labels.ndim < 2:
+        raise ValueError(f"labels must have at least 2 dimensions (H, W), got shape "
+                         f"{tuple(labels.shape)}")
+    flat = labels.reshape(-1, 1, *labels.shape[-2:]).double()
+    high = F.max_pool2d(flat, 3, stride=1, padding=1)
+    low = -F.max_pool2d(-flat, 3, stride=1, padding=1)
+    return (high != low).reshape(labels.shape)

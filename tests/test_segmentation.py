@@ -8,14 +8,16 @@ import torch
 import torch.nn.functional as F
 from hypothesis import given
 from hypothesis import strategies as st
+from skimage.segmentation import find_boundaries
 from sklearn.metrics import confusion_matrix as sk_confusion_matrix
 from sklearn.metrics import jaccard_score
 from torchmetrics.classification import MulticlassJaccardIndex
 from torchmetrics.segmentation import MeanIoU
 
-from course_utils.segmentation import (UNet, confusion_matrix, iou_from_confusion, max_unpool,
-                                       mean_iou, predict_labels, transposed_conv2d,
-                                       transposed_conv_output_size, upsample_nearest)
+from course_utils.segmentation import (UNet, boundary_mask, class_weights, confusion_matrix,
+                                       iou_from_confusion, max_unpool, mean_iou, predict_labels,
+                                       transposed_conv2d, transposed_conv_output_size,
+                                       upsample_nearest)
 
 # ----------------------------------------------------------------------------- upsampling
 
@@ -302,3 +304,43 @@ def test_iou_from_confusion_errors():
         iou_from_confusion(torch.zeros(3, 2))
     with pytest.raises(ValueError, match="confusion must have 2 dimensions"):
         iou_from_confusion(torch.zeros(3))
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_boundary_mask_matches_skimage(seed):
+    rng = np.random.default_rng(seed)
+    labels = np.zeros((3, 20, 24), dtype=np.int64)
+    for img in labels:
+        for _ in range(3):
+            y, x, h, w = rng.integers(0, 14, size=4)
+            img[y:y + h + 2, x:x + w + 2] = rng.integers(1, 4)
+    expected = np.stack([find_boundaries(img, connectivity=2, mode="thick") for img in labels])
+    np.testing.assert_array_equal(boundary_mask(torch.from_numpy(labels)).numpy(), expected)
+
+
+def test_boundary_mask_errors():
+    with pytest.raises(ValueError, match="labels must have at least 2 dimensions"):
+        boundary_mask(torch.zeros(5, dtype=torch.int64))
+    with pytest.raises(TypeError, match="labels must hold integer class labels"):
+        boundary_mask(torch.zeros(4, 4))
+
+
+def test_class_weights_against_counts():
+    labels = torch.tensor([[0, 0, 0, 0, 0, 0, 1, 1, 2]])  # counts 6, 2, 1; class 3 absent
+    inverse = np.array([9 / 6, 9 / 2, 9 / 1])
+    for power in (0.0, 0.5, 1.0):
+        expected = inverse ** power / np.mean(inverse ** power)
+        got = class_weights(labels, 4, power=power)
+        np.testing.assert_allclose(got[:3].numpy(), expected, rtol=1e-6)
+        assert got[3] == 0 and got.dtype == torch.float32
+
+
+def test_class_weights_errors():
+    labels = torch.zeros(2, 2, dtype=torch.int64)
+    with pytest.raises(ValueError, match="power must be >= 0"):
+        class_weights(labels, 2, power=-1)
+    with pytest.raises(ValueError, match=r"values in \[0, 2\)"):
+        class_weights(labels + 2, 2)

@@ -87,8 +87,9 @@ def show_transposed_conv(stride: int = 2, kernel_size: int = 3, padding: int = 0
                vmin=0, vmax=1)
     show_image(axes[1], out, f"output {tuple(out.shape)}: overlapping stamps", cmap=MAGNITUDE_CMAP,
                vmin=0, vmax=max(float(out.max()), 1))
-    for (r, c), v in np.ndenumerate(out.numpy().astype(int)):
-        axes[1].text(c, r, str(v), ha="center", va="center", fontsize=7, color="grey")
+    for ax, values in ((axes[0], x[0, 0]), (axes[1], out)):
+        for (r, c), v in np.ndenumerate(values.numpy().astype(int)):
+            ax.text(c, r, str(v), ha="center", va="center", fontsize=7, color="grey")
     fig.suptitle(f"(n-1)s - 2p + k = ({input_size}-1)*{stride} - 2*{padding} + {kernel_size} "
                  f"= {predicted}", fontsize=10)
     fig.tight_layout()
