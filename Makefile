@@ -41,4 +41,4 @@ release: setup
 
 autograde: setup
 	$(BIN)/python -m course_utils.homework autograde $(foreach c,$(CHAPTER),--chapter $(c)) \
-		$(if $(TIMEOUT),--timeout $(TIMEOUT))
+		$(if $(TIMEOUT),--timeout $(TIMEOUT)) $(if $(JOBS),--jobs $(JOBS))
