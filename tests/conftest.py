@@ -33,6 +33,17 @@ except ImportError:  # pragma: no cover
     pass
 
 
+@pytest.fixture
+def one_torch_thread():
+    """Run a test on one torch thread (tiny networks gain nothing from more); restore after."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def pytest_collection_modifyitems(config, items):
     import torch
 

@@ -12,13 +12,7 @@ from course_utils.data.points import blobs, noisy_line, sample_target, xor_point
 from course_utils.demos import backprop as demo
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """The networks here are tiny; one thread avoids idle spinning on a busy 2-core machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(autouse=True)

@@ -17,13 +17,7 @@ from course_utils.data.points import (blobs, noisy_line, sample_target, target_f
 from course_utils.device import get_device
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """The networks here are tiny; one thread avoids idle spinning on a busy 2-core machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 # ---- point sets ----------------------------------------------------------------------------
