@@ -11,6 +11,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .validate import check_positive
+
 # ----------------------------------------------------------------------------- checks
 
 
@@ -289,8 +291,7 @@ def class_weights(labels: torch.Tensor, num_classes: int, power: float = 0.5) ->
     """
     labels = _as_labels(labels, "labels")
     num_classes = _check_int(num_classes, "num_classes", 1)
-    if power < 0:
-        raise ValueError(f"power must be >= 0, got {power!r}")
+    power = check_positive(power, "power", allow_zero=True)
     if labels.numel() == 0 or labels.min() < 0 or labels.max() >= num_classes:
         raise ValueError(f"labels must be non-empty with values in [0, {num_classes})")
     counts = torch.bincount(labels.reshape(-1).cpu().long(), minlength=num_classes).double()

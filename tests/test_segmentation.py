@@ -189,6 +189,16 @@ def test_unet_errors():
         UNet(widths=(4, 8))(torch.rand(3, 8, 8))
 
 
+@pytest.mark.gpu
+def test_unet_on_cuda_matches_cpu():
+    torch.manual_seed(0)
+    model = UNet(widths=(4, 8, 16)).eval()
+    x = torch.rand(2, 3, 20, 20)
+    expected = model(x)
+    got = model.to("cuda")(x.to("cuda")).cpu()
+    torch.testing.assert_close(got, expected, rtol=1e-3, atol=1e-3)
+
+
 def test_predict_labels_shape_dtype_and_mode():
     torch.manual_seed(0)
     model = UNet(widths=(4, 8)).train()
@@ -340,7 +350,7 @@ def test_class_weights_against_counts():
 
 def test_class_weights_errors():
     labels = torch.zeros(2, 2, dtype=torch.int64)
-    with pytest.raises(ValueError, match="power must be >= 0"):
+    with pytest.raises(ValueError, match="power must be finite and >= 0"):
         class_weights(labels, 2, power=-1)
     with pytest.raises(ValueError, match=r"values in \[0, 2\)"):
         class_weights(labels + 2, 2)

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from matplotlib.colors import ListedColormap
+from matplotlib.patches import Patch
 
 from ..segmentation import (max_unpool, mean_iou, transposed_conv2d,
                             transposed_conv_output_size, upsample_nearest)
@@ -139,10 +140,14 @@ def show_segmentation(images: torch.Tensor, truth: torch.Tensor,
 def show_segmentations(images: torch.Tensor, truth: torch.Tensor,
                        predictions: Mapping[str, torch.Tensor],
                        indices: Sequence[int] = (0, 1, 2, 3), size: float = 1.8) -> plt.Figure:
-    """A grid: one row per scene in ``indices``; columns image, truth, each prediction."""
-    names = list(predictions)
-    fig, axes = plt.subplots(len(indices), 2 + len(names),
-                             figsize=(size * (2 + len(names)), size * len(indices)),
+    """A grid: one row per scene in ``indices``; columns image, truth, each prediction,
+    with a colour key for the classes underneath."""
+    names, indices = list(predictions), list(indices)
+    cols = 2 + len(names)
+    key_cols = len(LABEL_NAMES) if cols >= 3 else 2
+    key_height = 0.25 * -(-len(LABEL_NAMES) // key_cols) + 0.15       # inches for the key
+    fig, axes = plt.subplots(len(indices), cols,
+                             figsize=(size * cols, size * len(indices) + key_height),
                              squeeze=False)
     for row, i in zip(axes, indices):
         show_image(row[0], images[i])
@@ -151,7 +156,9 @@ def show_segmentations(images: torch.Tensor, truth: torch.Tensor,
             show_label_map(ax, predictions[name][i])
     for ax, title in zip(axes[0], ["image", "ground truth"] + names):
         ax.set_title(title, fontsize=9)
-    fig.tight_layout()
+    key = [Patch(color=LABEL_CMAP(k), label=name) for k, name in enumerate(LABEL_NAMES)]
+    fig.legend(handles=key, loc="lower center", ncol=key_cols, fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, key_height / fig.get_figheight(), 1, 1))
     return fig
 
 
