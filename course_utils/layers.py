@@ -19,7 +19,7 @@ from typing import Callable
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from .validate import as_float_array, check_positive
+from .validate import as_float_array, check_int, check_positive
 
 Cache = tuple
 
@@ -29,12 +29,6 @@ def _check_dout(dout, shape: tuple[int, ...]) -> np.ndarray:
     if dout.shape != shape:
         raise ValueError(f"dout must have the output's shape {shape}, got {dout.shape}")
     return dout
-
-
-def _check_int(value, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
 
 
 # ---- linear ------------------------------------------------------------------------------
@@ -101,7 +95,7 @@ def conv2d_forward(x, w, b, stride: int = 1, padding: int = 0) -> tuple[np.ndarr
     x = as_float_array(x, "x", ndim=4)
     w = as_float_array(w, "w", ndim=4)
     b = as_float_array(b, "b", ndim=1)
-    stride, padding = _check_int(stride, "stride", 1), _check_int(padding, "padding", 0)
+    stride, padding = check_int(stride, "stride", 1), check_int(padding, "padding", 0)
     if x.shape[1] != w.shape[1]:
         raise ValueError(f"x has {x.shape[1]} channels but w expects {w.shape[1]} "
                          f"(x: (N, C, H, W) = {x.shape}, w: (F, C, KH, KW) = {w.shape})")
@@ -145,8 +139,8 @@ def maxpool_forward(x, size: int = 2, stride: int | None = None) -> tuple[np.nda
     x: (N, C, H, W)  ->  out: (N, C, HO, WO), HO = (H - size) // stride + 1.
     """
     x = as_float_array(x, "x", ndim=4)
-    size = _check_int(size, "size", 1)
-    stride = size if stride is None else _check_int(stride, "stride", 1)
+    size = check_int(size, "size", 1)
+    stride = size if stride is None else check_int(stride, "stride", 1)
     if size > min(x.shape[2:]):
         raise ValueError(f"size {size} is larger than the input's height/width {x.shape[2:]}")
     windows = sliding_window_view(x, (size, size), axis=(2, 3))[:, :, ::stride, ::stride]
@@ -185,7 +179,7 @@ class RunningStats:
 
     @classmethod
     def create(cls, num_features: int, momentum: float = 0.1, eps: float = 1e-5):
-        num_features = _check_int(num_features, "num_features", 1)
+        num_features = check_int(num_features, "num_features", 1)
         return cls(np.zeros(num_features), np.ones(num_features), momentum, eps)
 
 

@@ -7,15 +7,10 @@ only the path the signal (and its gradient) can take differs.
 """
 from __future__ import annotations
 
-import numpy as np
 import torch
 from torch import nn
 
-
-def _check_int(value, name: str, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    return int(value)
+from .validate import check_int
 
 
 def _check_bool(value, name: str) -> bool:
@@ -34,7 +29,7 @@ class Block(nn.Module):
 
     def __init__(self, channels: int, residual: bool = True, norm: bool = False):
         super().__init__()
-        channels = _check_int(channels, "channels", 1)
+        channels = check_int(channels, "channels", 1)
         self.residual = _check_bool(residual, "residual")
         _check_bool(norm, "norm")
         self.norm1 = nn.BatchNorm2d(channels) if norm else nn.Identity()
@@ -59,10 +54,10 @@ class DeepCNN(nn.Module):
     def __init__(self, num_blocks: int = 10, channels: int = 16, in_channels: int = 1,
                  num_classes: int = 10, residual: bool = True, norm: bool = False):
         super().__init__()
-        num_blocks = _check_int(num_blocks, "num_blocks", 0)
-        channels = _check_int(channels, "channels", 1)
-        in_channels = _check_int(in_channels, "in_channels", 1)
-        num_classes = _check_int(num_classes, "num_classes", 2)
+        num_blocks = check_int(num_blocks, "num_blocks", 0)
+        channels = check_int(channels, "channels", 1)
+        in_channels = check_int(in_channels, "in_channels", 1)
+        num_classes = check_int(num_classes, "num_classes", 2)
         self.residual = _check_bool(residual, "residual")
         self.stem = nn.Conv2d(in_channels, channels, 3, padding=1)
         self.blocks = nn.Sequential(*(Block(channels, residual, norm) for _ in range(num_blocks)))

@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .validate import check_positive
+from .validate import check_int, check_positive
 
 # ----------------------------------------------------------------------------- checks
 
@@ -24,12 +24,6 @@ def _check_tensor(x, name: str, ndim: int) -> torch.Tensor:
     return x
 
 
-def _check_int(value, name: str, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    return int(value)
-
-
 # ----------------------------------------------------------------------------- upsampling
 
 
@@ -40,7 +34,7 @@ def upsample_nearest(x: torch.Tensor, factor: int) -> torch.Tensor:
     Same as ``F.interpolate(x, scale_factor=factor, mode="nearest")``.
     """
     _check_tensor(x, "x", 4)
-    factor = _check_int(factor, "factor", 1)
+    factor = check_int(factor, "factor", 1)
     return x.repeat_interleave(factor, dim=2).repeat_interleave(factor, dim=3)
 
 
@@ -59,7 +53,7 @@ def max_unpool(pooled: torch.Tensor, indices: torch.Tensor,
                          f"got {tuple(indices.shape)}")
     if indices.dtype != torch.int64:
         raise TypeError(f"indices must be int64, got {indices.dtype}")
-    height, width = (_check_int(s, "output_size", 1) for s in output_size)
+    height, width = (check_int(s, "output_size", 1) for s in output_size)
     if indices.numel() and (indices.min() < 0 or indices.max() >= height * width):
         raise ValueError(f"indices must lie in [0, {height * width}) for output_size "
                          f"{(height, width)}")
@@ -77,12 +71,12 @@ def transposed_conv_output_size(size: int, kernel_size: int, stride: int = 1, pa
     (the inverse of the convolution size formula, plus ``output_padding`` to pick one of the
     input sizes that a strided convolution maps to the same output size).
     """
-    size = _check_int(size, "size", 1)
-    kernel_size = _check_int(kernel_size, "kernel_size", 1)
-    stride = _check_int(stride, "stride", 1)
-    padding = _check_int(padding, "padding", 0)
-    output_padding = _check_int(output_padding, "output_padding", 0)
-    dilation = _check_int(dilation, "dilation", 1)
+    size = check_int(size, "size", 1)
+    kernel_size = check_int(kernel_size, "kernel_size", 1)
+    stride = check_int(stride, "stride", 1)
+    padding = check_int(padding, "padding", 0)
+    output_padding = check_int(output_padding, "output_padding", 0)
+    dilation = check_int(dilation, "dilation", 1)
     if output_padding >= max(stride, dilation):
         raise ValueError(f"output_padding must be smaller than stride or dilation, got "
                          f"output_padding={output_padding}, stride={stride}, dilation={dilation}")
@@ -157,13 +151,13 @@ class UNet(nn.Module):
     def __init__(self, in_channels: int = 3, num_classes: int = 4,
                  widths: tuple[int, ...] = (16, 32, 64), skip_connections: bool = True):
         super().__init__()
-        in_channels = _check_int(in_channels, "in_channels", 1)
-        num_classes = _check_int(num_classes, "num_classes", 2)
+        in_channels = check_int(in_channels, "in_channels", 1)
+        num_classes = check_int(num_classes, "num_classes", 2)
         widths = tuple(widths)
         if len(widths) < 2:
             raise ValueError(f"widths must have at least 2 levels, got {widths}")
         for wdt in widths:
-            _check_int(wdt, "widths", 1)
+            check_int(wdt, "widths", 1)
         if not isinstance(skip_connections, bool):
             raise TypeError(f"skip_connections must be a bool, got {skip_connections!r}")
         self.widths, self.skip_connections = widths, skip_connections
@@ -205,7 +199,7 @@ def predict_labels(model: nn.Module, images: torch.Tensor, batch_size: int = 64)
     images: (N, C, H, W) -> labels (N, H, W) int64 on the CPU.
     """
     _check_tensor(images, "images", 4)
-    batch_size = _check_int(batch_size, "batch_size", 1)
+    batch_size = check_int(batch_size, "batch_size", 1)
     param = next(model.parameters(), None)
     device = param.device if param is not None else torch.device("cpu")
     was_training = model.training
@@ -238,7 +232,7 @@ def confusion_matrix(pred, target, num_classes: int) -> torch.Tensor:
     [0, num_classes). Returns (num_classes, num_classes) int64 with rows = target, columns = pred.
     """
     pred, target = _as_labels(pred, "pred"), _as_labels(target, "target")
-    num_classes = _check_int(num_classes, "num_classes", 1)
+    num_classes = check_int(num_classes, "num_classes", 1)
     if pred.shape != target.shape:
         raise ValueError(f"pred and target must have the same shape, got {tuple(pred.shape)} "
                          f"and {tuple(target.shape)}")
@@ -290,7 +284,7 @@ def class_weights(labels: torch.Tensor, num_classes: int, power: float = 0.5) ->
     Returns (num_classes,) float32, for ``F.cross_entropy(..., weight=...)``.
     """
     labels = _as_labels(labels, "labels")
-    num_classes = _check_int(num_classes, "num_classes", 1)
+    num_classes = check_int(num_classes, "num_classes", 1)
     power = check_positive(power, "power", allow_zero=True)
     if labels.numel() == 0 or labels.min() < 0 or labels.max() >= num_classes:
         raise ValueError(f"labels must be non-empty with values in [0, {num_classes})")

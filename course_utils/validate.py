@@ -40,6 +40,13 @@ def check_positive(value, name: str, allow_zero: bool = False) -> float:
     return v
 
 
+def check_int(value, name: str, minimum: int) -> int:
+    """Return ``value`` as int after checking it is an integer (not a bool) >= ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
 def check_choice(value, name: str, choices: Iterable[str]) -> str:
     """Return ``value`` after checking it is one of ``choices``."""
     choices = tuple(choices)

@@ -7,7 +7,7 @@ import torch
 
 from course_utils import get_device, seed_everything
 from course_utils.timing import Stopwatch, time_call
-from course_utils.validate import as_float_array, check_choice, check_positive
+from course_utils.validate import as_float_array, check_choice, check_int, check_positive
 
 
 def test_get_device_prefers_cuda_then_mps_then_cpu(monkeypatch):
@@ -63,6 +63,14 @@ def test_check_positive_and_choice():
     assert check_choice("same", "mode", ("valid", "same")) == "same"
     with pytest.raises(ValueError, match=r"mode must be one of \('valid', 'same'\)"):
         check_choice("samee", "mode", ("valid", "same"))
+
+
+def test_check_int_accepts_python_and_numpy_integers_only():
+    assert check_int(3, "epochs", 1) == 3
+    assert type(check_int(np.int64(0), "padding", 0)) is int
+    for bad in (0, -2, 2.0, True, "3", None):
+        with pytest.raises(ValueError, match=r"epochs must be an integer >= 1"):
+            check_int(bad, "epochs", 1)
 
 
 def test_time_call_measures_a_known_sleep():

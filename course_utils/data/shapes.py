@@ -9,19 +9,13 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..validate import check_choice
+from ..validate import check_choice, check_int
 
 CLASSES: tuple[str, ...] = ("square", "circle", "triangle")  # label k -> CLASSES[k]
 BACKGROUNDS: tuple[str, ...] = ("noise", "texture", "plain")
 
 _MAX_TRIES = 30           # placements tried per object before it is skipped
 _MAX_HIDDEN = 0.4         # a new shape may hide at most this fraction of an earlier one
-
-
-def _check_int(value, name: str, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    return int(value)
 
 
 def _background(rng: np.random.Generator, size: int, kind: str) -> np.ndarray:
@@ -80,11 +74,11 @@ def make_scene(seed: int, size: int = 64, max_objects: int = 3, min_size: int = 
     ``background`` is one of BACKGROUNDS; with ``overlap=False`` bounding squares never touch.
     A later shape never hides more than 40% of an earlier one (placements are re-drawn).
     """
-    seed = _check_int(seed, "seed", 0)
-    size = _check_int(size, "size", 8)
-    max_objects = _check_int(max_objects, "max_objects", 1)
-    min_size = _check_int(min_size, "min_size", 3)
-    max_size = _check_int(max_size, "max_size", min_size)
+    seed = check_int(seed, "seed", 0)
+    size = check_int(size, "size", 8)
+    max_objects = check_int(max_objects, "max_objects", 1)
+    min_size = check_int(min_size, "min_size", 3)
+    max_size = check_int(max_size, "max_size", min_size)
     if max_size > size:
         raise ValueError(f"max_size must be <= size ({size}), got {max_size}")
     check_choice(background, "background", BACKGROUNDS)
@@ -137,8 +131,8 @@ def make_dataset(n: int, seed: int, **scene_kwargs) -> dict:
       masks: list of n (K_i, H, W) bool tensors;  seeds: list of the n scene seeds
     ``scene_kwargs`` are passed to ``make_scene``.
     """
-    n = _check_int(n, "n", 1)
-    seed = _check_int(seed, "seed", 0)
+    n = check_int(n, "n", 1)
+    seed = check_int(seed, "seed", 0)
     seeds = [int(s) for s in np.random.SeedSequence(seed).generate_state(n)]
     scenes = [make_scene(s, **scene_kwargs) for s in seeds]
     return {
