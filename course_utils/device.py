@@ -3,9 +3,12 @@ from __future__ import annotations
 
 import os
 import random
+import warnings
 
 import numpy as np
 import torch
+
+from .validate import check_int
 
 
 def get_device() -> torch.device:
@@ -24,9 +27,7 @@ def seed_everything(seed: int = 0, deterministic: bool = True) -> int:
     With ``deterministic=True`` cuDNN autotuning is switched off and torch is asked for
     deterministic kernels where one exists (``warn_only`` so nothing raises on CPU).
     """
-    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    seed = int(seed)
+    seed = check_int(seed, "seed", 0)
     os.environ["PYTHONHASHSEED"] = str(seed)
     random.seed(seed)
     np.random.seed(seed % 2**32)
@@ -35,4 +36,8 @@ def seed_everything(seed: int = 0, deterministic: bool = True) -> int:
         torch.backends.cudnn.benchmark = False
         torch.backends.cudnn.deterministic = True
         torch.use_deterministic_algorithms(True, warn_only=True)
+        # Max-unpooling has no kernel flagged deterministic, but indices from max-pooling
+        # only ever send copies of one input value to a position: the result cannot vary.
+        warnings.filterwarnings("ignore", message="max_unpooling2d_forward_out does not have "
+                                "a deterministic implementation")
     return seed

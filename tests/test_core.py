@@ -32,6 +32,23 @@ def test_seed_everything_repeats_python_numpy_and_torch():
     assert draw() != first
 
 
+def test_seed_everything_silences_only_the_max_unpool_determinism_warning():
+    import warnings
+
+    x = torch.randn(1, 2, 6, 6)
+    pooled, indices = torch.nn.functional.max_pool2d(x, 3, stride=2, return_indices=True)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        seed_everything(0)
+        first = torch.nn.functional.max_unpool2d(pooled, indices, 3, stride=2, output_size=(6, 6))
+        warnings.warn("another warning", UserWarning)
+    assert [str(w.message) for w in caught] == ["another warning"]
+    # overlapping windows may pick the same position twice; both copies hold one value
+    again = torch.nn.functional.max_unpool2d(pooled, indices, 3, stride=2, output_size=(6, 6))
+    assert torch.equal(first, again)
+    assert torch.equal(first[first != 0], x[first != 0])
+
+
 @pytest.mark.parametrize("bad", [-1, 1.5, "3", True])
 def test_seed_everything_rejects_bad_seed(bad):
     with pytest.raises(ValueError, match="seed"):
