@@ -50,8 +50,11 @@ def show_image(ax, image, title: str | None = None, cmap: str | None = None,
 
 def show_images(images: Sequence, titles: Sequence[str] | None = None, cols: int | None = None,
                 size: float = 2.6, cmap: str | None = None, signed: bool = False,
-                suptitle: str | None = None):
-    """Show images in a grid; return the matplotlib Figure."""
+                suptitle: str | None = None, **imshow_kwargs):
+    """Show images in a grid; return the matplotlib Figure.
+
+    Extra keyword arguments (e.g. ``vmin=0, vmax=1``) go to every panel's ``imshow``.
+    """
     images = list(images)
     if not images:
         raise ValueError("images must contain at least one image")
@@ -63,7 +66,8 @@ def show_images(images: Sequence, titles: Sequence[str] | None = None, cols: int
     fig, axes = plt.subplots(rows, cols, figsize=(size * cols, size * rows), squeeze=False)
     for i, ax in enumerate(axes.flat):
         if i < len(images):
-            show_image(ax, images[i], titles[i] if titles else None, cmap=cmap, signed=signed)
+            show_image(ax, images[i], titles[i] if titles else None, cmap=cmap, signed=signed,
+                       **imshow_kwargs)
         else:
             ax.axis("off")
     if suptitle:

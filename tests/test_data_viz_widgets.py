@@ -47,6 +47,14 @@ def test_show_images_builds_a_grid_with_titles():
         show_images([])
 
 
+def test_show_images_passes_display_range_to_every_panel():
+    fig = show_images([np.full((2, 2), 0.25), np.eye(2)], vmin=0, vmax=1)
+    assert [ax.images[0].get_clim() for ax in fig.axes] == [(0, 1), (0, 1)]
+    default = show_images([np.full((2, 2), 0.25), np.eye(2)])
+    assert default.axes[1].images[0].get_clim() == (0, 1)
+    assert default.axes[0].images[0].get_clim() != (0, 1)  # autoscaled to a constant image
+
+
 def test_signed_images_are_centred_on_zero():
     fig = show_images([np.array([[-1.0, 3.0]])], signed=True)
     vmin, vmax = fig.axes[0].images[0].get_clim()

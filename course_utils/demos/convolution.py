@@ -15,7 +15,7 @@ from .. import filters as F
 from ..data import load_image
 from ..timing import time_call
 from ..validate import check_positive
-from ..viz import show_image
+from ..viz import show_image, show_images
 
 # --------------------------------------------------------------------------- test patterns
 
@@ -64,14 +64,10 @@ def show_denoise(sigma: float = 1.5, size: int = 5, noise_std: float = 0.1, seed
     clean, noisy = noisy_camera(noise_std, seed)
     box = F.conv2d(noisy, F.box_kernel(size), boundary="reflect")
     gauss = F.gaussian_blur(noisy, sigma)
-    fig, axes = plt.subplots(1, 4, figsize=(12, 3.3))
-    panels = [(clean, "clean"), (noisy, f"noisy  RMSE {rmse(noisy, clean):.3f}"),
-              (box, f"box {size}x{size}  RMSE {rmse(box, clean):.3f}"),
-              (gauss, f"Gaussian sigma={sigma:g}  RMSE {rmse(gauss, clean):.3f}")]
-    for ax, (image, title) in zip(axes, panels):
-        show_image(ax, image, title, vmin=0, vmax=1)
-    fig.tight_layout()
-    return fig
+    titles = ["clean", f"noisy  RMSE {rmse(noisy, clean):.3f}",
+              f"box {size}x{size}  RMSE {rmse(box, clean):.3f}",
+              f"Gaussian sigma={sigma:g}  RMSE {rmse(gauss, clean):.3f}"]
+    return show_images([clean, noisy, box, gauss], titles, size=3.0, vmin=0, vmax=1)
 
 
 def sharpen_noise_gain(amount: float, sigma: float = 1.0) -> float:
@@ -90,15 +86,11 @@ def show_sharpen(amount: float = 1.0, sigma: float = 1.0, noise_std: float = 0.0
     # sharpening is linear, so sharpen(noisy) - sharpen(clean) is exactly the sharpened noise
     noise_before = float((noisy - clean).std())
     noise_after = float((sharp_noisy - sharp_clean).std())
-    fig, axes = plt.subplots(1, 4, figsize=(12, 3.3))
-    panels = [(clean, "clean"), (sharp_clean, f"sharpened, amount {amount:g}"),
-              (noisy, f"noisy: noise std {noise_before:.3f}"),
-              (sharp_noisy, f"sharpened noisy: noise std {noise_after:.3f}")]
-    for ax, (image, title) in zip(axes, panels):
-        show_image(ax, image, title, vmin=0, vmax=1)
-    fig.suptitle(f"predicted noise gain ||kernel||_2 = {sharpen_noise_gain(amount, sigma):.2f}")
-    fig.tight_layout()
-    return fig
+    titles = ["clean", f"sharpened, amount {amount:g}", f"noisy: noise std {noise_before:.3f}",
+              f"sharpened noisy: noise std {noise_after:.3f}"]
+    return show_images([clean, sharp_clean, noisy, sharp_noisy], titles, size=3.0, vmin=0,
+                       vmax=1, suptitle=f"predicted noise gain ||kernel||_2 = "
+                                        f"{sharpen_noise_gain(amount, sigma):.2f}")
 
 
 def show_edges(threshold: float = 0.2, sigma: float = 1.5, image_name: str = "coins"):
