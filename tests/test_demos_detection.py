@@ -1,4 +1,6 @@
 """Chapter 04 detection figures and widget functions: each returns a Figure and its numbers."""
+import math
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -144,3 +146,39 @@ def test_draw_boxes_rejects_bad_boxes():
     with pytest.raises(ValueError, match="boxes"):
         demos.draw_boxes(ax, torch.tensor([[5.0, 0.0, 1.0, 1.0]]))
     plt.close(fig)
+
+
+def test_recall_by_size_by_hand():
+    gt = [torch.tensor([[0.0, 0.0, 10.0, 10.0], [30.0, 30.0, 54.0, 54.0]])]
+    dets = [{"boxes": torch.tensor([[30.0, 30.0, 54.0, 53.0], [1.0, 0.0, 11.0, 10.0],
+                                    [0.0, 40.0, 8.0, 48.0]]),
+             "scores": torch.tensor([0.9, 0.2, 0.95])}]
+    bins = {"small": (0, 14), "large": (14, 65), "huge": (65, 100)}
+    confident = demos.recall_by_size(dets, gt, bins, min_score=0.5)
+    assert confident["small"] == {"objects": 1, "recall": 0.0, "min_side": 10.0, "max_side": 10.0}
+    assert confident["large"]["recall"] == 1.0 and confident["large"]["objects"] == 1
+    assert confident["huge"]["objects"] == 0 and math.isnan(confident["huge"]["recall"])
+    assert demos.recall_by_size(dets, gt, bins, min_score=0.1)["small"]["recall"] == 1.0
+    nothing = [{"boxes": torch.zeros(0, 4), "scores": torch.zeros(0)}]
+    assert demos.recall_by_size(nothing, gt, bins)["large"]["recall"] == 0.0
+    with pytest.raises(ValueError, match="same length"):
+        demos.recall_by_size(dets * 2, gt, bins)
+
+
+def test_recall_by_size_against_brute_force(scenes, raw):
+    _, boxes, scores = raw
+    dets = [M.postprocess(b, s, score_threshold=0.01) for b, s in zip(boxes, scores)]
+    bins = {"small": (0, 16), "large": (16, 65)}
+    all_scores = torch.cat([d["scores"] for d in dets])
+    for min_score in all_scores.quantile(torch.tensor([0.0, 0.5, 0.9])).tolist():
+        result = demos.recall_by_size(dets, scenes["boxes"], bins, min_score)
+        for name, (low, high) in bins.items():
+            found = []
+            for d, g in zip(dets, scenes["boxes"]):
+                keep = d["boxes"][d["scores"] >= min_score]
+                for box in g:
+                    side = float((box[2:] - box[:2]).max())
+                    if low <= side < high:
+                        found.append(any(D.box_iou(k[None], box[None]).item() >= 0.5 for k in keep))
+            assert result[name]["objects"] == len(found)
+            assert result[name]["recall"] == pytest.approx(sum(found) / len(found))

@@ -111,6 +111,40 @@ def show_sliding_windows(image, gt_boxes, windows):
     return fig
 
 
+def recall_by_size(detections: Sequence[dict], gt_boxes: Sequence,
+                   bins: dict[str, tuple[float, float]], min_score: float = 0.5,
+                   iou_threshold: float = 0.5) -> dict[str, dict[str, float]]:
+    """Recall of ground-truth objects grouped by size, counting only confident detections.
+
+    detections: per image {"boxes": (K, 4), "scores": (K,)}; gt_boxes: per image (G, 4);
+    bins: name -> [low, high) range of an object's longer side in pixels. An object is found
+    when a detection with score >= ``min_score`` overlaps it at IoU >= ``iou_threshold``
+    (class-agnostic). Returns name -> {"objects", "min_side", "max_side", "recall"} (recall
+    is NaN for an empty bin).
+    """
+    if len(detections) != len(gt_boxes):
+        raise ValueError(f"detections and gt_boxes must have the same length, got "
+                         f"{len(detections)} and {len(gt_boxes)}")
+    gt_boxes = [D.as_boxes(g, "gt_boxes") for g in gt_boxes]
+    sides = [(g[:, 2:] - g[:, :2]).amax(dim=1) for g in gt_boxes]
+    kept = [d["scores"] >= min_score for d in detections]
+    boxes = [d["boxes"][k] for d, k in zip(detections, kept)]
+    scores = [d["scores"][k] for d, k in zip(detections, kept)]
+    every = [max((len(b) for b in boxes), default=0) or 1]     # use all kept detections
+    result = {}
+    for name, (low, high) in bins.items():
+        in_bin = [(s >= low) & (s < high) for s in sides]
+        objects = [g[m] for g, m in zip(gt_boxes, in_bin)]
+        count = sum(len(o) for o in objects)
+        chosen = torch.cat([s[m] for s, m in zip(sides, in_bin)])
+        recall = (D.proposal_recall(boxes, scores, objects, every, iou_threshold).item()
+                  if count else float("nan"))
+        result[name] = {"objects": count, "recall": recall,
+                        "min_side": float(chosen.min()) if count else float("nan"),
+                        "max_side": float(chosen.max()) if count else float("nan")}
+    return result
+
+
 def anchor_config(min_scale: float, num_scales: int, max_ratio: float,
                   step: float = 1.5) -> tuple[tuple[float, ...], tuple[float, ...]]:
     """Scales min_scale * step^k (k < num_scales) and ratios (1/max_ratio, 1, max_ratio)."""
