@@ -5,14 +5,14 @@ Shared plumbing is re-exported here; chapter modules are imported by name, e.g.
 """
 from .checks import check_function, check_raises
 from .data import AVAILABLE_IMAGES, load_image
-from .device import get_device, seed_everything
+from .device import count_parameters, get_device, model_device, seed_everything
 from .train import accuracy, evaluate, fit
-from .viz import plot_history, show_image, show_images
+from .viz import format_table, plot_history, show_image, show_images
 from .widgets import live, slider
 
 __all__ = [
-    "AVAILABLE_IMAGES", "accuracy", "check_function", "check_raises", "evaluate", "fit",
-    "get_device", "live", "load_image", "plot_history", "seed_everything", "show_image",
-    "show_images", "slider",
+    "AVAILABLE_IMAGES", "accuracy", "check_function", "check_raises", "count_parameters",
+    "evaluate", "fit", "format_table", "get_device", "live", "load_image", "model_device",
+    "plot_history", "seed_everything", "show_image", "show_images", "slider",
 ]
 __version__ = "0.1.0"

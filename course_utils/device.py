@@ -1,4 +1,4 @@
-"""Device choice and seeding, used in every notebook's setup cell."""
+"""Device choice, seeding and model bookkeeping, used in every notebook's setup cell."""
 from __future__ import annotations
 
 import os
@@ -19,6 +19,22 @@ def get_device() -> torch.device:
     if mps is not None and mps.is_available():
         return torch.device("mps")
     return torch.device("cpu")
+
+
+def model_device(model: torch.nn.Module) -> torch.device:
+    """The device of ``model``'s first parameter (or buffer); the CPU for a module with none."""
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    for tensor in (*model.parameters(), *model.buffers()):
+        return tensor.device
+    return torch.device("cpu")
+
+
+def count_parameters(model: torch.nn.Module) -> int:
+    """Number of trainable scalars in ``model``."""
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
 def seed_everything(seed: int = 0, deterministic: bool = True) -> int:

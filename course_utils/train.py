@@ -6,6 +6,8 @@ from typing import Callable, Iterable
 import torch
 from tqdm.auto import tqdm
 
+from .device import model_device
+
 Batch = tuple[torch.Tensor, ...]
 Metric = Callable[[torch.Tensor, torch.Tensor], float]
 
@@ -18,16 +20,11 @@ def accuracy(logits: torch.Tensor, targets: torch.Tensor) -> float:
     return (logits.argmax(dim=1) == targets).float().mean().item()
 
 
-def _model_device(model: torch.nn.Module) -> torch.device:
-    param = next(model.parameters(), None)
-    return param.device if param is not None else torch.device("cpu")
-
-
 @torch.no_grad()
 def evaluate(model: torch.nn.Module, loader: Iterable[Batch], loss_fn: Callable,
              metric: Metric | None = None) -> dict[str, float]:
     """Mean loss (and metric) of ``model`` over ``loader``, weighted by batch size."""
-    device = _model_device(model)
+    device = model_device(model)
     was_training = model.training
     model.eval()
     total, loss_sum, metric_sum = 0, 0.0, 0.0
@@ -61,7 +58,7 @@ def fit(model: torch.nn.Module, train_loader: Iterable[Batch], loss_fn: Callable
     """
     if not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
-    device = _model_device(model)
+    device = model_device(model)
     history: dict[str, list[float]] = {"train_loss": []}
     if metric is not None:
         history["train_metric"] = []

@@ -95,3 +95,27 @@ def plot_history(history: dict[str, Sequence[float]], keys: Sequence[str] | None
         ax.set_title(title)
     ax.figure.tight_layout()
     return ax.figure
+
+
+def format_table(rows: Sequence[dict], columns: Sequence[tuple[str, str, str]] | None = None
+                 ) -> str:
+    """Rows of dicts as an aligned plain-text table, one line per row.
+
+    columns: (key, header, format spec) triples, e.g. ``("ms", "time ms", ".2f")``; by default
+    every key of the first row, floats as ``.3g``. Numbers are right-aligned.
+    """
+    rows = list(rows)
+    if not rows or not all(isinstance(r, dict) for r in rows):
+        raise ValueError("rows must be a non-empty sequence of dicts")
+    if columns is None:
+        columns = [(k, k, ".3g" if isinstance(rows[0][k], float) else "") for k in rows[0]]
+    missing = sorted({k for k, _, _ in columns} - set().union(*rows))
+    if missing:
+        raise ValueError(f"columns name keys that no row has: {missing}")
+    headers = [h for _, h, _ in columns]
+    body = [[format(row.get(key, ""), spec if key in row else "") for key, _, spec in columns]
+            for row in rows]
+    widths = [max(len(h), *(len(r[i]) for r in body)) for i, h in enumerate(headers)]
+    lines = ["  ".join(h.rjust(w) for h, w in zip(headers, widths))]
+    lines += ["  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in body]
+    return "\n".join(lines)

@@ -33,6 +33,29 @@ except ImportError:  # pragma: no cover
     pass
 
 
+# The pattern every chapter's torch tests reuse: parametrize over ``device`` (the CPU, plus
+# CUDA when present; the gpu mark skips it elsewhere) and, where precision is part of the
+# claim, over ``dtype``.
+DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.gpu)]
+DTYPES = ["float32", "float64"]
+
+
+@pytest.fixture(params=DEVICES)
+def device(request):
+    """torch.device to run a test on: "cpu", and "cuda" where a GPU is present."""
+    import torch
+
+    return torch.device(request.param)
+
+
+@pytest.fixture(params=DTYPES)
+def dtype(request):
+    """Floating dtype to run a test in: torch.float32 and torch.float64."""
+    import torch
+
+    return getattr(torch, request.param)
+
+
 @pytest.fixture
 def one_torch_thread():
     """Run a test on one torch thread (tiny networks gain nothing from more); restore after."""

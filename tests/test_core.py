@@ -108,3 +108,27 @@ def test_stopwatch_reports_elapsed_time():
     time.sleep(0.01)
     assert clock.elapsed() >= 0.01
     assert str(clock).endswith(" s")
+
+
+def test_model_device_follows_the_model(device):
+    from course_utils import model_device
+
+    model = torch.nn.Linear(3, 2).to(device)
+    assert model_device(model) == model.weight.device
+    assert model_device(torch.nn.ReLU()) == torch.device("cpu")  # no parameters at all
+    bn_only = torch.nn.BatchNorm1d(2, affine=False).to(device)    # buffers but no parameters
+    assert model_device(bn_only).type == device.type
+    with pytest.raises(TypeError, match="model"):
+        model_device("not a model")
+
+
+def test_count_parameters_counts_trainable_scalars_only():
+    from course_utils import count_parameters
+
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4),
+                                torch.nn.Linear(5, 6))
+    assert count_parameters(model) == (3 * 4 * 9 + 4) + (4 + 4) + (5 * 6 + 6)
+    model[2].weight.requires_grad_(False)
+    assert count_parameters(model) == (3 * 4 * 9 + 4) + (4 + 4) + 6
+    with pytest.raises(TypeError, match="model"):
+        count_parameters([1, 2])

@@ -125,3 +125,17 @@ def test_check_raises_reports_both_outcomes(capsys):
     with pytest.raises(AssertionError, match="did not raise"):
         check_raises(int, ("3",), exception=ValueError)
     assert "FAIL" in capsys.readouterr().out
+
+
+def test_format_table_aligns_columns_and_applies_formats():
+    from course_utils import format_table
+
+    text = format_table([{"name": "a", "ms": 1.23456}, {"name": "long", "ms": 120.0}],
+                        [("name", "method", ""), ("ms", "time ms", ".1f")])
+    lines = text.splitlines()
+    assert lines == ["method  time ms", "     a      1.2", "  long    120.0"]
+    assert format_table([{"x": 0.123456, "n": 3}]).splitlines() == ["    x  n", "0.123  3"]
+    with pytest.raises(ValueError, match="rows"):
+        format_table([])
+    with pytest.raises(ValueError, match="columns"):
+        format_table([{"x": 1}], [("y", "y", "")])
