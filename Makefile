@@ -5,9 +5,10 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PORT   ?= 8888
 CHAPTER ?=
+WORKERS ?= 2
 ROOT_FLAG := $(shell [ "$$(id -u)" = "0" ] && echo --allow-root)
 
-.PHONY: setup lab test test-fast bench release autograde clean
+.PHONY: setup lab test test-fast bench release autograde merge-grades clean
 
 setup: $(STAMP)
 
@@ -23,8 +24,11 @@ lab: setup
 	@echo "Starting JupyterLab on notebooks/ (the URL with its token is printed below)"
 	$(BIN)/jupyter lab --notebook-dir=notebooks --port=$(PORT) --no-browser $(ROOT_FLAG)
 
+# Two pytest-xdist workers; each notebook's cells and each chapter's grading batch stay on one
+# worker (tests/conftest.py), heaviest work first. CHAPTER=stem runs one chapter's tests.
 test: setup
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(WORKERS) --dist loadgroup --no-loadscope-reorder \
+		$(foreach c,$(CHAPTER),--chapter $(c))
 
 test-fast: setup
 	$(BIN)/python -m pytest tests -m "not browser and not slow"
@@ -33,7 +37,7 @@ bench: setup
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf $(VENV) release autograded feedback gradebook.db grades.csv test-artifacts
+	rm -rf $(VENV) release autograded feedback gradebook*.db grades*.csv test-artifacts
 
 # Homework (nbgrader): student versions in release/, grades.csv + feedback/ from submitted/.
 release: setup
@@ -41,4 +45,9 @@ release: setup
 
 autograde: setup
 	$(BIN)/python -m course_utils.homework autograde $(foreach c,$(CHAPTER),--chapter $(c)) \
-		$(if $(TIMEOUT),--timeout $(TIMEOUT)) $(if $(JOBS),--jobs $(JOBS))
+		$(if $(TIMEOUT),--timeout $(TIMEOUT)) $(if $(JOBS),--jobs $(JOBS)) \
+		$(if $(SHARD),--shard $(SHARD))
+
+# After `make autograde SHARD=i/n` for i = 1..n (e.g. an array job): one grades.csv.
+merge-grades: setup
+	$(BIN)/python -m course_utils.homework merge-grades

@@ -11,6 +11,11 @@ assignment id = notebook id = notebook stem, and points nbgrader's other folders
     feedback/<student>/<chapter>/<chapter>.html    per-student feedback
     gradebook.db, grades.csv                       nbgrader's database and the grades table
 
+For a cluster, ``autograde --shard i/n`` grades only the students whose name hashes to shard i
+(crc32 of the name, mod n) and keeps its own scratch course, gradebook and table
+(``grades-shard-i-of-n.csv``), so n array-job tasks can share one folder; ``merge-grades``
+then joins the shard tables into ``grades.csv``.
+
 Each (student, chapter) is graded by its own ``nbgrader autograde`` process under a
 wall-clock limit, so a broken, endless or kernel-killing submission costs only its own row.
 This module loads without torch: nbgrader imports it by path for :class:`GuardedExecute`.
@@ -44,6 +49,7 @@ EXERCISE_TIMEOUT = 60    # s per exercise cell: the slowest took 0.14 s on a bus
 TOTAL_TIMEOUT = 3600     # s per (student, chapter): the whole nbgrader process, last resort
 STARTUP_TIMEOUT = 120    # s for a kernel to start on a busy machine
 CSV_NAME = "grades.csv"
+SHARD_CSV = "grades-shard-{index}-of-{count}.csv"
 
 
 @dataclass
@@ -196,10 +202,24 @@ class Course:
 
     root: Path
     notebooks: Path
+    shard: tuple[int, int] | None = None  # (i, n): this process grades shard i of n
+
+    @property
+    def _suffix(self) -> str:
+        return f"-shard-{self.shard[0]}-of-{self.shard[1]}" if self.shard else ""
 
     @property
     def build(self) -> Path:
-        return self.root / "build" / "nbgrader"
+        return self.root / "build" / f"nbgrader{self._suffix}"
+
+    @property
+    def gradebook(self) -> str:
+        return "sqlite:///" + str(self.root / f"gradebook{self._suffix}.db")
+
+    @property
+    def grades_csv(self) -> Path:
+        return self.root / (SHARD_CSV.format(index=self.shard[0], count=self.shard[1])
+                            if self.shard else CSV_NAME)
 
     def chapter_source(self, chapter: str) -> Path:
         return self.notebooks / f"{chapter}.ipynb"
@@ -214,12 +234,34 @@ class Course:
         return self.root / "feedback" / student / chapter / f"{chapter}.html"
 
 
-def _course(root: str | Path, notebooks_dir: str | Path | None) -> Course:
+def _course(root: str | Path, notebooks_dir: str | Path | None,
+            shard: tuple[int, int] | None = None) -> Course:
     root = Path(root).resolve()
     notebooks = Path(notebooks_dir).resolve() if notebooks_dir else root / "notebooks"
     if not notebooks.is_dir():
         raise ValueError(f"notebooks_dir: {notebooks} is not a folder")
-    return Course(root, notebooks)
+    return Course(root, notebooks, shard)
+
+
+def parse_shard(text: str | tuple[int, int] | None) -> tuple[int, int] | None:
+    """``"i/n"`` (1 <= i <= n) or ``(i, n)`` -> (i, n); None -> None (grade everyone)."""
+    if text is None:
+        return None
+    try:
+        i, n = (int(v) for v in (text.split("/") if isinstance(text, str) else text))
+    except (TypeError, ValueError):
+        raise ValueError(f"shard must look like 'i/n' with integers, e.g. '2/8', "
+                         f"got {text!r}") from None
+    if not 1 <= i <= n:
+        raise ValueError(f"shard must satisfy 1 <= i <= n, got {text!r}")
+    return i, n
+
+
+def in_shard(student: str, shard: tuple[int, int] | None) -> bool:
+    """True if ``student`` is graded by ``shard`` (crc32 of the name, mod n, is i - 1)."""
+    import zlib
+
+    return shard is None or zlib.crc32(student.encode("utf-8")) % shard[1] == shard[0] - 1
 
 
 def _select(course: Course, chapters: Sequence[str] | None) -> list[str]:
@@ -251,7 +293,7 @@ c.CourseDirectory.release_directory = {out["release"]!r}
 c.CourseDirectory.submitted_directory = {out["submitted"]!r}
 c.CourseDirectory.autograded_directory = {out["autograded"]!r}
 c.CourseDirectory.feedback_directory = {out["feedback"]!r}
-c.CourseDirectory.db_url = {"sqlite:///" + str(course.root / "gradebook.db")!r}
+c.CourseDirectory.db_url = {course.gradebook!r}
 c.Autograde.autograde_preprocessors = _homework.autograde_preprocessors()
 c.Execute.timeout = {int(timeout)}
 c.Execute.startup_timeout = {STARTUP_TIMEOUT}
@@ -380,7 +422,7 @@ def _failures(nb: NotebookNode) -> str:
 def _score(course: Course, student: str, chapter: str) -> tuple[float, float]:
     from nbgrader.api import Gradebook
 
-    with Gradebook("sqlite:///" + str(course.root / "gradebook.db")) as gb:
+    with Gradebook(course.gradebook) as gb:
         sub = gb.find_submission(chapter, student)
         return float(sub.score), float(sub.max_score)
 
@@ -440,10 +482,16 @@ def _write_rows(path: Path, rows: Sequence[GradeRow]) -> None:
 
 
 def _feedback(course: Course, chapter: str, rows: Sequence[GradeRow]) -> None:
-    """nbgrader generate_feedback for graded rows, a plain page with the reason for the rest."""
-    if any(r.status == "graded" for r in rows):
-        log = course.build / "logs" / f"feedback_{chapter}.log"
-        _nbgrader(course, ["generate_feedback", chapter, "--force"], log, TOTAL_TIMEOUT)
+    """nbgrader generate_feedback for graded rows, a plain page with the reason for the rest.
+
+    A shard's gradebook knows only its own students while autograded/ holds everyone's, so a
+    shard asks for each of its students by name.
+    """
+    graded = [r.student for r in rows if r.status == "graded"]
+    for student in (graded if course.shard else [None] if graded else []):
+        log = course.build / "logs" / f"feedback_{chapter}_{student or 'all'}.log"
+        _nbgrader(course, ["generate_feedback", chapter, "--force",
+                           *(["--student", student] if student else [])], log, TOTAL_TIMEOUT)
     for row in rows:
         page = course.feedback(row.student, chapter)
         if row.status == "graded" and page.exists():
@@ -461,18 +509,21 @@ def _feedback(course: Course, chapter: str, rows: Sequence[GradeRow]) -> None:
 def autograde(root: str | Path = ".", notebooks_dir: str | Path | None = None,
               chapters: Sequence[str] | None = None, timeout: int = TIMEOUT,
               exercise_timeout: int = EXERCISE_TIMEOUT, total_timeout: float = TOTAL_TIMEOUT,
-              jobs: int = 1, feedback: bool = True, log=print) -> list[GradeRow]:
+              jobs: int = 1, feedback: bool = True, log=print,
+              shard: str | tuple[int, int] | None = None) -> list[GradeRow]:
     """Grade every ``submitted/<student>/<chapter>/``; write grades.csv and feedback/.
 
     timeout: seconds per ordinary cell; exercise_timeout: per solution or test cell;
-    total_timeout: wall clock per (student, chapter); jobs: submissions graded at once.
-    Returns this run's rows; each row is merged into grades.csv as soon as it is known.
+    total_timeout: wall clock per (student, chapter); jobs: submissions graded at once;
+    shard: ``"i/n"`` grades only shard i of n of the students (see :func:`in_shard`), into
+    ``grades-shard-i-of-n.csv`` with a gradebook of its own (join them with :func:`merge_grades`).
+    Returns this run's rows; each row is merged into the table as soon as it is known.
     """
     for name, value in (("timeout", timeout), ("exercise_timeout", exercise_timeout),
                         ("total_timeout", total_timeout), ("jobs", jobs)):
         if not value > 0:
             raise ValueError(f"{name} must be > 0, got {value!r}")
-    course = _course(root, notebooks_dir)
+    course = _course(root, notebooks_dir, parse_shard(shard))
     selected = _select(course, chapters)
     submitted = course.root / "submitted"
     folders = sorted(p.relative_to(submitted).parts for p in submitted.glob("[!.]*/[!.]*")
@@ -480,11 +531,12 @@ def autograde(root: str | Path = ".", notebooks_dir: str | Path | None = None,
     if not folders:
         raise ValueError(f"root: no submissions under {submitted} "
                          "(expected submitted/<student>/<chapter>/<chapter>.ipynb)")
+    folders = [(student, name) for student, name in folders if in_shard(student, course.shard)]
     all_rows = [] if chapters else [  # a folder named after no chapter, when grading all
         GradeRow(student, name, 0.0, 0.0, "error",
                  f"no chapter {name!r} with exercises in {course.notebooks}")
         for student, name in folders if name not in selected]
-    _write_rows(course.root / CSV_NAME, all_rows)
+    _write_rows(course.grades_csv, all_rows)
     chapters = [c for c in selected if any(name == c for _, name in folders)]
     if not chapters:
         return all_rows
@@ -501,7 +553,7 @@ def autograde(root: str | Path = ".", notebooks_dir: str | Path | None = None,
                 for done in as_completed(pending):
                     row = done.result()
                     rows.append(row)
-                    _write_rows(course.root / CSV_NAME, [row])
+                    _write_rows(course.grades_csv, [row])
                     log(f"{row.student:>16} {chapter:<24} {row.score:g}/{row.max_score:g} "
                         f"{row.status}" + (f": {row.message}" if row.message else ""))
             except BaseException:
@@ -512,9 +564,53 @@ def autograde(root: str | Path = ".", notebooks_dir: str | Path | None = None,
         rows.sort(key=lambda r: r.student)
         if feedback and rows:
             _feedback(course, chapter, rows)
-            _write_rows(course.root / CSV_NAME, rows)
+            _write_rows(course.grades_csv, rows)
         all_rows += rows
     return all_rows
+
+
+def _read_rows(path: Path) -> list[GradeRow]:
+    with open(path, newline="", encoding="utf-8") as f:
+        return [GradeRow(r["student"], r["chapter"], float(r["score"]), float(r["max_score"]),
+                         r["status"], r.get("message", "")) for r in csv.DictReader(f)]
+
+
+def merge_grades(root: str | Path = ".") -> list[GradeRow]:
+    """Join every ``grades-shard-i-of-n.csv`` under ``root`` into ``grades.csv``; return its rows.
+
+    All n shards of one n must be there (a missing one is a failed array task: rerun it), and
+    no (student, chapter) may come from two shards. Rows already in grades.csv for other
+    students stay; rows for the same student and chapter are replaced.
+    """
+    import re
+
+    root = Path(root).resolve()
+    shards: dict[int, dict[int, Path]] = {}
+    for path in root.glob("grades-shard-*-of-*.csv"):
+        match = re.fullmatch(r"grades-shard-(\d+)-of-(\d+)\.csv", path.name)
+        if match:
+            shards.setdefault(int(match[2]), {})[int(match[1])] = path
+    if not shards:
+        raise ValueError(f"root: no grades-shard-i-of-n.csv files in {root}")
+    if len(shards) > 1:
+        raise ValueError(f"root: shard tables of different counts n={sorted(shards)} in {root}; "
+                         "remove the stale ones")
+    [(count, found)] = shards.items()
+    missing = sorted(set(range(1, count + 1)) - set(found))
+    if missing:
+        raise ValueError(f"root: shards {missing} of {count} have no table yet in {root} "
+                         "(did their jobs fail? rerun them with --shard i/n)")
+    rows, owner = [], {}
+    for index in sorted(found):
+        for row in _read_rows(found[index]):
+            key = (row.student, row.chapter)
+            if key in owner:
+                raise ValueError(f"{row.student}/{row.chapter} was graded by shards "
+                                 f"{owner[key]} and {index}")
+            owner[key] = index
+            rows.append(row)
+    _write_rows(root / CSV_NAME, rows)
+    return _read_rows(root / CSV_NAME)
 
 
 # ----------------------------------------------------------------------------------------- CLI
@@ -522,6 +618,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m course_utils.homework",
                                      description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
+    merge = sub.add_parser("merge-grades", help="join grades-shard-i-of-n.csv into grades.csv")
+    merge.add_argument("--root", default=".", help="folder holding the shard tables")
     for name in ("release", "autograde"):
         p = sub.add_parser(name)
         p.add_argument("--chapter", action="append", help="notebook stem, e.g. 01_convolution "
@@ -538,16 +636,32 @@ def main(argv: Sequence[str] | None = None) -> int:
             p.add_argument("--total-timeout", type=float, default=TOTAL_TIMEOUT,
                            help=f"wall-clock seconds per student and chapter "
                                 f"(default {TOTAL_TIMEOUT})")
+            p.add_argument("--shard", default=None, metavar="I/N",
+                           help="grade only shard I of N of the students (e.g. an array job's "
+                                "task); then run merge-grades")
     args = parser.parse_args(argv)
+    try:
+        return _run(args)
+    except ValueError as exc:  # bad arguments or folders: one clear line, no traceback
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _run(args) -> int:
+    if args.command == "merge-grades":
+        rows = merge_grades(args.root)
+        print(f"{len(rows)} rows in {Path(args.root) / CSV_NAME}")
+        return 0
     chapters = [c for c in (args.chapter or []) if c] or None
     if args.command == "release":
         for path in release(args.root, args.notebooks, chapters):
             print(f"released {path}")
         return 0
     rows = autograde(args.root, args.notebooks, chapters, args.timeout, args.exercise_timeout,
-                     args.total_timeout, args.jobs)
+                     args.total_timeout, args.jobs, shard=args.shard)
+    table = _course(args.root, args.notebooks, parse_shard(args.shard)).grades_csv
     print(f"{sum(r.status == 'graded' for r in rows)} of {len(rows)} submissions graded; "
-          f"see {Path(args.root) / CSV_NAME} and {Path(args.root) / 'feedback'}/")
+          f"see {table} and {Path(args.root) / 'feedback'}/")
     return 0
 
 

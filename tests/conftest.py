@@ -1,4 +1,6 @@
-"""Test-session setup: offline guard, headless plotting, hypothesis profile, GPU skips."""
+"""Test-session setup: offline guard, headless plotting, hypothesis profile, GPU skips, and
+the suite's shape: heavy work first, one notebook's cells on one xdist worker, ``--chapter``
+for one chapter's tests, and each notebook's execution time in the summary."""
 from __future__ import annotations
 
 import importlib.util
@@ -16,9 +18,14 @@ os.environ["COURSE_NETGUARD"] = "1"
 os.environ["PYTHONPATH"] = os.pathsep.join(
     p for p in (str(GUARD_DIR), os.environ.get("PYTHONPATH", "")) if p)
 os.environ.setdefault("MPLBACKEND", "Agg")
-_log_fd, _log_path = tempfile.mkstemp(prefix="netguard-", suffix=".log")
-os.close(_log_fd)
-os.environ["COURSE_NETGUARD_LOG"] = _log_path
+# xdist workers inherit the controller's log, so that the controller sees every attempt.
+_IS_WORKER = "PYTEST_XDIST_WORKER" in os.environ
+if _IS_WORKER and os.environ.get("COURSE_NETGUARD_LOG"):
+    _log_path = os.environ["COURSE_NETGUARD_LOG"]
+else:
+    _log_fd, _log_path = tempfile.mkstemp(prefix="netguard-", suffix=".log")
+    os.close(_log_fd)
+    os.environ["COURSE_NETGUARD_LOG"] = _log_path
 _spec = importlib.util.spec_from_file_location("course_netguard", GUARD_DIR / "sitecustomize.py")
 _guard = importlib.util.module_from_spec(_spec)
 sys.modules["course_netguard"] = _guard
@@ -67,7 +74,71 @@ def one_torch_thread():
     torch.set_num_threads(threads)
 
 
+def pytest_addoption(parser):
+    parser.addoption("--chapter", action="append", default=[], metavar="STEM",
+                     help="run only this chapter's tests (e.g. 04_object_recognition; "
+                          "repeatable): its notebook, homework and browser runs, the unit tests "
+                          "marked with its chapter, and the fast unit tests of no chapter")
+
+
+def item_chapter(item) -> str | None:
+    """The chapter (notebook stem) a test is about, or None for shared code.
+
+    A notebook cell under nbval belongs to its notebook; a test parametrized with a notebook
+    path (homework, browser) to that notebook; a unit test to its module's ``chapter`` mark.
+    """
+    path = Path(str(item.fspath))
+    if path.suffix == ".ipynb":
+        return path.stem
+    for value in getattr(getattr(item, "callspec", None), "params", {}).values():
+        if isinstance(value, (str, Path)) and str(value).endswith(".ipynb"):
+            return Path(value).stem
+    mark = item.get_closest_marker("chapter")
+    return mark.args[0] if mark else None
+
+
+# Heavy work first, so that two workers finish together (longest-first list scheduling):
+# notebook executions under nbval, then homework gradings, then the browser runs, then the
+# slow unit tests, then the rest. Within a kind, later chapters (larger) first.
+def _weight(item) -> tuple[int, str]:
+    chapter = item_chapter(item) or ""
+    if Path(str(item.fspath)).suffix == ".ipynb":
+        kind = 0
+    elif "homework" in item.nodeid:
+        kind = 1
+    elif "browser" in item.keywords:
+        kind = 2
+    elif "slow" in item.keywords:
+        kind = 3
+    else:
+        kind = 4
+    return kind, "".join(chr(0x10FFFF - ord(c)) for c in chapter)  # chapter descending
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist turns the group marks into node ids
 def pytest_collection_modifyitems(config, items):
+    chapters = config.getoption("--chapter")
+    if chapters:
+        known = {p.stem for p in (Path(config.rootpath) / "notebooks").glob("*.ipynb")}
+        unknown = sorted(set(chapters) - known)
+        if unknown:
+            raise pytest.UsageError(f"--chapter: no notebook named {unknown}; "
+                                    f"available: {sorted(known)}")
+        keep, drop = [], []
+        for item in items:
+            chapter = item_chapter(item)
+            mine = chapter in chapters or (chapter is None and not {"slow", "browser"}
+                                           & set(item.keywords))
+            (keep if mine else drop).append(item)
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+    items.sort(key=_weight)  # stable: cells of a notebook stay in order
+    for item in items:
+        if Path(str(item.fspath)).suffix == ".ipynb":  # cells share a kernel: one worker
+            item.add_marker(pytest.mark.xdist_group(f"nbval-{item_chapter(item)}"))
+        elif "batch" in getattr(item, "fixturenames", ()):  # one grading batch per chapter
+            item.add_marker(pytest.mark.xdist_group(f"homework-{item_chapter(item)}"))
+
     import torch
 
     if torch.cuda.is_available():
@@ -78,7 +149,34 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip_gpu)
 
 
+# ---- each notebook's execution time under nbval, in the summary and in a report file ------
+_NOTEBOOK_SECONDS: dict[str, float] = {}
+NOTEBOOK_TIMES = Path(__file__).resolve().parents[1] / "test-artifacts" / "notebook-times.json"
+
+
+def pytest_runtest_logreport(report):
+    path = report.nodeid.split("::", 1)[0]
+    if path.endswith(".ipynb"):  # setup (kernel start), call and teardown of every cell
+        _NOTEBOOK_SECONDS[path] = _NOTEBOOK_SECONDS.get(path, 0.0) + report.duration
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    if not _NOTEBOOK_SECONDS:
+        return
+    import json
+
+    terminalreporter.section("notebook execution times (nbval, wall clock)")
+    for path, seconds in sorted(_NOTEBOOK_SECONDS.items()):
+        terminalreporter.write_line(f"{seconds:7.1f} s  {path}")
+    NOTEBOOK_TIMES.parent.mkdir(parents=True, exist_ok=True)
+    NOTEBOOK_TIMES.write_text(json.dumps(
+        {p: round(s, 1) for p, s in sorted(_NOTEBOOK_SECONDS.items())}, indent=2) + "\n")
+    terminalreporter.write_line(f"(also in {NOTEBOOK_TIMES.relative_to(config.rootpath)})")
+
+
 def pytest_sessionfinish(session, exitstatus):
+    if _IS_WORKER:  # the controller reads the shared log once every worker is done
+        return
     attempts = Path(_log_path).read_text() if Path(_log_path).exists() else ""
     Path(_log_path).unlink(missing_ok=True)
     if attempts:
