@@ -27,8 +27,7 @@ lab: setup
 # Two pytest-xdist workers; each notebook's cells and each chapter's grading batch stay on one
 # worker (tests/conftest.py), heaviest work first. CHAPTER=stem runs one chapter's tests.
 test: setup
-	$(BIN)/python -m pytest -n $(WORKERS) --dist loadgroup --no-loadscope-reorder \
-		$(foreach c,$(CHAPTER),--chapter $(c))
+	$(BIN)/python -m pytest -n $(WORKERS) $(foreach c,$(CHAPTER),--chapter $(c))
 
 test-fast: setup
 	$(BIN)/python -m pytest tests -m "not browser and not slow"

@@ -115,7 +115,32 @@ def _weight(item) -> tuple[int, str]:
     return kind, "".join(chr(0x10FFFF - ord(c)) for c in chapter)  # chapter descending
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist turns the group marks into node ids
+def pytest_xdist_make_scheduler(config, log):
+    """xdist: hand out whole work units -- all cells of one notebook (they share a kernel), all
+    homework tests of one chapter (they share its grading batch) -- in collection order,
+    which ``pytest_collection_modifyitems`` sorts heaviest first; every other test alone."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    known = sorted({p.stem for p in (Path(config.rootpath) / "notebooks").glob("*.ipynb")}
+                   | {p.stem for p in (Path(config.rootpath) / "tests" / "fixtures").glob(
+                       "*.ipynb")}, key=len, reverse=True)
+
+    class ChapterUnits(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path, _, rest = nodeid.partition("::")
+            if path.endswith(".ipynb"):
+                return path
+            if path.endswith("test_homework.py") and "[" in rest:
+                params = rest[rest.index("["):]
+                stem = next((s for s in known if s in params), None)
+                return f"homework-{stem}" if stem else nodeid
+            return nodeid
+
+    config.option.loadscopereorder = False  # keep the heaviest-first order
+    return ChapterUnits(config, log)
+
+
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     chapters = config.getoption("--chapter")
     if chapters:
@@ -133,11 +158,6 @@ def pytest_collection_modifyitems(config, items):
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
     items.sort(key=_weight)  # stable: cells of a notebook stay in order
-    for item in items:
-        if Path(str(item.fspath)).suffix == ".ipynb":  # cells share a kernel: one worker
-            item.add_marker(pytest.mark.xdist_group(f"nbval-{item_chapter(item)}"))
-        elif "batch" in getattr(item, "fixturenames", ()):  # one grading batch per chapter
-            item.add_marker(pytest.mark.xdist_group(f"homework-{item_chapter(item)}"))
 
     import torch
 
