@@ -26,10 +26,15 @@ else:
     _log_fd, _log_path = tempfile.mkstemp(prefix="netguard-", suffix=".log")
     os.close(_log_fd)
     os.environ["COURSE_NETGUARD_LOG"] = _log_path
-_spec = importlib.util.spec_from_file_location("course_netguard", GUARD_DIR / "sitecustomize.py")
-_guard = importlib.util.module_from_spec(_spec)
-sys.modules["course_netguard"] = _guard
-_spec.loader.exec_module(_guard)  # installs itself: COURSE_NETGUARD is set above
+_site = sys.modules.get("sitecustomize")
+if _site is not None and Path(getattr(_site, "__file__", "")).parent == GUARD_DIR:
+    sys.modules["course_netguard"] = _site  # an xdist worker: the guard is already in place
+else:
+    _spec = importlib.util.spec_from_file_location("course_netguard",
+                                                   GUARD_DIR / "sitecustomize.py")
+    _guard = importlib.util.module_from_spec(_spec)
+    sys.modules["course_netguard"] = _guard
+    _spec.loader.exec_module(_guard)  # installs itself: COURSE_NETGUARD is set above
 
 try:
     from hypothesis import settings
