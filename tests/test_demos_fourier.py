@@ -39,11 +39,43 @@ def test_face_pair_is_two_aligned_grey_squares():
     assert demos.face_pair(64)[0].max() > 0.5
 
 
-def test_show_sinusoid_follows_its_parameters():
-    a = demos.show_sinusoid(1.0, 2.0, 0.0)
-    b = demos.show_sinusoid(2.0, 2.0, 0.0)
-    assert isinstance(a, Figure)
-    np.testing.assert_allclose(line_data(b, 0, 1), 2 * line_data(a, 0, 1))
+@pytest.mark.parametrize("amplitude,frequency,phase", [(1.0, 2.0, 0.0), (2.0, 1.5, 0.8),
+                                                       (0.5, 3.0, -2.0)])
+def test_show_sinusoid_plots_its_parameters(amplitude, frequency, phase):
+    fig = demos.show_sinusoid(amplitude, frequency, phase)
+    line = fig.axes[0].get_lines()[1]
+    t, g = np.asarray(line.get_xdata()), line_data(fig, 0, 1)
+    np.testing.assert_allclose(g, amplitude * np.cos(2 * np.pi * frequency * t + phase),
+                               atol=1e-12)
+    np.testing.assert_allclose(line_data(fig, 0, 0), np.cos(2 * np.pi * t), atol=1e-12)
+
+
+@pytest.mark.parametrize("angle,cycles", [(0, 4), (30, 8), (90, 6), (150, 10)])
+def test_show_grating_plots_the_grating_and_circles_its_spots(angle, cycles):
+    from course_utils.data.patterns import grating
+
+    fig = demos.show_grating(angle=angle, cycles=cycles, size=64)
+    g = grating(64, cycles / 64, angle)
+    np.testing.assert_allclose(image_data(fig, 0), g)
+    spectrum = image_data(fig, 1)
+    np.testing.assert_allclose(spectrum, np.abs(np.fft.fftshift(np.fft.fft2(g - g.mean()))))
+    # the circles sit on the two brightest pixels of the displayed spectrum
+    brightest = np.argwhere(spectrum > 0.5 * spectrum.max())
+    centres = [c.center for c in fig.axes[1].patches]
+    assert len(centres) == 2
+    for x, y in centres:
+        assert np.min(np.hypot(brightest[:, 1] - x, brightest[:, 0] - y)) < 1.5
+
+
+def test_show_spectrum_slopes_labels_each_fitted_slope():
+    rng = np.random.default_rng(0)
+    images = {"noise": rng.random((64, 64)), "blurred": fourier.gaussian_blur_fft(rng.random((64, 64)), 2.0)}
+    fig = demos.show_spectrum_slopes(images)
+    labels = [line.get_label() for line in fig.axes[0].get_lines()]
+    for label, (name, image) in zip(labels, images.items()):
+        assert label == f"{name}: slope {fourier.spectrum_slope(image):.2f}"
+    f, amplitude = fourier.radial_amplitude(images["noise"])
+    np.testing.assert_allclose(fig.axes[0].get_lines()[0].get_ydata(), amplitude / amplitude[0])
 
 
 def test_show_winding_centre_moves_with_frequency():
@@ -113,32 +145,3 @@ def test_show_compression_responds_to_fraction():
 def test_show_campbell_robson():
     fig = demos.show_campbell_robson((32, 64))
     assert isinstance(fig, Figure) and image_data(fig).shape == (32, 64)
-
-
-def test_crossover_table_times_every_method():
-    table = demos.crossover_table(size=32, kernel_sizes=(3, 9), repeat=1)
-    assert table["kernel size"] == [3, 9]
-    for method in demos.CONV_METHODS:
-        assert len(table[method]) == 2 and all(t > 0 for t in table[method])
-    assert "fft_convolve" in demos.format_table(table)
-    assert isinstance(demos.show_crossover(table), Figure)
-    with pytest.raises(ValueError, match="methods must be among"):
-        demos.crossover_table(size=8, kernel_sizes=(3,), methods=("opencv",))
-
-
-def test_every_method_computes_the_same_convolution():
-    rng = np.random.default_rng(3)
-    image, kernel = rng.random((20, 24)), rng.random((5, 4))
-    results = [method(image, kernel) for method in demos.CONV_METHODS.values()]
-    for other in results[1:]:
-        np.testing.assert_allclose(other, results[0], atol=1e-9)
-
-
-def test_crossover_reads_the_table():
-    table = {"kernel size": [3, 9, 15, 31], "direct": [1.0, 2.0, 4.0, 9.0],
-             "fft": [3.0, 2.5, 3.0, 3.0]}
-    assert demos.crossover(table, "direct", "fft") == 15
-    table["fft"] = [0.5, 2.5, 3.0, 3.0]  # a fast small size before a slow one does not count
-    assert demos.crossover(table, "direct", "fft") == 15
-    table["fft"] = [9.0, 9.0, 9.0, 10.0]
-    assert demos.crossover(table, "direct", "fft") is None

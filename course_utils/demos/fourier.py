@@ -5,16 +5,13 @@ Every ``show_*`` returns a matplotlib Figure; the numbers come from ``course_uti
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Callable
-
 import matplotlib.pyplot as plt
 import numpy as np
-import scipy.signal
 from skimage.transform import resize
 
 from .. import fourier
 from ..data import load_image
-from ..timing import time_call
+from ..data.patterns import bar_image, grating
 from ..validate import check_positive
 from ..viz import MAGNITUDE_CMAP, SIGNED_CMAP, show_image
 
@@ -40,13 +37,6 @@ def _face_pair(size: int) -> tuple[np.ndarray, np.ndarray]:
     cat = load_image("chelsea", gray=True)[0:300, 80:380]
     return (resize(astronaut, (size, size), anti_aliasing=True),
             resize(cat, (size, size), anti_aliasing=True))
-
-
-def step_image(size: int = 128) -> np.ndarray:
-    """A bright vertical bar on black, (size, size): two sharp edges for ringing tests."""
-    image = np.zeros((size, size))
-    image[:, size // 4: 3 * size // 4] = 1.0
-    return image
 
 
 # ----------------------------------------------------------------------------- 1-D
@@ -150,13 +140,46 @@ def show_spectrum(image, title: str = "image"):
 
 
 def show_gratings(settings, size: int = 64):
-    """Gratings for (cycles, angle) pairs (top) and their centred amplitude spectra (bottom)."""
+    """Gratings for (cycles per image, angle in degrees) pairs (top) and their centred
+    amplitude spectra (bottom); angles as in ``data.patterns.grating``."""
     fig, axes = plt.subplots(2, len(settings), figsize=(2.2 * len(settings), 4.6), squeeze=False)
     for col, (cycles, angle) in enumerate(settings):
-        g = fourier.grating((size, size), cycles, angle)
+        g = grating(size, cycles / size, angle)
         show_image(axes[0, col], g, f"{cycles:g} cycles, {angle:g} deg")
         show_image(axes[1, col], np.abs(np.fft.fftshift(np.fft.fft2(g - g.mean()))),
                    cmap=MAGNITUDE_CMAP)
+    fig.tight_layout()
+    return fig
+
+
+def show_grating(angle: float = 30.0, cycles: float = 8.0, size: int = 64):
+    """One grating (angle in degrees, cycles per image) and its centred amplitude spectrum,
+    with the spot found by ``fourier.dominant_frequency`` circled: turn the grating and the
+    two spots turn with it."""
+    g = grating(size, cycles / size, angle)
+    frequency, found = fourier.dominant_frequency(g)
+    fig, (ax_g, ax_s) = plt.subplots(1, 2, figsize=(6.4, 3.2))
+    show_image(ax_g, g, f"{cycles:g} cycles, {angle:g} deg", vmin=0, vmax=1)
+    show_image(ax_s, np.abs(np.fft.fftshift(np.fft.fft2(g - g.mean()))),
+               f"spot: {frequency * size:.1f} cycles, {found:.0f} deg", cmap=MAGNITUDE_CMAP)
+    for sign in (1, -1):
+        x = size // 2 + sign * frequency * size * np.cos(np.deg2rad(found))
+        y = size // 2 + sign * frequency * size * np.sin(np.deg2rad(found))
+        ax_s.add_patch(plt.Circle((x, y), 2.5, fill=False, color="C3", lw=1.2))
+    fig.tight_layout()
+    return fig
+
+
+def show_spectrum_slopes(images: dict[str, np.ndarray]):
+    """Radially averaged amplitude spectra on log-log axes, one line per image, each labelled
+    with its fitted power-law exponent (``fourier.spectrum_slope``)."""
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    for name, image in images.items():
+        f, amplitude = fourier.radial_amplitude(image)
+        ax.loglog(f, amplitude / amplitude[0], label=f"{name}: slope {fourier.spectrum_slope(image):.2f}")
+    ax.set(xlabel="frequency (cycles/pixel)", ylabel="mean |F| / value at the lowest ring",
+           title="radially averaged amplitude spectra")
+    ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
 
@@ -196,7 +219,7 @@ def show_cutoff(cutoff: float = 0.05, image=None):
 
 def show_ringing(cutoff: float = 0.05, size: int = 128):
     """One row through a low-passed bright bar: the box mask rings, the Gaussian does not."""
-    step = step_image(size)
+    step = bar_image(size)
     fig, ax = plt.subplots(figsize=(7, 3))
     ax.plot(step[0], color="0.6", lw=3, label="original row")
     for kind in fourier.MASK_KINDS:
@@ -277,67 +300,13 @@ def show_campbell_robson(shape: tuple[int, int] = (256, 512)):
     return fig
 
 
-# ----------------------------------------------------------------------------- speed
-def _conv2d(image, kernel):
-    from ..filters import conv2d  # chapter 01's direct convolution
-
-    return conv2d(image, kernel, mode="same")
-
-
-CONV_METHODS: dict[str, Callable] = {
-    "scipy convolve2d": lambda x, k: scipy.signal.convolve2d(x, k, mode="same"),
-    "filters.conv2d": _conv2d,
-    "fft_convolve": lambda x, k: fourier.fft_convolve(x, k, mode="same"),
-    "scipy fftconvolve": lambda x, k: scipy.signal.fftconvolve(x, k, mode="same"),
-}
-DIRECT_METHODS = ("scipy convolve2d", "filters.conv2d")
-
-
-def crossover_table(size: int = 512, kernel_sizes=(3, 5, 9, 15, 21, 31, 41, 63),
-                    methods=tuple(CONV_METHODS), repeat: int = 3,
-                    seed: int = 0) -> dict[str, list[float]]:
-    """Median seconds per 'same' convolution of a (size, size) image, per method and kernel size.
-
-    Returns ``{"kernel size": [...], method: [seconds, ...], ...}`` (one list entry per size).
-    """
-    size = int(check_positive(size, "size"))
-    unknown = [m for m in methods if m not in CONV_METHODS]
-    if unknown:
-        raise ValueError(f"methods must be among {tuple(CONV_METHODS)}, got {unknown}")
-    rng = np.random.default_rng(seed)
-    image = rng.random((size, size))
-    table: dict[str, list[float]] = {"kernel size": [int(k) for k in kernel_sizes]}
-    for method in methods:
-        table[method] = []
-        for k in table["kernel size"]:
-            kernel = rng.random((k, k))
-            table[method].append(time_call(CONV_METHODS[method], image, kernel, repeat=repeat))
-    return table
-
-
-def crossover(table: dict[str, list[float]], direct: str, fast: str) -> int | None:
-    """Smallest kernel size from which ``fast`` beats ``direct`` at every larger size (or None)."""
-    sizes, t_direct, t_fast = table["kernel size"], table[direct], table[fast]
-    for i, k in enumerate(sizes):
-        if all(f < d for f, d in zip(t_fast[i:], t_direct[i:])):
-            return k
-    return None
-
-
-def format_table(table: dict[str, list[float]]) -> str:
-    """The timing table as aligned text, milliseconds."""
-    methods = [m for m in table if m != "kernel size"]
-    lines = ["kernel " + "".join(f"{m:>19}" for m in methods)]
-    for i, k in enumerate(table["kernel size"]):
-        lines.append(f"{k:>6} " + "".join(f"{1e3 * table[m][i]:>16.2f} ms" for m in methods))
-    return "\n".join(lines)
-
-
-def show_crossover(table: dict[str, list[float]]):
-    """Time per convolution against kernel size, log scale."""
+def show_crossover(rows: list[dict]):
+    """Time per convolution against kernel size, log scale (rows of
+    ``course_utils.speed.crossover_table``)."""
     fig, ax = plt.subplots(figsize=(6, 3.6))
-    for method in (m for m in table if m != "kernel size"):
-        ax.semilogy(table["kernel size"], table[method], "o-", label=method)
+    sizes = [r["kernel"] for r in rows]
+    for method in (m for m in rows[0] if m != "kernel"):
+        ax.semilogy(sizes, [r[method] for r in rows], "o-", label=method)
     ax.set_xlabel("kernel size k (k x k)")
     ax.set_ylabel("seconds per convolution")
     ax.legend(fontsize=8)
