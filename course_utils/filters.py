@@ -184,12 +184,11 @@ def separable_conv2d(image, col_kernel, row_kernel, mode: str = "same",
 
 
 # --------------------------------------------------------------------------- simple kernels
-def _check_size(size, name: str = "size", odd: bool = False) -> int:
-    if isinstance(size, bool) or not isinstance(size, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {size!r}")
-    if size < 1 or (odd and size % 2 == 0):
-        raise ValueError(f"{name} must be a positive{' odd' if odd else ''} int, got {size}")
-    return int(size)
+def _check_odd(size, name: str = "size") -> int:
+    size = check_int(size, name, 1)
+    if size % 2 == 0:
+        raise ValueError(f"{name} must be odd (a kernel with a centre pixel), got {size}")
+    return size
 
 
 def box_kernel(size: int | tuple[int, int]) -> np.ndarray:
@@ -197,13 +196,13 @@ def box_kernel(size: int | tuple[int, int]) -> np.ndarray:
     if isinstance(size, (tuple, list)) and len(size) != 2:
         raise ValueError(f"size must be an int or a pair (h, w), got {size!r}")
     h, w = (size, size) if not isinstance(size, (tuple, list)) else size
-    h, w = _check_size(h), _check_size(w)
+    h, w = check_int(h, "size", 1), check_int(w, "size", 1)
     return np.full((h, w), 1.0 / (h * w))
 
 
 def identity_kernel(size: int = 3) -> np.ndarray:
     """(size, size) kernel with a single 1 in the centre: convolving returns the image."""
-    size = _check_size(size, odd=True)
+    size = _check_odd(size)
     kernel = np.zeros((size, size))
     kernel[size // 2, size // 2] = 1.0
     return kernel
@@ -224,7 +223,7 @@ def shift_kernel(dy: int, dx: int) -> np.ndarray:
 # --------------------------------------------------------------------------- Gaussian family
 def _gaussian_support(sigma, size) -> tuple[float, np.ndarray]:
     sigma = check_positive(sigma, "sigma")
-    size = 2 * math.ceil(3 * sigma) + 1 if size is None else _check_size(size, odd=True)
+    size = 2 * math.ceil(3 * sigma) + 1 if size is None else _check_odd(size)
     return sigma, np.arange(size) - (size - 1) / 2
 
 
@@ -435,7 +434,7 @@ def grating_gain(kernel, frequency: float, size: int = 64, margin: int = 10,
     kernel: (kh, kw)."""
     from .data.patterns import grating
 
-    size, margin = _check_size(size, "size"), int(check_positive(margin, "margin", True))
+    size, margin = check_int(size, "size", 1), check_int(margin, "margin", 0)
     if 2 * margin >= size:
         raise ValueError(f"margin {margin} leaves nothing of a {size}x{size} grating")
     stripes = grating(size, frequency)
@@ -452,8 +451,8 @@ def edge_snr(response, column: int, width: int = 2, margin: int = 8) -> float:
     """
     response = as_float_array(response, "response", ndim=2)
     w = response.shape[1]
-    column, width = _check_size(column, "column"), _check_size(width, "width")
-    margin = _check_size(margin, "margin")
+    column, width = check_int(column, "column", 1), check_int(width, "width", 1)
+    margin = check_int(margin, "margin", 1)
     start = column - width // 2
     if start < 0 or start + width > w or column - margin < 2 or column + margin > w - 2:
         raise ValueError(f"column {column} with width {width} and margin {margin} does not fit "
@@ -469,7 +468,7 @@ def padding_example(signal, width: int = 2) -> dict[str, np.ndarray]:
     import scipy.ndimage as ndi
 
     signal = as_float_array(signal, "signal", ndim=1)
-    width = _check_size(width, "width")
+    width = check_int(width, "width", 1)
     if width > signal.size:
         raise ValueError(f"width must be at most the signal's length {signal.size}, got {width}")
     out = {f"filters {b}": pad_image(signal[None, :], [(0, 0), (width, width)], b)[0]
@@ -491,7 +490,7 @@ def template_matching(image, top: int, left: int, height: int, width: int) -> di
     (top, left). Returns {"template", "raw", "ncc" (maps, 'valid' layout), "truth",
     "raw_best", "ncc_best" ((row, col) of the cut and of each map's maximum)}."""
     image = as_float_array(image, "image", ndim=2)
-    height, width = _check_size(height, "height"), _check_size(width, "width")
+    height, width = check_int(height, "height", 1), check_int(width, "width", 1)
     top, left = check_int(top, "top", 0), check_int(left, "left", 0)
     if top + height > image.shape[0] or left + width > image.shape[1]:
         raise ValueError(f"the patch at ({top}, {left}) of size {height}x{width} does not fit "
@@ -514,8 +513,8 @@ def rotation_is_not_convolution(size: int = 24, kernel_size: int = 9, n_images: 
     images to their rotations (``rotation_fit``) and, as a control, to their blurs
     (``blur_fit``, which a kernel reproduces exactly).
     """
-    size, n_images = _check_size(size, "size"), _check_size(n_images, "n_images")
-    kernel_size = _check_size(kernel_size, "kernel_size", odd=True)
+    size, n_images = check_int(size, "size", 1), check_int(n_images, "n_images", 1)
+    kernel_size = _check_odd(kernel_size, "kernel_size")
     if kernel_size > size:
         raise ValueError(f"kernel_size must be at most size {size}, got {kernel_size}")
     rng = np.random.default_rng(check_int(seed, "seed", 0))

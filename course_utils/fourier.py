@@ -27,6 +27,30 @@ def sinusoid(t, amplitude: float = 1.0, frequency: float = 1.0, phase: float = 0
     return amplitude * np.cos(2 * np.pi * frequency * t + phase)
 
 
+def read_sinusoid(t, signal) -> dict[str, float]:
+    """Read amplitude, frequency and phase of ``A cos(2 pi f t + phi)`` off its samples, the
+    way one would by eye: the peak value, the zero crossings per unit time divided by two,
+    and the time of the first peak (phase = -2 pi f t_peak, in [0, 2 pi)).
+
+    t, signal: (N,) on a uniform grid covering whole periods -> {"amplitude", "frequency",
+    "phase"}.
+    """
+    t = as_float_array(t, "t", ndim=1)
+    signal = as_float_array(signal, "signal", ndim=1)
+    if signal.shape != t.shape or t.size < 3:
+        raise ValueError(f"signal and t must have the same shape with >= 3 samples, "
+                         f"got {signal.shape} and {t.shape}")
+    duration = t[-1] - t[0] + (t[1] - t[0])
+    crossings = np.count_nonzero(np.diff(np.sign(signal)) != 0)
+    if crossings == 0:
+        raise ValueError("signal never crosses zero: not a whole number of periods of a cosine")
+    frequency = crossings / 2 / duration
+    first_period = t < t[0] + 1 / frequency
+    t_peak = t[first_period][np.argmax(signal[first_period])] - t[0]
+    return {"amplitude": float(signal.max()), "frequency": float(frequency),
+            "phase": float((-2 * np.pi * frequency * t_peak) % (2 * np.pi))}
+
+
 def winding(signal, t, frequency: float) -> tuple[np.ndarray, complex]:
     """Wind ``signal`` around the origin at ``frequency`` turns per second.
 

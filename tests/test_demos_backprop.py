@@ -104,7 +104,16 @@ def test_show_filters_draws_filters_and_spectra():
 
 
 def test_static_figures():
-    assert isinstance(demo.show_losses(), Figure)
+    fig = demo.show_losses()
+    squared, absolute = fig.axes[0].get_lines()[:2]
+    r = squared.get_xdata()
+    np.testing.assert_allclose(squared.get_ydata(), r ** 2)
+    np.testing.assert_allclose(absolute.get_ydata(), np.abs(r))
+    logistic = fig.axes[1].get_lines()[0]
+    z = torch.tensor(logistic.get_xdata())
+    reference = torch.nn.functional.binary_cross_entropy_with_logits(
+        z, torch.ones_like(z), reduction="none").numpy()
+    np.testing.assert_allclose(logistic.get_ydata(), reference, rtol=1e-10)
     x, y = noisy_line()
     fig = demo.show_linear_regression(x, y, networks.fit_linear_regression(x, y, steps=50))
     assert "y = " in fig.axes[0].get_legend().get_texts()[1].get_text()

@@ -57,9 +57,14 @@ def test_show_edges_follows_threshold():
 
 def test_lesson_figures():
     camera = load_image("camera")
-    assert isinstance(D.show_image_as_function(camera), Figure)
+    fig = D.show_image_as_function(camera, top=200, left=240, side=8)
+    np.testing.assert_array_equal(panel(fig, 0), camera)
+    np.testing.assert_array_equal(panel(fig, 1), camera[200:208, 240:248])
+    numbers = [float(t.get_text()) for t in fig.axes[1].texts]
+    np.testing.assert_allclose(numbers, camera[200:208, 240:248].ravel(), atol=0.005)
     fig = D.show_kernel_row([np.eye(3), -np.eye(3)], ["a", "b"], "row", signed=[False, True])
-    assert isinstance(fig, Figure) and len(fig.axes) == 2
+    assert len(fig.axes) == 2 and fig.axes[1].get_title() == "b"
+    np.testing.assert_array_equal(panel(fig, 1), -np.eye(3))
 
 
 @pytest.mark.parametrize("boundary", ["zero", "reflect", "wrap"])

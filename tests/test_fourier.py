@@ -391,6 +391,32 @@ def test_bad_input_raises_a_clear_value_error(call, match):
         call()
 
 
+@pytest.mark.parametrize("amplitude,frequency,phase", [(2.0, 1.5, 0.8), (0.5, 3.0, 4.0),
+                                                       (1.0, 2.0, 0.0)])
+def test_read_sinusoid_recovers_the_parameters(amplitude, frequency, phase):
+    t = np.linspace(0, 2, 20_000, endpoint=False)
+    g = amplitude * np.cos(2 * np.pi * frequency * t + phase)
+    got = fourier.read_sinusoid(t, g)
+    assert got["amplitude"] == pytest.approx(amplitude, abs=1e-3)
+    assert got["frequency"] == pytest.approx(frequency, abs=1e-9)
+    assert min(abs(got["phase"] - phase % (2 * np.pi)),
+               2 * np.pi - abs(got["phase"] - phase % (2 * np.pi))) < 1e-2
+    # against scipy's least-squares fit of the same model
+    from scipy.optimize import curve_fit
+
+    model = lambda t, a, f, p: a * np.cos(2 * np.pi * f * t + p)  # noqa: E731
+    (a, f, p), _ = curve_fit(model, t[::50], g[::50], p0=[got["amplitude"], got["frequency"],
+                                                          got["phase"]])
+    assert (a, f) == pytest.approx((got["amplitude"], got["frequency"]), abs=1e-2)
+
+
+def test_read_sinusoid_rejects_bad_input():
+    with pytest.raises(ValueError, match="same shape"):
+        fourier.read_sinusoid(np.arange(5.0), np.arange(4.0))
+    with pytest.raises(ValueError, match="never crosses zero"):
+        fourier.read_sinusoid(np.arange(5.0), np.ones(5))
+
+
 def test_wrong_types_raise_type_errors():
     with pytest.raises(TypeError, match="phase must be a finite real"):
         fourier.sinusoid(np.zeros(3), phase="0.5")

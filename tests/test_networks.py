@@ -59,10 +59,21 @@ def test_sample_target_matches_the_function():
     (lambda: blobs(10, spread=0), "spread"),
     (lambda: noisy_line(0), "n must"),
     (lambda: sample_target(10, noise=-0.1), "noise"),
+    (lambda: sample_target(1), "n must"),
+    (lambda: xor_points(8, seed=-1), "seed"),
+    (lambda: blobs(8, seed=1.5), "seed"),
+    (lambda: noisy_line(8, seed="0"), "seed"),
 ])
 def test_generators_reject_bad_arguments(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_generators_reject_wrong_types():
+    with pytest.raises(TypeError, match="slope must be a finite real"):
+        noisy_line(8, slope="2")
+    with pytest.raises(TypeError, match="x must be a numeric"):
+        target_function(["a"])
 
 
 # ---- linear and logistic regression --------------------------------------------------------
