@@ -461,6 +461,20 @@ def edge_snr(response, column: int, width: int = 2, margin: int = 8) -> float:
     return float(response[:, start:start + width].mean() / response[:, away].std())
 
 
+def border_gradient(image, width: int = 4) -> tuple[float, float]:
+    """Mean central-difference gradient magnitude of ``image`` (H, W) in the band of ``width``
+    pixels along its border, and inside that band: a fake edge invented by padding shows up as
+    a band value far above the inside one."""
+    image = as_float_array(image, "image", ndim=2)
+    width = check_int(width, "width", 1)
+    if 2 * width >= min(image.shape):
+        raise ValueError(f"width {width} leaves no inside in an image of shape {image.shape}")
+    magnitude = np.hypot(*image_gradients(image))
+    band = np.ones(image.shape, bool)
+    band[width:-width, width:-width] = False
+    return float(magnitude[band].mean()), float(magnitude[~band].mean())
+
+
 def padding_example(signal, width: int = 2) -> dict[str, np.ndarray]:
     """A 1-D signal extended by ``width`` samples on each side by every boundary of this module
     and by the same-named modes of numpy and scipy.ndimage, to compare them: keys

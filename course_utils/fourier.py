@@ -66,6 +66,13 @@ def winding(signal, t, frequency: float) -> tuple[np.ndarray, complex]:
     return points, complex(points.mean())
 
 
+def winding_centres(signal, t, frequencies) -> np.ndarray:
+    """Centre of mass of ``signal`` wound at each frequency (see :func:`winding`):
+    frequencies (F,) -> (F,) complex."""
+    frequencies = as_float_array(frequencies, "frequencies", ndim=1)
+    return np.array([winding(signal, t, float(f))[1] for f in frequencies])
+
+
 def dft(x) -> np.ndarray:
     """The DFT written as a matrix product (O(N^2)); x: (N,) real -> X: (N,) complex.
 
@@ -369,6 +376,13 @@ def keep_largest(image, fraction: float) -> tuple[np.ndarray, int]:
     kept = np.zeros_like(coeffs)
     kept.flat[order[:n_keep]] = coeffs.flat[order[:n_keep]]
     return np.fft.irfft2(kept, s=image.shape), n_keep
+
+
+def compression_psnr(image, fractions) -> np.ndarray:
+    """PSNR (dB) of ``keep_largest(image, f)`` against image for each kept fraction f:
+    image (H, W), fractions (F,) -> (F,)."""
+    fractions = as_float_array(fractions, "fractions", ndim=1)
+    return np.array([psnr(image, keep_largest(image, float(f))[0]) for f in fractions])
 
 
 def psnr(reference, estimate, data_range: float = 1.0) -> float:

@@ -246,6 +246,8 @@ def dead_relus_after_training(lrs: Sequence[float], init: str = "he", steps: int
     Returns {lr: {"dead": fraction of dead units per hidden layer (4,), "loss": final MSE}};
     the entry lr = 0.0 describes the network before training.
     """
+    if not isinstance(lrs, (list, tuple, np.ndarray)):
+        raise TypeError(f"lrs must be a list of learning rates, got {type(lrs).__name__}")
     lrs = [check_positive(lr, "lrs") for lr in lrs]
     steps, seed = check_int(steps, "steps", 1), check_int(seed, "seed", 0)
     x, y = (torch.tensor(a, dtype=torch.float32) for a in sample_target(256))

@@ -21,6 +21,12 @@ from .validate import check_int, check_positive
 from .viz import format_table
 
 # ---- chapter 01: dense convolution four ways, dense vs separable --------------------------
+def _as_list(values, name: str) -> list:
+    if not isinstance(values, (list, tuple, np.ndarray, range)):
+        raise TypeError(f"{name} must be a list, got {type(values).__name__}")
+    return list(values)
+
+
 def _tiled_camera(size: int) -> np.ndarray:
     image = load_image("camera")
     return np.tile(image, (math.ceil(size / image.shape[0]),) * 2)[:size, :size]
@@ -38,7 +44,7 @@ def speed_table(size: int = 512, kernel_sizes=(3, 7, 15, 31), repeat: int = 3,
     """
     size, repeat = check_int(size, "size", 8), check_int(repeat, "repeat", 1)
     naive_taps = check_int(naive_taps, "naive_taps", 1)
-    kernel_sizes = [check_int(m, "kernel_sizes", 1) for m in kernel_sizes]
+    kernel_sizes = [check_int(m, "kernel_sizes", 1) for m in _as_list(kernel_sizes, "kernel_sizes")]
     image = _tiled_camera(size)
     rng = np.random.default_rng(check_int(seed, "seed", 0))
     rows = []
@@ -71,7 +77,7 @@ def separable_speed_table(size: int = 512, sigmas=(1, 2, 4, 8), repeat: int = 3)
     size, repeat = check_int(size, "size", 8), check_int(repeat, "repeat", 1)
     image = _tiled_camera(size)
     rows = []
-    for sigma in sigmas:
+    for sigma in _as_list(sigmas, "sigmas"):
         check_positive(sigma, "sigma")
         m = filters.gaussian_kernel1d(sigma).size
         dense = time_call(filters.gaussian_blur, image, sigma, separable=False, repeat=repeat)
@@ -127,10 +133,11 @@ def crossover_table(size: int = 512, kernel_sizes=(3, 5, 9, 15, 21, 31, 41, 63),
     Returns one row per kernel size: ``{"kernel": k, method: seconds, ...}``.
     """
     size, repeat = check_int(size, "size", 1), check_int(repeat, "repeat", 1)
+    methods = _as_list(methods, "methods")
     unknown = [m for m in methods if m not in CONV_METHODS]
     if unknown or not methods:
         raise ValueError(f"methods must be among {tuple(CONV_METHODS)}, got {list(methods)}")
-    sizes = [check_int(k, "kernel_sizes", 1) for k in kernel_sizes]
+    sizes = [check_int(k, "kernel_sizes", 1) for k in _as_list(kernel_sizes, "kernel_sizes")]
     if not sizes or max(sizes) > size:
         raise ValueError(f"kernel_sizes must be non-empty and at most size {size}, got {sizes}")
     rng = np.random.default_rng(check_int(seed, "seed", 0))
@@ -148,6 +155,8 @@ def crossover(rows: list[dict], direct: str, fast: str) -> int | None:
 
     rows: from :func:`crossover_table`, in increasing kernel size.
     """
+    if not isinstance(rows, (list, tuple)) or not rows or not all(isinstance(r, dict) for r in rows):
+        raise TypeError("rows must be a non-empty list of dicts (from crossover_table)")
     for name in (direct, fast):
         if name not in rows[0]:
             raise ValueError(f"{name!r} is not a column of rows: {list(rows[0])}")
@@ -159,6 +168,8 @@ def crossover(rows: list[dict], direct: str, fast: str) -> int | None:
 
 def format_crossover_table(rows: list[dict]) -> str:
     """The crossover table as aligned text in milliseconds."""
+    if not isinstance(rows, (list, tuple)) or not rows or not all(isinstance(r, dict) for r in rows):
+        raise TypeError("rows must be a non-empty list of dicts (from crossover_table)")
     methods = [m for m in rows[0] if m != "kernel"]
     ms = [{"kernel": r["kernel"], **{m: 1e3 * r[m] for m in methods}} for r in rows]
     return format_table(ms, [("kernel", "kernel", "d")] + [(m, f"{m} ms", ".2f") for m in methods])

@@ -167,3 +167,24 @@ def test_show_conv_matrix_plots_the_matrix_and_its_product(stride, pad):
     reference = torch.nn.functional.conv2d(torch.tensor(x)[None, None], torch.tensor(w)[None, None],
                                            stride=stride, padding=pad)[0, 0].numpy()
     np.testing.assert_allclose(product, reference, atol=1e-12)
+
+
+@pytest.mark.parametrize("call,error,match", [
+    (lambda: demo.show_conv_matrix(size=0), ValueError, "size"),
+    (lambda: demo.show_conv_matrix(kernel=0), ValueError, "kernel"),
+    (lambda: demo.show_conv_matrix(size=2, kernel=3), ValueError, "w's kernel"),
+    (lambda: demo.show_conv_matrix(seed=-1), ValueError, "seed"),
+    (lambda: demo.show_pool_routing(seed="a"), ValueError, "seed"),
+    (lambda: demo.show_dropout(p=1.0), ValueError, "p must"),
+    (lambda: demo.show_filters(np.ones((2, 3, 5, 5))), ValueError, "one input channel"),
+    (lambda: demo.show_filters(np.ones((5, 5))), ValueError, "weight must have 4"),
+    (lambda: demo.show_dead_relus({"a": {1e-3: {}}}), TypeError, "results"),
+    (lambda: demo.show_linear_regression(np.ones((3, 1)), np.ones(3), None), TypeError, "model"),
+    (lambda: demo.show_logistic_regression(np.ones((3, 2)), np.ones(3), "m"), TypeError, "model"),
+    (lambda: demo.show_width_vs_depth({"a": None}, {}), TypeError, "models and losses"),
+    (lambda: demo.show_xor_mlp(hidden=0), ValueError, "hidden"),
+    (lambda: demo.show_gradient_norms(depth=0), ValueError, "depth"),
+])
+def test_bad_input_names_the_argument(call, error, match):
+    with pytest.raises(error, match=match):
+        call()

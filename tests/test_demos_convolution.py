@@ -111,3 +111,25 @@ def test_show_template_matching_draws_the_maps_and_boxes():
     np.testing.assert_array_equal(panel(fig, 2), match["raw"])
     corners = sorted(p.get_xy() for p in fig.axes[0].patches)
     assert corners == sorted([(230, 100), match["raw_best"][::-1]])
+
+
+@pytest.mark.parametrize("call,error,match", [
+    (lambda: D.show_edges(image_name="lena"), ValueError, "image_name"),
+    (lambda: D.show_image_as_function(np.ones(5)), ValueError, "image must have 2"),
+    (lambda: D.show_image_as_function(np.ones((8, 8)), top=4, left=0, side=8), ValueError,
+     "does not fit"),
+    (lambda: D.show_kernel_row(np.eye(3), ["a"]), TypeError, "images must be"),
+    (lambda: D.show_kernel_row([np.eye(3)], ["a", "b"]), ValueError, "titles must be"),
+    (lambda: D.show_kernel_row([np.eye(3)], ["a"], signed=[True, False]), ValueError, "signed"),
+    (lambda: D.show_gabor(angle="up"), TypeError, "angle"),
+    (lambda: D.show_gabor(sigma=12.0), ValueError, "sigma"),
+    (lambda: D.show_gabor(frequency=0.9), ValueError, "frequency"),
+    (lambda: D.show_padding(sigma=0), ValueError, "sigma"),
+    (lambda: D.show_separable_scaling([{"kernel": 3}]), TypeError, "sep_rows"),
+    (lambda: D.show_template_matching(np.ones((8, 8)), {"raw": 1}), TypeError, "match must be"),
+    (lambda: D.show_denoise(size=0), ValueError, "size"),
+    (lambda: D.show_sharpen(amount=-1), ValueError, "amount"),
+])
+def test_bad_input_names_the_argument(call, error, match):
+    with pytest.raises(error, match=match):
+        call()

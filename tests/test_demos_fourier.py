@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from course_utils import fourier
+from course_utils.data.images import face_pair
 from course_utils.demos import fourier as demos
 
 Figure = matplotlib.figure.Figure
@@ -31,12 +32,12 @@ def titles(fig):
 
 
 def test_face_pair_is_two_aligned_grey_squares():
-    astronaut, cat = demos.face_pair(64)
+    astronaut, cat = face_pair(64)
     assert astronaut.shape == cat.shape == (64, 64)
     assert 0 <= astronaut.min() and cat.max() <= 1
     assert abs(np.corrcoef(astronaut.ravel(), cat.ravel())[0, 1]) < 0.9  # different images
     astronaut[:] = 0  # callers get copies: the cached images stay intact
-    assert demos.face_pair(64)[0].max() > 0.5
+    assert face_pair(64)[0].max() > 0.5
 
 
 @pytest.mark.parametrize("amplitude,frequency,phase", [(1.0, 2.0, 0.0), (2.0, 1.5, 0.8),
@@ -85,10 +86,10 @@ def test_show_winding_centre_moves_with_frequency():
     points, _ = fourier.winding(demos.WIND_SIGNAL, demos.WIND_T, 1.0)
     assert any(np.allclose(line.get_xdata(), points.real) and np.allclose(line.get_ydata(), points.imag)
                for line in wound)
-    centre = demos.winding_sweep([3.0])[0]
+    centre = fourier.winding_centres(demos.WIND_SIGNAL, demos.WIND_T, [3.0])[0]
     assert abs(centre) == pytest.approx(0.5, abs=1e-9)  # half the cosine's amplitude
     assert np.angle(centre) == pytest.approx(0.6, abs=1e-9)  # its phase
-    assert abs(demos.winding_sweep([0.0])[0]) == pytest.approx(1.0, abs=1e-9)  # the constant
+    assert abs(fourier.winding_centres(demos.WIND_SIGNAL, demos.WIND_T, [0.0])[0]) == pytest.approx(1.0, abs=1e-9)  # the constant
     a, b = demos.show_winding(1.0), demos.show_winding(3.0)
     assert not np.allclose(line_data(a), line_data(b))
     assert "3.00" in titles(b)
@@ -149,10 +150,36 @@ def test_show_compression_responds_to_fraction():
     a, b = demos.show_compression(0.01, image), demos.show_compression(0.3, image)
     assert isinstance(a, Figure)
     assert not np.allclose(image_data(a, 0), image_data(b, 0))
-    curve = demos.compression_curve(image, [0.01, 0.1, 1.0])
+    curve = fourier.compression_psnr(image, [0.01, 0.1, 1.0])
     assert curve[0] < curve[1] and curve[2] > 200  # all kept: round-off only
 
 
 def test_show_campbell_robson():
     fig = demos.show_campbell_robson((32, 64))
     np.testing.assert_array_equal(image_data(fig), fourier.campbell_robson((32, 64)))
+
+
+@pytest.mark.parametrize("call,error,match", [
+    (lambda: demos.show_sinusoid(phase="0"), TypeError, "phase"),
+    (lambda: demos.show_dft(np.ones((2, 2))), ValueError, "signal must have 1"),
+    (lambda: demos.show_ft_pairs(width=0), ValueError, "width"),
+    (lambda: demos.show_ft_pairs(sigma=-1), ValueError, "sigma"),
+    (lambda: demos.show_gratings("ab"), ValueError, "settings"),
+    (lambda: demos.show_gratings([]), ValueError, "settings"),
+    (lambda: demos.show_grating(angle="up"), TypeError, "angle"),
+    (lambda: demos.show_grating(cycles=0), ValueError, "cycles"),
+    (lambda: demos.show_grating(size=1), ValueError, "size"),
+    (lambda: demos.show_spectrum_slopes([np.ones((8, 8))]), TypeError, "images"),
+    (lambda: demos.show_cutoff(image=np.ones(8)), ValueError, "image must have 2"),
+    (lambda: demos.show_circular_vs_linear(np.ones((8, 8)), np.ones(3)), ValueError, "kernel"),
+    (lambda: demos.show_hybrid(sigma_low=-1), ValueError, "sigma_low"),
+    (lambda: demos.show_hybrid(sigma_high="a"), TypeError, "sigma_high"),
+    (lambda: demos.show_compression(image="x"), TypeError, "image"),
+    (lambda: demos.show_crossover([1, 2]), TypeError, "rows"),
+    (lambda: face_pair(4), ValueError, "size"),
+    (lambda: fourier.winding_centres(np.ones(4), np.arange(4.0), "ab"), TypeError, "frequencies"),
+    (lambda: fourier.compression_psnr(np.ones((4, 4)), 0.5), ValueError, "fractions must have 1"),
+])
+def test_bad_input_names_the_argument(call, error, match):
+    with pytest.raises(error, match=match):
+        call()

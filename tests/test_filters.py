@@ -401,6 +401,8 @@ def test_other_bad_inputs():
     (lambda: F.edge_snr(np.ones((8, 64)), column=2), ValueError, "does not fit"),
     (lambda: F.edge_snr(np.ones(64), column=32), ValueError, "response must have 2"),
     (lambda: F.padding_example(np.ones(3), width=4), ValueError, "width must be at most"),
+    (lambda: F.border_gradient(np.ones((6, 6)), width=3), ValueError, "width 3 leaves no inside"),
+    (lambda: F.border_gradient(np.ones(6)), ValueError, "image must have 2"),
     (lambda: F.padding_example(np.ones((3, 3))), ValueError, "signal must have 1"),
     (lambda: F.template_matching(np.ones((20, 20)), 15, 0, 10, 10), ValueError, "does not fit"),
     (lambda: F.template_matching(np.ones((20, 20)), -1, 0, 4, 4), ValueError, "top must be"),
@@ -472,6 +474,17 @@ def test_padding_example_names_each_librarys_reflect():
     np.testing.assert_array_equal(out["np.pad reflect"], [3, 2, 1, 2, 3, 4, 3, 2])
     np.testing.assert_array_equal(out["filters replicate"], out["scipy.ndimage nearest"])
     np.testing.assert_array_equal(out["filters wrap"], out["scipy.ndimage wrap"])
+
+
+def test_border_gradient_against_numpy_gradient():
+    rng = np.random.default_rng(4)
+    image = rng.random((20, 24))
+    magnitude = np.hypot(*np.gradient(image))  # central differences inside, one-sided at edges
+    band, inside = F.border_gradient(image, width=3)
+    assert inside == pytest.approx(magnitude[3:-3, 3:-3].mean())
+    frame = np.pad(np.ones((16, 20)), 2)  # a black frame: the band holds the only edges
+    band, inside = F.border_gradient(frame, width=3)
+    assert band > 0 and inside == 0
 
 
 def test_template_matching_raw_fails_ncc_finds_patch():

@@ -373,6 +373,7 @@ def test_gradient_norms_is_seeded_and_has_one_value_per_layer():
     (lambda: networks.gradient_norms(width=0), ValueError, "width"),
     (lambda: networks.gradient_norms(activation="elu"), ValueError, "activation"),
     (lambda: networks.dead_relus_after_training([-1.0]), ValueError, "lrs"),
+    (lambda: networks.dead_relus_after_training(0.1), TypeError, "lrs must be a list"),
     (lambda: networks.dead_relus_after_training([1e-3], steps=0), ValueError, "steps"),
     (lambda: networks.fit_full_batch("net", torch.ones(2, 1), torch.ones(2, 1)), TypeError,
      "model must be a torch.nn.Module"),

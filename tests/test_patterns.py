@@ -51,6 +51,8 @@ def test_noisy_camera_is_seeded():
 @pytest.mark.parametrize("call,match", [
     (lambda: impulse_image(0), "size"),
     (lambda: impulse_image(5, [(5, 0)]), "positions"),
+    (lambda: impulse_image(5, 3), "positions"),
+    (lambda: impulse_image(5, [(1.5, 0)]), "positions"),
     (lambda: step_image(1), "size"),
     (lambda: step_image(8, column=8), "column"),
     (lambda: bar_image(2), "size"),

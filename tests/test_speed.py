@@ -79,3 +79,16 @@ def test_layer_speed_table_rows():
 def test_bad_input_names_the_argument(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+@pytest.mark.parametrize("call,match", [
+    (lambda: speed.crossover_table(size=8, methods=3), "methods must be a list"),
+    (lambda: speed.crossover_table(size=8, kernel_sizes=3), "kernel_sizes must be a list"),
+    (lambda: speed.speed_table(size=16, kernel_sizes=3), "kernel_sizes must be a list"),
+    (lambda: speed.separable_speed_table(size=16, sigmas=2.0), "sigmas must be a list"),
+    (lambda: speed.crossover("rows", "a", "b"), "rows must be"),
+    (lambda: speed.format_crossover_table([]), "rows must be"),
+])
+def test_wrong_types_name_the_argument(call, match):
+    with pytest.raises(TypeError, match=match):
+        call()

@@ -1,8 +1,11 @@
 """Offline sample images from scikit-image, as float arrays in [0, 1]."""
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 from skimage import color, data, util
+from skimage.transform import resize
 
 # Images that ship inside the scikit-image wheel (nothing is downloaded).
 AVAILABLE_IMAGES: tuple[str, ...] = (
@@ -45,6 +48,25 @@ def noisy_camera(noise_std: float = 0.1, seed: int = 0, size: int = 256
     clean = clean[::step, ::step][:size, :size]
     noise = np.random.default_rng(seed).normal(0.0, noise_std, clean.shape)
     return clean, clean + noise
+
+
+def face_pair(size: int = 256) -> tuple[np.ndarray, np.ndarray]:
+    """Two grey faces cropped to the same square size, eyes roughly aligned.
+
+    Returns (astronaut, cat), each (size, size) float64 in [0, 1], from skimage's bundled
+    astronaut and chelsea images (fresh copies: callers may modify them).
+    """
+    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 8:
+        raise ValueError(f"size must be an integer >= 8, got {size!r}")
+    return tuple(image.copy() for image in _face_pair(size))
+
+
+@lru_cache(maxsize=4)
+def _face_pair(size: int) -> tuple[np.ndarray, np.ndarray]:
+    astronaut = load_image("astronaut", gray=True)[20:260, 95:335]
+    cat = load_image("chelsea", gray=True)[0:300, 80:380]
+    return (resize(astronaut, (size, size), anti_aliasing=True),
+            resize(cat, (size, size), anti_aliasing=True))
 
 
 def load_stereo_pair() -> tuple[np.ndarray, np.ndarray, np.ndarray]:

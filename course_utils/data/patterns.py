@@ -26,8 +26,13 @@ def impulse_image(size: int = 32, positions=((16, 16),)) -> np.ndarray:
     """(size, size) zeros with a 1 at each (row, col) in ``positions``."""
     size = check_int(size, "size", 1)
     image = np.zeros((size, size))
+    try:
+        positions = [tuple(p) for p in positions]
+    except TypeError:
+        raise ValueError(f"positions must be (row, col) pairs, got {positions!r}") from None
     for position in positions:
-        if len(position) != 2 or not all(0 <= int(p) < size for p in position):
+        if len(position) != 2 or not all(isinstance(p, (int, np.integer)) and 0 <= p < size
+                                         for p in position):
             raise ValueError(f"positions must be (row, col) pairs inside the {size}x{size} "
                              f"image, got {position!r}")
         image[int(position[0]), int(position[1])] = 1.0

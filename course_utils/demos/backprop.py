@@ -19,7 +19,7 @@ from .. import networks
 from ..autodiff import Value, topological_order
 from ..device import count_parameters, model_device
 from ..data.points import sample_target, xor_points
-from ..validate import check_choice
+from ..validate import as_float_array, check_choice, check_int
 from ..viz import MAGNITUDE_CMAP, show_image
 
 CLASS_COLOURS = ("#2b6cb0", "#dd6b20")
@@ -46,6 +46,12 @@ def show_losses():
     return fig
 
 
+def _check_model(model) -> None:
+    if not isinstance(model, networks.LinearModel):
+        raise TypeError(f"model must be a networks.LinearModel (from fit_linear_regression or "
+                        f"fit_logistic_regression), got {type(model).__name__}")
+
+
 def _scatter_classes(ax, x, y) -> None:
     for k in (0, 1):
         ax.scatter(*x[y == k].T, s=12, c=CLASS_COLOURS[k], edgecolors="white", linewidths=0.3,
@@ -63,6 +69,7 @@ def _decision_regions(ax, predict: Callable[[np.ndarray], np.ndarray], x, steps:
 
 def show_linear_regression(x, y, model: networks.LinearModel):
     """Data with the fitted line (left) and the loss per gradient-descent step (right)."""
+    _check_model(model)
     fig, (ax, ax_loss) = plt.subplots(1, 2, figsize=(9, 3.3))
     ax.scatter(x[:, 0], y, s=12, label="data")
     grid = np.linspace(x.min(), x.max(), 2)[:, None]
@@ -78,6 +85,7 @@ def show_linear_regression(x, y, model: networks.LinearModel):
 
 def show_logistic_regression(x, y, model: networks.LinearModel, title: str = "logistic regression"):
     """Decision regions of a logistic-regression model on 2-D points, and its loss curve."""
+    _check_model(model)
     fig, (ax, ax_loss) = plt.subplots(1, 2, figsize=(9, 3.6))
     _decision_regions(ax, lambda g: (model.scores(g) > 0).astype(int), x)
     _scatter_classes(ax, x, y)
@@ -182,7 +190,7 @@ def draw_graph(root: Value, ax=None, title: str | None = None):
 # ---- layers: routing and gradient checks -------------------------------------------------
 def show_pool_routing(seed: int = 0):
     """A 4x4 input, its 2x2 max-pool and where an all-ones upstream gradient lands."""
-    x = np.random.default_rng(seed).integers(0, 10, size=(1, 1, 4, 4)).astype(float)
+    x = np.random.default_rng(check_int(seed, "seed", 0)).integers(0, 10, size=(1, 1, 4, 4)).astype(float)
     x += np.arange(16).reshape(1, 1, 4, 4) * 1e-3  # break ties so every window has one max
     out, cache = layers.maxpool_forward(x, 2)
     dx = layers.maxpool_backward(np.ones_like(out), cache)
@@ -227,7 +235,8 @@ def show_conv_matrix(size: int = 4, kernel: int = 3, stride: int = 1, pad: int =
     """One 1-channel convolution as a matrix: the image x (size x size), the kernel, the
     matrix M of ``layers.conv2d_matrix`` (one row per output pixel) and M @ x.ravel()
     reshaped, which equals the convolution layer's output."""
-    rng = np.random.default_rng(seed)
+    size, kernel = check_int(size, "size", 1), check_int(kernel, "kernel", 1)
+    rng = np.random.default_rng(check_int(seed, "seed", 0))
     x = rng.integers(0, 5, size=(1, 1, size, size)).astype(float)
     w = rng.integers(-2, 3, size=(1, 1, kernel, kernel)).astype(float)
     matrix = layers.conv2d_matrix(w, (1, size, size), stride=stride, pad=pad)
@@ -271,6 +280,10 @@ def show_gradient_norms(depth: int = 12, activation: str = "sigmoid", seed: int 
 def show_dead_relus(results: dict[str, dict[float, dict]]):
     """Dead fraction and final loss against the learning rate, one line per initialisation;
     dotted lines show the value before training."""
+    if (not isinstance(results, dict) or not results
+            or not all(isinstance(v, dict) and 0.0 in v for v in results.values())):
+        raise TypeError("results must map a name to the dict of "
+                        "networks.dead_relus_after_training (with the lr 0.0 entry)")
     fig, (ax_dead, ax_loss) = plt.subplots(1, 2, figsize=(10, 3.3))
     for i, (name, by_lr) in enumerate(results.items()):
         lrs = [lr for lr in by_lr if lr > 0]
@@ -293,6 +306,8 @@ def show_dead_relus(results: dict[str, dict[float, dict]]):
 # ---- width vs depth and the CNN -------------------------------------------------------------
 def show_width_vs_depth(models: dict[str, torch.nn.Module], losses: dict[str, list[float]]):
     """Loss curves (left) and the fitted functions against the target (right)."""
+    if not isinstance(models, dict) or not isinstance(losses, dict) or set(models) != set(losses):
+        raise TypeError("models and losses must be dicts with the same names")
     x, y = sample_target(256)
     fig, (ax_loss, ax_fit) = plt.subplots(1, 2, figsize=(10, 3.4))
     ax_fit.plot(x[:, 0], y[:, 0], "k", lw=3, alpha=0.3, label="target")
@@ -316,8 +331,12 @@ def show_filters(weight, size: int = 16):
 
     weight: (F, 1, KH, KW), e.g. ``DigitsCNN().conv1.weight``.
     """
+    weight = as_float_array(weight.detach().cpu().numpy() if hasattr(weight, "detach") else weight,
+                            "weight", ndim=4)
+    if weight.shape[1] != 1:
+        raise ValueError(f"weight must be (F, 1, KH, KW), one input channel; got {weight.shape}")
     spectra = networks.filter_spectra(weight, size=size)
-    filters = weight.detach().cpu().numpy()[:, 0] if hasattr(weight, "detach") else weight[:, 0]
+    filters = weight[:, 0]
     n = len(filters)
     fig, axes = plt.subplots(2, n, figsize=(1.35 * n, 3.0), squeeze=False)
     for i in range(n):

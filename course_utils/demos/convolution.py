@@ -10,10 +10,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from .. import filters as F
-from ..data import load_image
+from ..data import AVAILABLE_IMAGES, load_image
 from ..data.images import noisy_camera
 from ..data.patterns import grating
-from ..validate import check_choice, check_positive
+from ..validate import as_float_array, check_choice, check_int, check_positive
 from ..viz import show_image, show_images
 
 # --------------------------------------------------------------------------- widget functions
@@ -46,7 +46,7 @@ def show_sharpen(amount: float = 1.0, sigma: float = 1.0, noise_std: float = 0.0
 
 def show_edges(threshold: float = 0.2, sigma: float = 1.5, image_name: str = "coins"):
     """Derivative-of-Gaussian magnitude and the edge map above ``threshold`` * max."""
-    image = load_image(image_name, gray=True)
+    image = load_image(check_choice(image_name, "image_name", AVAILABLE_IMAGES), gray=True)
     gx, gy = F.derivative_of_gaussian(image, sigma)
     magnitude = np.hypot(gx, gy)
     edges = F.edge_map(image, sigma, threshold)
@@ -61,6 +61,10 @@ def show_edges(threshold: float = 0.2, sigma: float = 1.5, image_name: str = "co
 # --------------------------------------------------------------------------- lesson figures
 def show_image_as_function(image, top: int = 200, left: int = 240, side: int = 8):
     """An image as an array of numbers (a side x side crop) and as a surface z = f(x, y)."""
+    image = as_float_array(image, "image", ndim=2)
+    top, left, side = check_int(top, "top", 0), check_int(left, "left", 0), check_int(side, "side", 1)
+    if top + side > image.shape[0] or left + side > image.shape[1]:
+        raise ValueError(f"the {side}x{side} crop at ({top}, {left}) does not fit in {image.shape}")
     patch = image[top:top + side, left:left + side]
     fig = plt.figure(figsize=(12, 3.8))
     ax = fig.add_subplot(1, 3, 1)
@@ -83,7 +87,13 @@ def show_image_as_function(image, top: int = 200, left: int = 240, side: int = 8
 
 def show_kernel_row(images, titles, suptitle: str | None = None, signed=None):
     """A row of images or kernels; ``signed[i]`` uses the diverging map for panel i."""
+    if not isinstance(images, (list, tuple)) or not images:
+        raise TypeError("images must be a non-empty list of 2-D arrays")
+    if not isinstance(titles, (list, tuple)) or len(titles) != len(images):
+        raise ValueError(f"titles must be a list of {len(images)} strings, one per image")
     signed = signed or [False] * len(images)
+    if len(signed) != len(images):
+        raise ValueError(f"signed must hold {len(images)} flags, one per image")
     fig, axes = plt.subplots(1, len(images), figsize=(2.7 * len(images), 2.9), squeeze=False)
     for ax, image, title, s in zip(axes[0], images, titles, signed):
         show_image(ax, image, title, signed=s)
@@ -104,15 +114,14 @@ def show_padding(boundary: str = "zero", sigma: float = 4.0):
     padded = F.pad_image(camera, [(r, r), (r, r)], boundary)
     blurred = F.gaussian_blur(camera, sigma, boundary=boundary)
     gradient = np.hypot(*F.image_gradients(blurred))
-    band = np.zeros(camera.shape, bool)
-    band[:4], band[-4:], band[:, :4], band[:, -4:] = True, True, True, True
+    in_band, inside = F.border_gradient(blurred, width=4)
     fig, axes = plt.subplots(1, 3, figsize=(10, 3.6))
     show_image(axes[0], padded, f"padded by {r} px ({boundary})", vmin=0, vmax=1)
     axes[0].add_patch(plt.Rectangle((r - 0.5, r - 0.5), camera.shape[1], camera.shape[0],
                                     fill=False, color="red", lw=1))
     show_image(axes[1], blurred, f"Gaussian blur, sigma={sigma:g}", vmin=0, vmax=1)
-    show_image(axes[2], gradient, f"|gradient|: border band {gradient[band].mean():.4f}, "
-                                  f"inside {gradient[~band].mean():.4f}", cmap="magma")
+    show_image(axes[2], gradient, f"|gradient|: border band {in_band:.4f}, inside {inside:.4f}",
+               cmap="magma")
     fig.tight_layout()
     return fig
 
@@ -121,18 +130,23 @@ def show_gabor(angle: float = 45.0, frequency: float = 0.1, sigma: float = 4.0):
     """A Gabor kernel (angle in degrees, frequency in cycles per pixel) and its mean response
     energy to gratings of the same frequency at every angle 0..175 degrees (right): the
     tuning curve peaks at the kernel's own angle."""
+    if isinstance(angle, bool) or not isinstance(angle, (int, float, np.integer, np.floating)):
+        raise TypeError(f"angle must be a number of degrees, got {angle!r}")
     kernel = F.gabor_kernel(frequency, np.deg2rad(angle), sigma=sigma)
+    if kernel.shape[0] > 64:
+        raise ValueError(f"sigma {sigma} gives a {kernel.shape[0]}-pixel kernel; at most 64 fit "
+                         f"the 64x64 test gratings")
     angles = np.arange(0, 180, 5)
-    energy = np.array([np.mean(F.conv2d(grating(64, frequency, a) - 0.5, kernel, mode="valid")
-                               ** 2) if kernel.shape[0] <= 64 else np.nan for a in angles])
+    energy = np.array([np.mean(F.conv2d(grating(64, frequency, a) - 0.5, kernel, mode="valid") ** 2)
+                       for a in angles])
     fig, (ax_k, ax_g, ax_e) = plt.subplots(1, 3, figsize=(10.5, 3.2),
                                            gridspec_kw={"width_ratios": [1, 1, 1.6]})
     show_image(ax_k, kernel, f"Gabor {angle:g} deg, f={frequency:g}", signed=True)
     show_image(ax_g, grating(64, frequency, angle), f"grating {angle:g} deg", vmin=0, vmax=1)
-    ax_e.plot(angles, energy / np.nanmax(energy), "o-", ms=3)
+    ax_e.plot(angles, energy / energy.max(), "o-", ms=3)
     ax_e.axvline(angle % 180, color="C3", ls="--", lw=1)
     ax_e.set(xlabel="grating angle (deg)", ylabel="response energy / max",
-             title=f"tuning: peak at {angles[np.nanargmax(energy)]} deg")
+             title=f"tuning: peak at {angles[np.argmax(energy)]} deg")
     fig.tight_layout()
     return fig
 
@@ -141,6 +155,10 @@ def show_separable_scaling(sep_rows: list[dict]):
     """Log-log time per image against kernel side m for the dense and the separable Gaussian
     (rows of ``course_utils.speed.separable_speed_table``); the legend gives the fitted
     exponent p of time ~ m^p (2 and 1 by the multiply count)."""
+    if (not isinstance(sep_rows, (list, tuple)) or not sep_rows or not all(
+            isinstance(r, dict) and {"kernel", "dense", "separable"} <= set(r) for r in sep_rows)):
+        raise TypeError("sep_rows must be a non-empty list of dicts with 'kernel', 'dense' and "
+                        "'separable' (from course_utils.speed.separable_speed_table)")
     m = np.array([r["kernel"] for r in sep_rows], dtype=float)
     fig, ax = plt.subplots(figsize=(5, 3.4))
     for key, marker in (("dense", "o"), ("separable", "s")):
@@ -157,6 +175,10 @@ def show_separable_scaling(sep_rows: list[dict]):
 def show_template_matching(image, match: dict):
     """The image with the true (green) and raw-correlation best (red) windows, the template,
     and the raw correlation and NCC maps (``match`` from ``filters.template_matching``)."""
+    image = as_float_array(image, "image", ndim=2)
+    keys = {"template", "raw", "ncc", "truth", "raw_best"}
+    if not isinstance(match, dict) or not keys <= set(match):
+        raise TypeError(f"match must be the dict of filters.template_matching (keys {sorted(keys)})")
     height, width = match["template"].shape
     fig, axes = plt.subplots(1, 4, figsize=(12, 3.3))
     panels = [(image, "image: true (green), raw best (red)", "gray"),
