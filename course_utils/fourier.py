@@ -385,6 +385,25 @@ def compression_psnr(image, fractions) -> np.ndarray:
     return np.array([psnr(image, keep_largest(image, float(f))[0]) for f in fractions])
 
 
+def edge_error_share(reference, estimate, top: float = 0.1) -> float:
+    """Share of the squared error ``(reference - estimate)^2`` that falls on the ``top``
+    fraction of pixels with the largest gradient magnitude of ``reference`` (its edges).
+    reference, estimate: (H, W) -> a number in [0, 1]; ``top`` when the error is spread evenly."""
+    reference = as_float_array(reference, "reference", ndim=2)
+    estimate = as_float_array(estimate, "estimate", ndim=2)
+    if reference.shape != estimate.shape:
+        raise ValueError(f"reference and estimate must have the same shape, "
+                         f"got {reference.shape} and {estimate.shape}")
+    top = check_positive(top, "top")
+    if top >= 1:
+        raise ValueError(f"top must be a fraction in (0, 1), got {top!r}")
+    magnitude = np.hypot(*np.gradient(reference))
+    edges = magnitude >= np.quantile(magnitude, 1 - top)
+    error = (reference - estimate) ** 2
+    total = error.sum()
+    return 0.0 if total == 0 else float(error[edges].sum() / total)
+
+
 def psnr(reference, estimate, data_range: float = 1.0) -> float:
     """Peak signal-to-noise ratio in dB: ``10 log10(data_range^2 / MSE)``; inf when equal."""
     reference = as_float_array(reference, "reference")

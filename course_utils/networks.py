@@ -20,7 +20,6 @@ from torch import nn
 from . import layers
 from .data.digits import digits_tensors  # noqa: F401  (moved; kept importable here)
 from .data.points import sample_target
-from .device import count_parameters  # noqa: F401  (the one shared implementation)
 from .validate import as_float_array, check_choice, check_int, check_positive
 
 ACTIVATIONS = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh}

@@ -450,6 +450,24 @@ def test_radial_amplitude_averages_rings():
     assert f[0] == pytest.approx(r[ring].mean())
 
 
+def test_edge_error_share():
+    rng = np.random.default_rng(2)
+    image = np.zeros((32, 32))
+    image[:, 16:] = 1.0  # one vertical edge: columns 15 and 16 carry all the gradient
+    edges = np.zeros_like(image, bool)
+    edges[:, 15:17] = True
+    on_edges = image + np.where(edges, rng.normal(0, 0.1, image.shape), 0.0)
+    assert fourier.edge_error_share(image, on_edges, top=0.0625) == pytest.approx(1.0)
+    noise = rng.normal(0, 0.1, image.shape)
+    expected = (noise[edges] ** 2).sum() / (noise ** 2).sum()
+    assert fourier.edge_error_share(image, image + noise, top=0.0625) == pytest.approx(expected)
+    assert fourier.edge_error_share(image, image) == 0.0
+    with pytest.raises(ValueError, match="top must be a fraction"):
+        fourier.edge_error_share(image, image, top=1.0)
+    with pytest.raises(ValueError, match="same shape"):
+        fourier.edge_error_share(image, image[:, :5])
+
+
 def test_complex_or_text_input_raises_type_error():
     with pytest.raises(TypeError, match="image must be real-valued"):
         fourier.spectrum(np.zeros((4, 4), dtype=complex))
