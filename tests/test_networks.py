@@ -204,26 +204,26 @@ def test_gradients_vanish_with_sigmoid_but_not_with_relu():
     assert ratios["sigmoid"] < 1e-4 < 1e-2 < ratios["relu"]
 
 
-def test_dead_relu_fraction_counts_units_that_never_fire():
+def test_dead_relu_fraction_counts_units_that_never_fire(device):
     torch.manual_seed(0)
-    model = networks.make_mlp(2, [10, 8], 1, "relu")
+    model = networks.make_mlp(2, [10, 8], 1, "relu").to(device)
     with torch.no_grad():
         model[0].weight.zero_()
         model[0].bias.copy_(torch.tensor([1.0] * 7 + [-1.0] * 3))  # 3 of 10 units dead
-    x = torch.randn(50, 2)
+    x = torch.randn(50, 2, device=device)
     fractions = networks.dead_relu_fraction(model, x)
     assert fractions[0] == pytest.approx(0.3)
     manual = (model[:4](x) <= 0).all(dim=0).float().mean().item()
     assert fractions[1] == pytest.approx(manual)
     with pytest.raises(ValueError, match="ReLU"):
-        networks.dead_relu_fraction(networks.make_mlp(2, [4], 1, "tanh"), x)
+        networks.dead_relu_fraction(networks.make_mlp(2, [4], 1, "tanh").to(device), x)
 
 
-def test_fit_full_batch_is_plain_adam():
-    x, y = (torch.tensor(a, dtype=torch.float32) for a in sample_target(32))
+def test_fit_full_batch_is_plain_adam(device):
+    x, y = (torch.tensor(a, dtype=torch.float32, device=device) for a in sample_target(32))
     torch.manual_seed(1)
-    model = networks.make_mlp(1, [8], 1, "tanh")
-    twin = networks.make_mlp(1, [8], 1, "tanh")
+    model = networks.make_mlp(1, [8], 1, "tanh").to(device)
+    twin = networks.make_mlp(1, [8], 1, "tanh").to(device)
     twin.load_state_dict(model.state_dict())
     losses = networks.fit_full_batch(model, x, y, lr=1e-2, steps=30)
     opt = torch.optim.Adam(twin.parameters(), lr=1e-2)
