@@ -1,7 +1,8 @@
-"""Convolution speed: naive loops vs vectorized conv2d vs torch vs scipy; dense vs separable.
+"""Convolution speed: naive loops vs vectorized conv2d vs torch vs scipy; dense vs separable;
+chapter 03's convolution and max-pool layers as loops vs vectorised vs torch.
 
 Run with ``python -m benchmarks conv`` (or ``make bench`` for every benchmark). The measuring
-code is ``course_utils.demos.convolution.speed_table`` and ``separable_speed_table``; the
+code is ``course_utils.speed.speed_table``, ``separable_speed_table`` and ``layer_speed_table``; the
 chapter 01 notebook shows the same tables on a smaller image.
 """
 from __future__ import annotations
@@ -11,9 +12,10 @@ import platform
 import numpy as np
 import torch
 
-from course_utils.demos.convolution import (format_speed_tables, separable_speed_table,
-                                            speed_table)
+from course_utils.speed import (LAYER_COLUMNS, format_speed_tables, layer_speed_table,
+                                separable_speed_table, speed_table)
 from course_utils.timing import time_call
+from course_utils.viz import format_table
 
 
 def main(size: int = 512, repeat: int = 5) -> None:
@@ -33,6 +35,9 @@ def main(size: int = 512, repeat: int = 5) -> None:
         t32 = time_call(torch.nn.functional.conv2d, x32, k32, padding=3, repeat=repeat)
     print(f"for reference only (not like with like): torch float32 7x7 takes {t32 * 1e3:.2f} ms, "
           f"so conv2d in float64 / torch in float32 = {seven['numpy'] / t32:.1f}")
+    print("\nchapter 03 layers, forward, x (16, 8, 32, 32), 16 filters 3x3, float64:")
+    print(format_table(layer_speed_table(batch=16, channels=8, filters=16, size=32,
+                                         repeat=repeat), LAYER_COLUMNS))
 
 
 if __name__ == "__main__":

@@ -8,17 +8,17 @@ from __future__ import annotations
 
 import argparse
 
-from course_utils.demos.fourier import (CONV_METHODS, DIRECT_METHODS, crossover,
-                                        crossover_table, format_table)
+from course_utils.speed import (CONV_METHODS, DIRECT_METHODS, crossover, crossover_table,
+                                format_crossover_table)
 
 KERNEL_SIZES = (3, 5, 9, 15, 21, 31, 41, 63)
 
 
-def main(size: int = 512, kernel_sizes=KERNEL_SIZES, repeat: int = 3) -> dict[str, list[float]]:
+def main(size: int = 512, kernel_sizes=KERNEL_SIZES, repeat: int = 3) -> list[dict]:
     """Print the timing table and the measured crossover kernel sizes; return the table."""
     print(f"'same' convolution of a {size} x {size} float64 image, median of {repeat} runs")
     table = crossover_table(size, kernel_sizes, repeat=repeat)
-    print(format_table(table))
+    print(format_crossover_table(table))
     for direct in DIRECT_METHODS:
         for fast in (m for m in CONV_METHODS if m not in DIRECT_METHODS):
             k = crossover(table, direct, fast)

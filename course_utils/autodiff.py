@@ -1,4 +1,4 @@
-"""A tiny scalar reverse-mode automatic differentiation engine, and a drawing of its graph.
+"""A tiny scalar reverse-mode automatic differentiation engine.
 
 Every arithmetic operation on :class:`Value` objects records a node of a computational
 graph: the result remembers its inputs and a small closure that, given the gradient of the
@@ -18,7 +18,6 @@ import math
 from numbers import Real
 from typing import Callable, Iterable
 
-import matplotlib.pyplot as plt
 
 
 def _as_value(x) -> "Value":
@@ -176,74 +175,3 @@ def topological_order(root: Value) -> list[Value]:
             stack.append((node, True))
             stack.extend((child, False) for child in node.inputs if id(child) not in seen)
     return order
-
-
-def _layout(order: list[Value]) -> dict[int, tuple[float, float]]:
-    """(x, y) of every value box. Values sit in even columns (2 x longest path from the
-    inputs); op circles go in the odd column in front of their result. An input is moved
-    right to just before its first consumer, and each box is placed near its consumers."""
-    consumers: dict[int, list[Value]] = {id(node): [] for node in order}
-    level: dict[int, int] = {}
-    for node in order:
-        for child in node.inputs:
-            consumers[id(child)].append(node)
-        level[id(node)] = 1 + max((level[id(c)] for c in node.inputs), default=-1)
-    for node in reversed(order):  # inputs: one step before their earliest consumer
-        if not node.inputs:
-            users = consumers[id(node)]
-            level[id(node)] = min(level[id(u)] for u in users) - 1 if users else 0
-    position: dict[int, tuple[float, float]] = {}
-    for col in sorted(set(level.values()), reverse=True):  # right to left: consumers first
-        nodes = [n for n in order if level[id(n)] == col]
-        wanted = {id(n): sum(position[id(u)][1] for u in consumers[id(n)])
-                  / max(len(consumers[id(n)]), 1) for n in nodes}
-        nodes.sort(key=lambda n: wanted[id(n)])
-        ys: list[float] = []
-        for n in nodes:  # keep the wished-for height, but at least one unit apart
-            ys.append(wanted[id(n)] if not ys else max(wanted[id(n)], ys[-1] + 1.0))
-        shift = sum(wanted.values()) / len(nodes) - sum(ys) / len(ys)
-        for n, y in zip(nodes, ys):
-            position[id(n)] = (2.0 * col, y + shift)
-    return position
-
-
-def draw_graph(root: Value, ax=None, title: str | None = None):
-    """Draw the computational graph behind ``root``: boxes hold label, value and gradient,
-    circles the operation. Inputs are on the left, the output on the right.
-
-    Run ``root.backward()`` first to see gradients. Returns the matplotlib Figure.
-    """
-    order = topological_order(root)
-    position = _layout(order)
-    xs = [p[0] for p in position.values()]
-    ys = [p[1] for p in position.values()]
-    if ax is None:
-        _, ax = plt.subplots(figsize=(0.9 * (max(xs) - min(xs)) + 2.0,
-                                      0.9 * (max(ys) - min(ys)) + 1.6))
-    arrow = dict(arrowstyle="-|>", color="0.45", lw=1.0, shrinkA=0, shrinkB=0)
-    boxes = {}  # inputs come before their consumers in `order`, so their boxes exist
-    for node in order:
-        x, y = position[id(node)]
-        text = (f"{node.label}\n" if node.label else "") + \
-            f"value {node.data:.3g}\ngrad {node.grad:.3g}"
-        box = boxes[id(node)] = ax.text(x, y, text, ha="center", va="center", fontsize=8, zorder=2,
-                      bbox=dict(boxstyle="round,pad=0.35", fc="#e8f0fb", ec="#3a6ea5"))
-        if not node.op:
-            continue
-        op_x, op_y = x - 1.0, y
-        circle = ax.text(op_x, op_y, node.op, ha="center", va="center", fontsize=9, zorder=2,
-                         bbox=dict(boxstyle="circle,pad=0.3", fc="#fdf1dc", ec="#c98a1b"))
-        ax.annotate("", xy=(x, y), xytext=(op_x, op_y), zorder=3,
-                    arrowprops=dict(arrow, patchA=circle.get_bbox_patch(),
-                                    patchB=box.get_bbox_patch()))
-        for child in node.inputs:
-            ax.annotate("", xy=(op_x, op_y), xytext=position[id(child)], zorder=3,
-                        arrowprops=dict(arrow, patchA=boxes[id(child)].get_bbox_patch(),
-                                        patchB=circle.get_bbox_patch()))
-    ax.set_xlim(min(xs) - 0.9, max(xs) + 0.9)
-    ax.set_ylim(min(ys) - 0.8, max(ys) + 0.8)
-    ax.axis("off")
-    if title:
-        ax.set_title(title)
-    ax.figure.tight_layout()
-    return ax.figure

@@ -1,4 +1,6 @@
-"""Linear filtering: convolution, correlation, Gaussian and derivative filters, Gabor, NCC.
+"""Linear filtering: convolution, correlation, Gaussian and derivative filters, Gabor, NCC,
+and the measurements of chapter 01 (noise, stripe and edge gains, why a rotation is not a
+convolution).
 
 Conventions used by every function here:
 
@@ -24,7 +26,7 @@ import math
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from .validate import as_float_array, check_choice, check_positive
+from .validate import as_float_array, check_choice, check_int, check_positive
 
 MODES = ("valid", "same", "full")
 BOUNDARIES = ("zero", "reflect", "replicate", "wrap")
@@ -47,6 +49,11 @@ def output_shape(image_shape: tuple[int, int], kernel_shape: tuple[int, int],
                  mode: str = "same") -> tuple[int, int]:
     """Spatial output size ``(H_out, W_out)`` of a 2-D convolution in ``mode``."""
     check_choice(mode, "mode", MODES)
+    for name, shape in (("image_shape", image_shape), ("kernel_shape", kernel_shape)):
+        if (not isinstance(shape, (tuple, list)) or len(shape) < 2
+                or not all(isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d >= 1
+                           for d in shape[:2])):
+            raise ValueError(f"{name} must start with two positive integers, got {shape!r}")
     (h, w), (kh, kw) = tuple(image_shape[:2]), tuple(kernel_shape[:2])
     if mode == "valid":
         return h - kh + 1, w - kw + 1
@@ -72,7 +79,16 @@ def pad_image(image, pad_width: list[tuple[int, int]], boundary: str = "zero") -
     """Pad the spatial axes of ``image`` (H, W[, C]) by ``[(top, bottom), (left, right)]``."""
     image = as_float_array(image, "image", ndim=(2, 3))
     check_choice(boundary, "boundary", BOUNDARIES)
-    widths = list(pad_width) + [(0, 0)] * (image.ndim - 2)
+    try:
+        widths = [(int(a), int(b)) for a, b in pad_width]
+        ok = len(widths) == 2 and all(a == x and b == y and a >= 0 and b >= 0
+                                      for (a, b), (x, y) in zip(widths, pad_width))
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise ValueError(f"pad_width must be [(top, bottom), (left, right)] of integers >= 0, "
+                         f"got {pad_width!r}")
+    widths = widths + [(0, 0)] * (image.ndim - 2)
     return np.pad(image, widths, mode=_NP_PAD_MODE[boundary])
 
 
@@ -168,31 +184,36 @@ def separable_conv2d(image, col_kernel, row_kernel, mode: str = "same",
 
 
 # --------------------------------------------------------------------------- simple kernels
-def _check_size(size, name: str = "size", odd: bool = False) -> int:
-    if isinstance(size, bool) or not isinstance(size, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {size!r}")
-    if size < 1 or (odd and size % 2 == 0):
-        raise ValueError(f"{name} must be a positive{' odd' if odd else ''} int, got {size}")
-    return int(size)
+def _check_odd(size, name: str = "size") -> int:
+    size = check_int(size, name, 1)
+    if size % 2 == 0:
+        raise ValueError(f"{name} must be odd (a kernel with a centre pixel), got {size}")
+    return size
 
 
 def box_kernel(size: int | tuple[int, int]) -> np.ndarray:
     """Moving-average kernel of ones / count: (size, size), or (h, w) for a tuple."""
+    if isinstance(size, (tuple, list)) and len(size) != 2:
+        raise ValueError(f"size must be an int or a pair (h, w), got {size!r}")
     h, w = (size, size) if not isinstance(size, (tuple, list)) else size
-    h, w = _check_size(h), _check_size(w)
+    h, w = check_int(h, "size", 1), check_int(w, "size", 1)
     return np.full((h, w), 1.0 / (h * w))
 
 
 def identity_kernel(size: int = 3) -> np.ndarray:
     """(size, size) kernel with a single 1 in the centre: convolving returns the image."""
-    size = _check_size(size, odd=True)
+    size = _check_odd(size)
     kernel = np.zeros((size, size))
     kernel[size // 2, size // 2] = 1.0
     return kernel
 
 
 def shift_kernel(dy: int, dx: int) -> np.ndarray:
-    """Kernel whose convolution moves the image content down by ``dy`` and right by ``dx``."""
+    """Kernel whose convolution moves the image content down by ``dy`` and right by ``dx``:
+    (2r + 1, 2r + 1) with r = max(|dy|, |dx|), zero except a 1 at (r + dy, r + dx)."""
+    for name, value in (("dy", dy), ("dx", dx)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            raise TypeError(f"{name} must be an int (a whole number of pixels), got {value!r}")
     r = max(abs(int(dy)), abs(int(dx)))
     kernel = np.zeros((2 * r + 1, 2 * r + 1))
     kernel[r + int(dy), r + int(dx)] = 1.0
@@ -202,7 +223,7 @@ def shift_kernel(dy: int, dx: int) -> np.ndarray:
 # --------------------------------------------------------------------------- Gaussian family
 def _gaussian_support(sigma, size) -> tuple[float, np.ndarray]:
     sigma = check_positive(sigma, "sigma")
-    size = 2 * math.ceil(3 * sigma) + 1 if size is None else _check_size(size, odd=True)
+    size = 2 * math.ceil(3 * sigma) + 1 if size is None else _check_odd(size)
     return sigma, np.arange(size) - (size - 1) / 2
 
 
@@ -250,7 +271,7 @@ def gaussian_blur(image, sigma: float, separable: bool = True, size: int | None 
     return conv2d(image, np.outer(g, g), "same", boundary)
 
 
-def gaussian_derivative_kernels(sigma: float, size: int | None = None
+def derivative_of_gaussian_kernels(sigma: float, size: int | None = None
                                 ) -> tuple[np.ndarray, np.ndarray]:
     """2-D derivative-of-Gaussian convolution kernels ``(kx, ky)``, each (size, size)."""
     g, dg = gaussian_kernel1d(sigma, size), gaussian_derivative_kernel1d(sigma, size, 1)
@@ -267,9 +288,10 @@ def image_gradients(image, boundary: str = "replicate") -> tuple[np.ndarray, np.
             correlate2d(image, diff.T, "same", boundary))
 
 
-def gaussian_gradient(image, sigma: float, boundary: str = "reflect"
+def derivative_of_gaussian(image, sigma: float, boundary: str = "reflect"
                       ) -> tuple[np.ndarray, np.ndarray]:
-    """Derivative of Gaussian ``(gx, gy)`` = gradient of the blurred image, each (H, W[, C])."""
+    """Derivative-of-Gaussian filtering ``(gx, gy)`` = the gradient of the image blurred with
+    sigma, each (H, W[, C]); one separable kernel per direction (associativity)."""
     g, dg = gaussian_kernel1d(sigma), gaussian_derivative_kernel1d(sigma)
     return (separable_conv2d(image, g, dg, "same", boundary),
             separable_conv2d(image, dg, g, "same", boundary))
@@ -281,9 +303,26 @@ def laplacian_kernel() -> np.ndarray:
 
 
 def log_kernel(sigma: float, size: int | None = None) -> np.ndarray:
-    """Laplacian of Gaussian ``(x^2 + y^2 - 2 sigma^2) / sigma^4 * G``: (size, size)."""
+    """Laplacian of Gaussian ``(x^2 + y^2 - 2 sigma^2) / sigma^4 * G``: (size, size).
+
+    Negative in the centre and positive on a ring around it: an *inverted* Mexican hat (the
+    hat itself is -LoG).
+    """
     g, d2g = gaussian_kernel1d(sigma, size), gaussian_derivative_kernel1d(sigma, size, 2)
     return np.outer(g, d2g) + np.outer(d2g, g)
+
+
+def difference_of_gaussians_kernel(sigma: float, ratio: float = 1.6,
+                                   size: int | None = None) -> np.ndarray:
+    """Difference of Gaussians (DoG) ``G_sigma - G_(ratio sigma)``: (size, size), size by
+    default that of the wider Gaussian. A Mexican hat (positive centre, negative ring) that
+    approximates -(ratio - 1) sigma^2 LoG: the classic cheap stand-in for the -LoG."""
+    ratio = check_positive(ratio, "ratio")
+    if ratio <= 1:
+        raise ValueError(f"ratio must be > 1, got {ratio!r}")
+    sigma = check_positive(sigma, "sigma")
+    size = gaussian_kernel1d(ratio * sigma).size if size is None else size
+    return gaussian_kernel(sigma, size) - gaussian_kernel(ratio * sigma, size)
 
 
 def laplacian_of_gaussian(image, sigma: float, boundary: str = "reflect") -> np.ndarray:
@@ -302,7 +341,7 @@ def edge_map(image, sigma: float = 1.0, threshold: float = 0.2) -> np.ndarray:
     if threshold > 1:
         raise ValueError(f"threshold must be a fraction in [0, 1], got {threshold}")
     image = as_float_array(image, "image", ndim=2)
-    magnitude = np.hypot(*gaussian_gradient(image, sigma))
+    magnitude = np.hypot(*derivative_of_gaussian(image, sigma))
     return magnitude > threshold * magnitude.max()
 
 
@@ -325,6 +364,9 @@ def gabor_kernel(frequency: float, theta: float = 0.0, sigma: float | None = Non
     defaults to ``0.56 / frequency`` (about one octave); size to ``2 * ceil(3 sigma) + 1``.
     """
     frequency = check_positive(frequency, "frequency")
+    for name, value in (("theta", theta), ("phase", phase)):
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+            raise TypeError(f"{name} must be a real number (radians), got {value!r}")
     if frequency > 0.5:
         raise ValueError(f"frequency must be <= 0.5 cycles per pixel (Nyquist), got {frequency}")
     sigma = 0.56 / frequency if sigma is None else sigma
@@ -362,3 +404,163 @@ def match_template_ncc(image, template) -> np.ndarray:
     ok = (x_var > 1e-12 * n * max(float(np.abs(image).max()) ** 2, 1e-300)) & (t_var > 0)
     denominator = np.sqrt(np.where(ok, x_var, 1.0) * (t_var if t_var > 0 else 1.0))
     return np.where(ok, numerator / denominator, 0.0)
+
+# --------------------------------------------------------------------------- measurements
+def rmse(a, b) -> float:
+    """Root-mean-square difference of two arrays of the same shape."""
+    a, b = as_float_array(a, "a"), as_float_array(b, "b")
+    if a.shape != b.shape:
+        raise ValueError(f"a and b must have the same shape, got {a.shape} and {b.shape}")
+    return float(np.sqrt(np.mean((a - b) ** 2)))
+
+
+def sharpening_kernel(amount: float = 1.0, sigma: float = 1.0) -> np.ndarray:
+    """The unsharp-masking kernel ``(1 + amount) identity - amount G_sigma``: (m, m)."""
+    amount = check_positive(amount, "amount", allow_zero=True)
+    g = gaussian_kernel(sigma)
+    return (1 + amount) * identity_kernel(g.shape[0]) - amount * g
+
+
+def sharpen_noise_gain(amount: float, sigma: float = 1.0) -> float:
+    """Factor by which sharpening multiplies white-noise std: the L2 norm of its kernel."""
+    return float(np.sqrt((sharpening_kernel(amount, sigma) ** 2).sum()))
+
+
+def grating_gain(kernel, frequency: float, size: int = 64, margin: int = 10,
+                 boundary: str = "reflect") -> float:
+    """Signed contrast gain of ``kernel`` on a vertical-stripe grating of ``frequency`` cycles
+    per pixel: the least-squares factor a in ``filtered - 0.5 = a (grating - 0.5)`` inside a
+    ``margin`` away from the border. 1: unchanged; 0: erased; negative: contrast inverted.
+    kernel: (kh, kw)."""
+    from .data.patterns import grating
+
+    size, margin = check_int(size, "size", 1), check_int(margin, "margin", 0)
+    if 2 * margin >= size:
+        raise ValueError(f"margin {margin} leaves nothing of a {size}x{size} grating")
+    stripes = grating(size, frequency)
+    inner = (slice(margin, size - margin),) * 2
+    out = conv2d(stripes, kernel, boundary=boundary)[inner] - 0.5
+    original = stripes[inner] - 0.5
+    return float((out * original).sum() / (original ** 2).sum())
+
+
+def edge_snr(response, column: int, width: int = 2, margin: int = 8) -> float:
+    """Signal-to-noise ratio of a filter's response to a vertical step edge at ``column``:
+    the mean response over ``width`` columns starting at ``column - width // 2``, divided by
+    the std of the response more than ``margin`` columns away from the edge. response: (H, W).
+    """
+    response = as_float_array(response, "response", ndim=2)
+    w = response.shape[1]
+    column, width = check_int(column, "column", 1), check_int(width, "width", 1)
+    margin = check_int(margin, "margin", 1)
+    start = column - width // 2
+    if start < 0 or start + width > w or column - margin < 2 or column + margin > w - 2:
+        raise ValueError(f"column {column} with width {width} and margin {margin} does not fit "
+                         f"an image {w} columns wide")
+    away = np.r_[0:column - margin, column + margin:w]
+    return float(response[:, start:start + width].mean() / response[:, away].std())
+
+
+def border_gradient(image, width: int = 4) -> tuple[float, float]:
+    """Mean central-difference gradient magnitude of ``image`` (H, W) in the band of ``width``
+    pixels along its border, and inside that band: a fake edge invented by padding shows up as
+    a band value far above the inside one."""
+    image = as_float_array(image, "image", ndim=2)
+    width = check_int(width, "width", 1)
+    if 2 * width >= min(image.shape):
+        raise ValueError(f"width {width} leaves no inside in an image of shape {image.shape}")
+    magnitude = np.hypot(*image_gradients(image))
+    band = np.ones(image.shape, bool)
+    band[width:-width, width:-width] = False
+    return float(magnitude[band].mean()), float(magnitude[~band].mean())
+
+
+def padding_example(signal, width: int = 2) -> dict[str, np.ndarray]:
+    """A 1-D signal extended by ``width`` samples on each side by every boundary of this module
+    and by the same-named modes of numpy and scipy.ndimage, to compare them: keys
+    ``"filters <boundary>"``, ``"np.pad <mode>"`` and ``"scipy.ndimage <mode>"``."""
+    import scipy.ndimage as ndi
+
+    signal = as_float_array(signal, "signal", ndim=1)
+    width = check_int(width, "width", 1)
+    if width > signal.size:
+        raise ValueError(f"width must be at most the signal's length {signal.size}, got {width}")
+    out = {f"filters {b}": pad_image(signal[None, :], [(0, 0), (width, width)], b)[0]
+           for b in BOUNDARIES}
+    for mode in ("reflect", "symmetric", "edge", "wrap"):
+        out[f"np.pad {mode}"] = np.pad(signal, width, mode=mode)
+    identity = np.zeros(2 * width + 1)
+    identity[0] = 1.0  # out[i] = x[i - width]: reads the extension left of the signal
+    for mode in ("reflect", "mirror", "nearest", "wrap"):
+        # shift by 'width' in both directions to read both extensions through scipy's own modes
+        left = ndi.correlate1d(signal, identity, mode=mode)[:width]
+        right = ndi.correlate1d(signal, identity[::-1], mode=mode)[-width:]
+        out[f"scipy.ndimage {mode}"] = np.concatenate([left, signal, right])
+    return out
+
+
+def template_matching(image, top: int, left: int, height: int, width: int) -> dict:
+    """Raw correlation vs NCC for the (height, width) patch cut from ``image`` (H, W) at
+    (top, left). Returns {"template", "raw", "ncc" (maps, 'valid' layout), "truth",
+    "raw_best", "ncc_best" ((row, col) of the cut and of each map's maximum)}."""
+    image = as_float_array(image, "image", ndim=2)
+    height, width = check_int(height, "height", 1), check_int(width, "width", 1)
+    top, left = check_int(top, "top", 0), check_int(left, "left", 0)
+    if top + height > image.shape[0] or left + width > image.shape[1]:
+        raise ValueError(f"the patch at ({top}, {left}) of size {height}x{width} does not fit "
+                         f"in the image {image.shape}")
+    template = image[top:top + height, left:left + width]
+    raw = correlate2d(image, template, "valid")
+    ncc = match_template_ncc(image, template)
+    return {"template": template, "raw": raw, "ncc": ncc, "truth": (top, left),
+            "raw_best": tuple(int(i) for i in np.unravel_index(np.argmax(raw), raw.shape)),
+            "ncc_best": tuple(int(i) for i in np.unravel_index(np.argmax(ncc), ncc.shape))}
+
+
+def rotation_is_not_convolution(size: int = 24, kernel_size: int = 9, n_images: int = 8,
+                                seed: int = 0) -> dict:
+    """Measure why a 90-degree rotation is linear but is not a convolution.
+
+    Returns relative errors: ``linearity`` (rot(a x + b y) vs a rot(x) + b rot(y)),
+    ``shift_equivariance`` (rot(shift(x)) vs shift(rot(x)), wrap shifts), and the relative
+    residual of the best least-squares kernel_size x kernel_size kernel fitted to map random
+    images to their rotations (``rotation_fit``) and, as a control, to their blurs
+    (``blur_fit``, which a kernel reproduces exactly).
+    """
+    size, n_images = check_int(size, "size", 1), check_int(n_images, "n_images", 1)
+    kernel_size = _check_odd(kernel_size, "kernel_size")
+    if kernel_size > size:
+        raise ValueError(f"kernel_size must be at most size {size}, got {kernel_size}")
+    rng = np.random.default_rng(check_int(seed, "seed", 0))
+    x, y = rng.standard_normal((2, size, size))
+    a, b = 2.0, -0.7
+    rotate = np.rot90
+
+    def rel(p, q):
+        return float(np.linalg.norm(p - q) / np.linalg.norm(q))
+
+    def roll(z):
+        return np.roll(z, (0, 3), axis=(0, 1))
+
+    def best_fit_residual(transform) -> float:
+        r = kernel_size // 2
+        rows, targets = [], []
+        for _ in range(n_images):
+            z = rng.standard_normal((size, size))
+            padded = pad_image(z, [(r, r), (r, r)], "wrap")
+            windows = np.lib.stride_tricks.sliding_window_view(padded, (kernel_size,) * 2)
+            rows.append(windows.reshape(-1, kernel_size ** 2))
+            targets.append(transform(z).ravel())
+        design, target = np.concatenate(rows), np.concatenate(targets)
+        coef, *_ = np.linalg.lstsq(design, target, rcond=None)
+        return rel(design @ coef, target)
+
+    blur = gaussian_kernel(1.0)
+    return {
+        "linearity": rel(rotate(a * x + b * y), a * rotate(x) + b * rotate(y)),
+        "shift_equivariance": rel(rotate(roll(x)), roll(rotate(x))),
+        "blur_shift_equivariance": rel(conv2d(roll(x), blur, boundary="wrap"),
+                                       roll(conv2d(x, blur, boundary="wrap"))),
+        "rotation_fit": best_fit_residual(rotate),
+        "blur_fit": best_fit_residual(lambda z: correlate2d(z, blur, boundary="wrap")),
+    }

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import fft as sfft
 
-from .validate import as_float_array, check_choice, check_positive
+from .validate import as_float_array, check_choice, check_int, check_positive
 
 CONV_MODES = ("full", "same", "valid")
 MASK_KINDS = ("box", "gaussian")
@@ -23,7 +23,32 @@ def sinusoid(t, amplitude: float = 1.0, frequency: float = 1.0, phase: float = 0
     t = as_float_array(t, "t", ndim=1)
     check_positive(amplitude, "amplitude", allow_zero=True)
     check_positive(frequency, "frequency", allow_zero=True)
+    phase = _check_real(phase, "phase")
     return amplitude * np.cos(2 * np.pi * frequency * t + phase)
+
+
+def read_sinusoid(t, signal) -> dict[str, float]:
+    """Read amplitude, frequency and phase of ``A cos(2 pi f t + phi)`` off its samples, the
+    way one would by eye: the peak value, the zero crossings per unit time divided by two,
+    and the time of the first peak (phase = -2 pi f t_peak, in [0, 2 pi)).
+
+    t, signal: (N,) on a uniform grid covering whole periods -> {"amplitude", "frequency",
+    "phase"}.
+    """
+    t = as_float_array(t, "t", ndim=1)
+    signal = as_float_array(signal, "signal", ndim=1)
+    if signal.shape != t.shape or t.size < 3:
+        raise ValueError(f"signal and t must have the same shape with >= 3 samples, "
+                         f"got {signal.shape} and {t.shape}")
+    duration = t[-1] - t[0] + (t[1] - t[0])
+    crossings = np.count_nonzero(np.diff(np.sign(signal)) != 0)
+    if crossings == 0:
+        raise ValueError("signal never crosses zero: not a whole number of periods of a cosine")
+    frequency = crossings / 2 / duration
+    first_period = t < t[0] + 1 / frequency
+    t_peak = t[first_period][np.argmax(signal[first_period])] - t[0]
+    return {"amplitude": float(signal.max()), "frequency": float(frequency),
+            "phase": float((-2 * np.pi * frequency * t_peak) % (2 * np.pi))}
 
 
 def winding(signal, t, frequency: float) -> tuple[np.ndarray, complex]:
@@ -37,8 +62,15 @@ def winding(signal, t, frequency: float) -> tuple[np.ndarray, complex]:
     t = as_float_array(t, "t", ndim=1)
     if signal.shape != t.shape:
         raise ValueError(f"signal and t must have the same shape, got {signal.shape} and {t.shape}")
-    points = signal * np.exp(-2j * np.pi * float(frequency) * t)
+    points = signal * np.exp(-2j * np.pi * _check_real(frequency, "frequency") * t)
     return points, complex(points.mean())
+
+
+def winding_centres(signal, t, frequencies) -> np.ndarray:
+    """Centre of mass of ``signal`` wound at each frequency (see :func:`winding`):
+    frequencies (F,) -> (F,) complex."""
+    frequencies = as_float_array(frequencies, "frequencies", ndim=1)
+    return np.array([winding(signal, t, float(f))[1] for f in frequencies])
 
 
 def dft(x) -> np.ndarray:
@@ -57,7 +89,9 @@ def coefficient_to_sinusoid(coefficient: complex, n_samples: int) -> tuple[float
     For ``x[n] = A cos(2 pi k n / N + phi)`` with 0 < k < N/2, ``X[k] = (N A / 2) exp(i phi)``,
     so ``A = 2 |X[k]| / N`` and ``phi = angle(X[k])`` (radians, in (-pi, pi]).
     """
-    n_samples = int(check_positive(n_samples, "n_samples"))
+    n_samples = check_int(n_samples, "n_samples", 1)
+    if not isinstance(coefficient, (complex, float, int, np.number)) or isinstance(coefficient, bool):
+        raise TypeError(f"coefficient must be a complex number, got {type(coefficient).__name__}")
     return 2 * abs(coefficient) / n_samples, float(np.angle(coefficient))
 
 
@@ -83,7 +117,7 @@ def sampled_ft(signal, t) -> tuple[np.ndarray, np.ndarray]:
 def box_ft(f, width: float) -> np.ndarray:
     """Analytic transform of a box of height 1 on |t| <= width/2: ``width sinc(width f)``."""
     width = check_positive(width, "width")
-    return width * np.sinc(width * np.asarray(f, dtype=np.float64))
+    return width * np.sinc(width * as_float_array(f, "f"))
 
 
 def gaussian_ft(f, sigma: float) -> np.ndarray:
@@ -92,7 +126,7 @@ def gaussian_ft(f, sigma: float) -> np.ndarray:
     It is again a Gaussian: ``sigma sqrt(2 pi) exp(-2 pi^2 sigma^2 f^2)``, of width 1 / (2 pi sigma).
     """
     sigma = check_positive(sigma, "sigma")
-    f = np.asarray(f, dtype=np.float64)
+    f = as_float_array(f, "f")
     return sigma * np.sqrt(2 * np.pi) * np.exp(-2 * np.pi ** 2 * sigma ** 2 * f ** 2)
 
 
@@ -108,35 +142,57 @@ def spectrum(image) -> tuple[np.ndarray, np.ndarray]:
     return np.log1p(np.abs(f)), np.angle(f)
 
 
-def grating(shape: tuple[int, int], cycles: float, angle: float = 0.0,
-            phase: float = 0.0) -> np.ndarray:
-    """A cosine grating in [0, 1]: shape (H, W) -> (H, W).
-
-    ``cycles`` periods across the image along direction ``angle`` (degrees, counter-clockwise
-    as displayed). Its spectrum is two spots at distance ``cycles`` from the centre, along
-    ``angle`` (exactly on a bin when ``cycles cos(angle)`` and ``cycles sin(angle)`` are integers).
-    """
-    h, w = _check_shape(shape)
-    check_positive(cycles, "cycles", allow_zero=True)
-    theta = np.deg2rad(angle)
-    y, x = np.mgrid[0:h, 0:w]
-    u, v = cycles * np.cos(theta) / w, -cycles * np.sin(theta) / h  # rows point down
-    return 0.5 + 0.5 * np.cos(2 * np.pi * (u * x + v * y) + phase)
-
-
 def dominant_frequency(image) -> tuple[float, float]:
     """Where the strongest non-zero frequency of ``image`` (H, W) sits in its spectrum.
 
-    Returns ``(cycles, angle)``: the distance of the largest-amplitude bin (the mean left out)
-    from the centre in cycles per image (for a square image), and its direction in degrees in
-    [0, 180), counter-clockwise as displayed (``grating`` uses the same convention).
+    Returns ``(frequency, angle)``: the distance of the largest-amplitude bin (the mean left
+    out) from zero frequency in cycles per pixel, and its direction in degrees in [0, 180),
+    from the x axis towards the y axis (clockwise on screen): the convention of
+    ``course_utils.data.patterns.grating``, so a grating's own (frequency, angle) comes back.
     """
     image = as_float_array(image, "image", ndim=2)
     amplitude = np.abs(np.fft.fft2(image - image.mean()))
     row, col = np.unravel_index(np.argmax(amplitude), amplitude.shape)
-    v = np.fft.fftfreq(image.shape[0])[row] * image.shape[0]
-    u = np.fft.fftfreq(image.shape[1])[col] * image.shape[1]
-    return float(np.hypot(u, v)), float(np.degrees(np.arctan2(-v, u)) % 180)
+    v, u = np.fft.fftfreq(image.shape[0])[row], np.fft.fftfreq(image.shape[1])[col]
+    return float(np.hypot(u, v)), float(np.degrees(np.arctan2(v, u)) % 180)
+
+
+def radial_amplitude(image, n_bins: int = 30, f_min: float = 1 / 128,
+                     f_max: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
+    """Radially averaged amplitude spectrum: mean |F| over rings of frequency radius.
+
+    image: (H, W). The rings are ``n_bins`` logarithmically spaced bins between ``f_min`` and
+    ``f_max`` cycles per pixel (empty bins are dropped). Returns (frequency (B,), the mean
+    ring radius; amplitude (B,)). The image's mean is removed first.
+    """
+    image = as_float_array(image, "image", ndim=2)
+    n_bins = check_int(n_bins, "n_bins", 2)
+    f_min, f_max = check_positive(f_min, "f_min"), check_positive(f_max, "f_max")
+    if not f_min < f_max:
+        raise ValueError(f"need f_min < f_max, got f_min={f_min}, f_max={f_max}")
+    amplitude = np.abs(np.fft.fft2(image - image.mean())).ravel()
+    radius = radial_frequency(image.shape).ravel()
+    edges = np.geomspace(f_min, f_max, n_bins + 1)
+    which = np.digitize(radius, edges) - 1
+    inside = (which >= 0) & (which < n_bins)
+    counts = np.bincount(which[inside], minlength=n_bins)
+    sums = np.bincount(which[inside], amplitude[inside], minlength=n_bins)
+    mean_r = np.bincount(which[inside], radius[inside], minlength=n_bins)
+    keep = counts > 0
+    return mean_r[keep] / counts[keep], sums[keep] / counts[keep]
+
+
+def spectrum_slope(image, f_min: float = 1 / 64, f_max: float = 0.25) -> float:
+    """Exponent a of the power law |F(f)| ~ f^a fitted (least squares in log-log) to the
+    radially averaged amplitude spectrum between ``f_min`` and ``f_max`` cycles per pixel.
+
+    image: (H, W) -> a. Natural images give a near -1 (the amplitude halves when the
+    frequency doubles); white noise gives 0.
+    """
+    f, amplitude = radial_amplitude(image, f_min=f_min, f_max=f_max)
+    if f.size < 2:
+        raise ValueError("image is too small for the frequency band [f_min, f_max]")
+    return float(np.polyfit(np.log(f), np.log(amplitude), 1)[0])
 
 
 def swap_phase(amplitude_source, phase_source) -> np.ndarray:
@@ -295,7 +351,7 @@ def viewing_distance(image, levels: int = 4, sigma: float = 1.0) -> list[np.ndar
     image: (H, W) -> ``levels`` arrays, (H, W), (ceil(H/2), ceil(W/2)), ...
     """
     image = as_float_array(image, "image", ndim=2)
-    levels = int(check_positive(levels, "levels"))
+    levels = check_int(levels, "levels", 1)
     copies = [image]
     for _ in range(levels - 1):
         copies.append(gaussian_blur_fft(copies[-1], sigma)[::2, ::2])
@@ -320,6 +376,32 @@ def keep_largest(image, fraction: float) -> tuple[np.ndarray, int]:
     kept = np.zeros_like(coeffs)
     kept.flat[order[:n_keep]] = coeffs.flat[order[:n_keep]]
     return np.fft.irfft2(kept, s=image.shape), n_keep
+
+
+def compression_psnr(image, fractions) -> np.ndarray:
+    """PSNR (dB) of ``keep_largest(image, f)`` against image for each kept fraction f:
+    image (H, W), fractions (F,) -> (F,)."""
+    fractions = as_float_array(fractions, "fractions", ndim=1)
+    return np.array([psnr(image, keep_largest(image, float(f))[0]) for f in fractions])
+
+
+def edge_error_share(reference, estimate, top: float = 0.1) -> float:
+    """Share of the squared error ``(reference - estimate)^2`` that falls on the ``top``
+    fraction of pixels with the largest gradient magnitude of ``reference`` (its edges).
+    reference, estimate: (H, W) -> a number in [0, 1]; ``top`` when the error is spread evenly."""
+    reference = as_float_array(reference, "reference", ndim=2)
+    estimate = as_float_array(estimate, "estimate", ndim=2)
+    if reference.shape != estimate.shape:
+        raise ValueError(f"reference and estimate must have the same shape, "
+                         f"got {reference.shape} and {estimate.shape}")
+    top = check_positive(top, "top")
+    if top >= 1:
+        raise ValueError(f"top must be a fraction in (0, 1), got {top!r}")
+    magnitude = np.hypot(*np.gradient(reference))
+    edges = magnitude >= np.quantile(magnitude, 1 - top)
+    error = (reference - estimate) ** 2
+    total = error.sum()
+    return 0.0 if total == 0 else float(error[edges].sum() / total)
 
 
 def psnr(reference, estimate, data_range: float = 1.0) -> float:
@@ -362,3 +444,10 @@ def _check_shape(shape) -> tuple[int, int]:
     if not ok:
         raise ValueError(f"shape must be two positive integers (H, W), got {shape!r}")
     return int(shape[0]), int(shape[1])
+
+
+def _check_real(value, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
+            or not np.isfinite(value):
+        raise TypeError(f"{name} must be a finite real number, got {value!r}")
+    return float(value)

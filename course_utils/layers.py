@@ -9,19 +9,27 @@ The backward pass applies the chain rule locally: given the gradient of the loss
 to the layer's output it returns the gradients with respect to each input. Losses return
 ``(loss, dscores)`` directly. Weight layouts follow torch (``w: (M, D)`` for linear,
 ``w: (F, C, KH, KW)`` for conv) so every function can be checked against
-``torch.nn.functional``. The last section holds the gradient-checking tools.
+``torch.nn.functional``. Convolution and max-pooling come twice: a plain loop over every
+output value (``conv2d_loop``, ``maxpool_loop``: read these first) and the vectorised layer
+(``conv2d_forward``, ``maxpool_forward``) tested against it. ``conv2d_matrix`` writes the
+convolution as one matrix, whose transpose is the backward pass to the input. The tools that
+check the backward passes are in :mod:`course_utils.gradcheck`.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
-
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from .validate import as_float_array, check_int, check_positive
 
 Cache = tuple
+
+
+def _check_bool(value, name: str) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
 
 
 def _check_dout(dout, shape: tuple[int, ...]) -> np.ndarray:
@@ -86,12 +94,7 @@ def sigmoid_backward(dout, cache: Cache) -> np.ndarray:
 
 
 # ---- convolution -------------------------------------------------------------------------
-def conv2d_forward(x, w, b, stride: int = 1, padding: int = 0) -> tuple[np.ndarray, Cache]:
-    """Cross-correlation as in torch's conv2d, vectorized with sliding windows + einsum.
-
-    x: (N, C, H, W), w: (F, C, KH, KW), b: (F,)  ->  out: (N, F, HO, WO) with
-    HO = (H + 2 padding - KH) // stride + 1 (same for WO).
-    """
+def _check_conv_args(x, w, b, stride, padding):
     x = as_float_array(x, "x", ndim=4)
     w = as_float_array(w, "w", ndim=4)
     b = as_float_array(b, "b", ndim=1)
@@ -105,6 +108,73 @@ def conv2d_forward(x, w, b, stride: int = 1, padding: int = 0) -> tuple[np.ndarr
     if kh > x.shape[2] + 2 * padding or kw > x.shape[3] + 2 * padding:
         raise ValueError(f"w's kernel {kh}x{kw} is larger than the padded input "
                          f"{x.shape[2] + 2 * padding}x{x.shape[3] + 2 * padding}")
+    return x, w, b, stride, padding
+
+
+def conv2d_loop(x, w, b, stride: int = 1, padding: int = 0) -> np.ndarray:
+    """The convolution layer as plain loops, one output value at a time (slow, readable).
+
+    x: (N, C, H, W), w: (F, C, KH, KW), b: (F,)  ->  out: (N, F, HO, WO) with
+    out[n, f, i, j] = b[f] + sum over c, u, v of xp[n, c, i*stride + u, j*stride + v] w[f, c, u, v]
+    (xp: x zero-padded by ``padding``; a cross-correlation, as torch's conv2d).
+    """
+    x, w, b, stride, padding = _check_conv_args(x, w, b, stride, padding)
+    xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    n_images, _, hp, wp = xp.shape
+    n_filters, _, kh, kw = w.shape
+    ho, wo = (hp - kh) // stride + 1, (wp - kw) // stride + 1
+    out = np.zeros((n_images, n_filters, ho, wo))
+    for n in range(n_images):
+        for f in range(n_filters):
+            for i in range(ho):
+                for j in range(wo):
+                    window = xp[n, :, i * stride:i * stride + kh, j * stride:j * stride + kw]
+                    out[n, f, i, j] = np.sum(window * w[f]) + b[f]
+    return out
+
+
+def conv2d_matrix(w, input_shape, stride: int = 1, pad: int = 0) -> np.ndarray:
+    """The convolution (no bias) of one image as a matrix M: conv(x).ravel() = M @ x.ravel().
+
+    w: (F, C, KH, KW); input_shape: (C, H, W)  ->  M: (F * HO * WO, C * H * W), a sparse
+    "doubly-block Toeplitz" matrix: row (f, i, j) holds the kernel w[f] at the window of
+    output (i, j); zero padding drops the taps that fall outside the image. The backward pass
+    to the input is the transpose: dx.ravel() = M.T @ dout.ravel().
+    """
+    w = as_float_array(w, "w", ndim=4)
+    if (not isinstance(input_shape, (tuple, list)) or len(input_shape) != 3
+            or not all(isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d >= 1
+                       for d in input_shape)):
+        raise ValueError(f"input_shape must be three positive integers (C, H, W), "
+                         f"got {input_shape!r}")
+    stride, pad = check_int(stride, "stride", 1), check_int(pad, "pad", 0)
+    c, h, wd = (int(d) for d in input_shape)
+    n_filters, wc, kh, kw = w.shape
+    if wc != c:
+        raise ValueError(f"input_shape has {c} channels but w expects {wc} (w: {w.shape})")
+    if kh > h + 2 * pad or kw > wd + 2 * pad:
+        raise ValueError(f"w's kernel {kh}x{kw} is larger than the padded input "
+                         f"{h + 2 * pad}x{wd + 2 * pad}")
+    ho, wo = (h + 2 * pad - kh) // stride + 1, (wd + 2 * pad - kw) // stride + 1
+    matrix = np.zeros((n_filters, ho, wo, c, h, wd))
+    for i in range(ho):
+        for j in range(wo):
+            for u in range(kh):
+                for v in range(kw):
+                    r, s = i * stride + u - pad, j * stride + v - pad  # input pixel of tap (u, v)
+                    if 0 <= r < h and 0 <= s < wd:
+                        matrix[:, i, j, :, r, s] = w[:, :, u, v]
+    return matrix.reshape(n_filters * ho * wo, c * h * wd)
+
+
+def conv2d_forward(x, w, b, stride: int = 1, padding: int = 0) -> tuple[np.ndarray, Cache]:
+    """Cross-correlation as in torch's conv2d, vectorized with sliding windows + einsum.
+
+    x: (N, C, H, W), w: (F, C, KH, KW), b: (F,)  ->  out: (N, F, HO, WO) with
+    HO = (H + 2 padding - KH) // stride + 1 (same for WO). Same result as :func:`conv2d_loop`.
+    """
+    x, w, b, stride, padding = _check_conv_args(x, w, b, stride, padding)
+    kh, kw = w.shape[2:]
     xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
     # windows[n, c, i, j, u, v] = xp[n, c, i * stride + u, j * stride + v]
     windows = sliding_window_view(xp, (kh, kw), axis=(2, 3))[:, :, ::stride, ::stride]
@@ -133,16 +203,41 @@ def conv2d_backward(dout, cache: Cache) -> tuple[np.ndarray, np.ndarray, np.ndar
 
 
 # ---- max pooling -------------------------------------------------------------------------
-def maxpool_forward(x, size: int = 2, stride: int | None = None) -> tuple[np.ndarray, Cache]:
-    """Max over each size x size window; stride defaults to size (no overlap).
-
-    x: (N, C, H, W)  ->  out: (N, C, HO, WO), HO = (H - size) // stride + 1.
-    """
+def _check_pool_args(x, size, stride):
     x = as_float_array(x, "x", ndim=4)
     size = check_int(size, "size", 1)
     stride = size if stride is None else check_int(stride, "stride", 1)
     if size > min(x.shape[2:]):
         raise ValueError(f"size {size} is larger than the input's height/width {x.shape[2:]}")
+    return x, size, stride
+
+
+def maxpool_loop(x, size: int = 2, stride: int | None = None) -> np.ndarray:
+    """Max-pooling as plain loops, one output value at a time (slow, readable).
+
+    x: (N, C, H, W)  ->  out: (N, C, HO, WO), out[n, c, i, j] = max of the size x size window
+    at (i * stride, j * stride); HO = (H - size) // stride + 1; stride defaults to size.
+    """
+    x, size, stride = _check_pool_args(x, size, stride)
+    n_images, channels, h, w = x.shape
+    ho, wo = (h - size) // stride + 1, (w - size) // stride + 1
+    out = np.zeros((n_images, channels, ho, wo))
+    for n in range(n_images):
+        for c in range(channels):
+            for i in range(ho):
+                for j in range(wo):
+                    out[n, c, i, j] = x[n, c, i * stride:i * stride + size,
+                                        j * stride:j * stride + size].max()
+    return out
+
+
+def maxpool_forward(x, size: int = 2, stride: int | None = None) -> tuple[np.ndarray, Cache]:
+    """Max over each size x size window; stride defaults to size (no overlap).
+
+    x: (N, C, H, W)  ->  out: (N, C, HO, WO), HO = (H - size) // stride + 1. Same result as
+    :func:`maxpool_loop`, with every window at once as a strided view.
+    """
+    x, size, stride = _check_pool_args(x, size, stride)
     windows = sliding_window_view(x, (size, size), axis=(2, 3))[:, :, ::stride, ::stride]
     flat = windows.reshape(*windows.shape[:4], size * size)
     arg = flat.argmax(axis=-1)  # first maximum in row-major window order
@@ -180,7 +275,11 @@ class RunningStats:
     @classmethod
     def create(cls, num_features: int, momentum: float = 0.1, eps: float = 1e-5):
         num_features = check_int(num_features, "num_features", 1)
-        return cls(np.zeros(num_features), np.ones(num_features), momentum, eps)
+        momentum = check_positive(momentum, "momentum")
+        if momentum > 1:
+            raise ValueError(f"momentum must lie in (0, 1], got {momentum!r}")
+        return cls(np.zeros(num_features), np.ones(num_features), momentum,
+                   check_positive(eps, "eps"))
 
 
 def batchnorm_forward(x, gamma, beta, stats: RunningStats,
@@ -192,6 +291,10 @@ def batchnorm_forward(x, gamma, beta, stats: RunningStats,
     ``stats`` and leaves them unchanged.
     """
     x = as_float_array(x, "x", ndim=(2, 4))
+    if not isinstance(stats, RunningStats):
+        raise TypeError(f"stats must be a RunningStats (e.g. RunningStats.create({x.shape[1]})), "
+                        f"got {type(stats).__name__}")
+    train = _check_bool(train, "train")
     gamma = as_float_array(gamma, "gamma", ndim=1)
     beta = as_float_array(beta, "beta", ndim=1)
     if not gamma.shape == beta.shape == stats.mean.shape == (x.shape[1],):
@@ -238,9 +341,14 @@ def batchnorm_backward(dout, cache: Cache) -> tuple[np.ndarray, np.ndarray, np.n
 
 # ---- dropout -----------------------------------------------------------------------------
 def dropout_mask(shape: tuple[int, ...], p: float, seed: int) -> np.ndarray:
-    """Boolean keep-mask: each entry is True (kept) with probability 1 - p."""
+    """Boolean keep-mask of the given shape: each entry is True (kept) with probability 1 - p."""
     _check_probability(p)
-    return np.random.default_rng(seed).random(shape) >= p
+    seed = check_int(seed, "seed", 0)
+    if (not isinstance(shape, (tuple, list))
+            or not all(isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d >= 0
+                       for d in shape)):
+        raise ValueError(f"shape must be a tuple of non-negative integers, got {shape!r}")
+    return np.random.default_rng(seed).random(tuple(shape)) >= p
 
 
 def _check_probability(p) -> float:
@@ -260,6 +368,7 @@ def dropout_forward(x, p: float, train: bool = True,
     """
     x = as_float_array(x, "x")
     p = _check_probability(p)
+    train = _check_bool(train, "train")
     if not train:
         return x.copy(), (None, 1.0)
     if mask is None:
@@ -292,6 +401,17 @@ def softmax(scores) -> np.ndarray:
     return z / z.sum(axis=1, keepdims=True)
 
 
+def one_hot(y, num_classes: int) -> np.ndarray:
+    """Integer labels y: (N,) in {0..K-1} -> (N, K) float array with a 1 at each label."""
+    num_classes = check_int(num_classes, "num_classes", 1)
+    y = np.asarray(y)
+    if y.ndim != 1 or not np.issubdtype(y.dtype, np.integer):
+        raise ValueError(f"y must be integer labels of shape (N,), got {y.dtype} {y.shape}")
+    if y.size and (y.min() < 0 or y.max() >= num_classes):
+        raise ValueError(f"y must lie in [0, {num_classes - 1}], got [{y.min()}, {y.max()}]")
+    return np.eye(num_classes)[y]
+
+
 def softmax_cross_entropy(scores, y) -> tuple[float, np.ndarray]:
     """Mean cross-entropy of softmax(scores) against integer labels.
 
@@ -308,8 +428,7 @@ def softmax_cross_entropy(scores, y) -> tuple[float, np.ndarray]:
     log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
     n = scores.shape[0]
     loss = -log_probs[np.arange(n), y].mean()
-    dscores = np.exp(log_probs)
-    dscores[np.arange(n), y] -= 1.0
+    dscores = np.exp(log_probs) - one_hot(y, scores.shape[1])  # p - y, one row per sample
     return float(loss), dscores / n
 
 
@@ -338,83 +457,3 @@ def binary_cross_entropy_with_logits(logits, target) -> tuple[float, np.ndarray]
     loss = np.maximum(z, 0) - z * t + np.log1p(np.exp(-np.abs(z)))
     s, _ = sigmoid_forward(z)
     return float(loss.mean()), (s - t) / z.size
-
-
-# ---- gradient checking -------------------------------------------------------------------
-def numeric_gradient(f: Callable[[np.ndarray], float | np.ndarray], x, h: float = 1e-5,
-                     dout=None) -> np.ndarray:
-    """Centred-difference gradient of f at x, one entry at a time: (f(x+h) - f(x-h)) / 2h.
-
-    f maps an array shaped like x to a scalar, or to an array; then ``dout`` (shaped like
-    f(x)) weights the outputs and the gradient of sum(f(x) * dout) is returned. x is
-    perturbed in place and restored. Error is O(h^2); use float64.
-    """
-    x = np.array(as_float_array(x, "x"))  # a float64 copy we may perturb
-    h = check_positive(h, "h")
-
-    def scalar(v: np.ndarray) -> float:
-        out = np.asarray(f(v), dtype=np.float64)
-        if dout is None:
-            if out.size != 1:
-                raise ValueError(f"f returned shape {out.shape}; pass dout to weight it")
-            return float(out.reshape(()))
-        return float(np.sum(out * dout))
-
-    grad = np.zeros_like(x)
-    for idx in np.ndindex(x.shape):
-        old = x[idx]
-        x[idx] = old + h
-        plus = scalar(x)
-        x[idx] = old - h
-        minus = scalar(x)
-        x[idx] = old
-        grad[idx] = (plus - minus) / (2.0 * h)
-    return grad
-
-
-def relative_error(a, b) -> float:
-    """max |a - b| / max(|a|, |b|) over all entries (0 when both are all zero)."""
-    a = as_float_array(a, "a", allow_empty=True)
-    b = as_float_array(b, "b", allow_empty=True)
-    if a.shape != b.shape:
-        raise ValueError(f"a and b must have the same shape, got {a.shape} and {b.shape}")
-    scale = max(np.abs(a).max(initial=0.0), np.abs(b).max(initial=0.0))
-    return 0.0 if scale == 0 else float(np.abs(a - b).max() / scale)
-
-
-def torch_gradients(fn: Callable, inputs, dout) -> list[np.ndarray]:
-    """Reference gradients from torch.autograd: d sum(fn(*inputs) * dout) / d inputs.
-
-    fn takes and returns float64 torch tensors (e.g. torch.nn.functional.linear);
-    inputs: numpy arrays; returns one numpy gradient per input.
-    """
-    import torch
-
-    tensors = [torch.tensor(as_float_array(a, f"inputs[{i}]"), requires_grad=True)
-               for i, a in enumerate(inputs)]
-    out = fn(*tensors)
-    out.backward(torch.as_tensor(np.asarray(dout, dtype=np.float64)).reshape(out.shape))
-    return [t.grad.numpy() if t.grad is not None else np.zeros(t.shape) for t in tensors]
-
-
-def as_torch_function(forward: Callable, backward: Callable) -> Callable:
-    """Wrap a (forward, backward) pair as a torch.autograd.Function whose backward is ours,
-    so ``torch.autograd.gradcheck`` can compare it with its own finite differences.
-
-    forward(*arrays) -> (out, cache); backward(dout, cache) -> one gradient or a tuple.
-    """
-    import torch
-
-    class Layer(torch.autograd.Function):
-        @staticmethod
-        def forward(ctx, *tensors):
-            out, ctx.cache = forward(*[t.detach().cpu().numpy() for t in tensors])
-            return torch.from_numpy(np.ascontiguousarray(out))
-
-        @staticmethod
-        def backward(ctx, dout):
-            grads = backward(dout.detach().cpu().numpy(), ctx.cache)
-            grads = grads if isinstance(grads, tuple) else (grads,)
-            return tuple(torch.from_numpy(np.ascontiguousarray(g)) for g in grads)
-
-    return Layer.apply

@@ -3,13 +3,12 @@ from __future__ import annotations
 
 import math
 
-import matplotlib.pyplot as plt
 import pytest
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from course_utils.autodiff import Value, draw_graph, topological_order
+from course_utils.autodiff import Value, topological_order
 
 # The same Python function builds a graph of Values or of torch tensors (duck typing).
 EXPRESSIONS = {
@@ -95,19 +94,3 @@ def test_bad_input_raises_naming_the_argument():
         Value(-1.0).log()
     with pytest.raises(TypeError, match="root"):
         topological_order(3.0)
-
-
-def test_draw_graph_shows_values_and_gradients():
-    a, b = Value(2.0, "a"), Value(-3.0, "b")
-    y = (a * b).tanh()
-    y.label = "y"
-    y.backward()
-    fig = draw_graph(y, title="tanh(a b)")
-    texts = [t.get_text() for t in fig.axes[0].texts if t.get_text()]  # arrows have no text
-    assert len(texts) == 4 + 2  # value boxes a, b, ab, y and op circles *, tanh
-    assert "*" in texts and "tanh" in texts
-    grad_a = (1 - math.tanh(-6.0) ** 2) * -3.0  # dy/da = (1 - tanh(ab)^2) b
-    assert any(t.startswith("a\n") and f"grad {grad_a:.3g}" in t for t in texts)
-    arrows = [c for c in fig.axes[0].get_children() if type(c).__name__ == "Annotation"]
-    assert len(arrows) == 5  # a -> *, b -> *, * -> ab, ab -> tanh, tanh -> y
-    plt.close(fig)

@@ -12,6 +12,8 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from course_utils import filters as F  # noqa: E402
 from course_utils import load_image  # noqa: E402
+from course_utils.data.images import noisy_camera  # noqa: E402
+from course_utils.data.patterns import grating  # noqa: E402
 from course_utils.demos import convolution as D  # noqa: E402
 
 
@@ -31,17 +33,17 @@ def test_show_denoise_follows_sigma_and_size():
     assert isinstance(a, Figure) and isinstance(b, Figure)
     assert not np.allclose(panel(a, 2), panel(b, 2))  # box size changed
     assert not np.allclose(panel(a, 3), panel(b, 3))  # sigma changed
-    clean, noisy = D.noisy_camera()
+    clean, noisy = noisy_camera()
     np.testing.assert_allclose(panel(a, 3), F.gaussian_blur(noisy, 1.0))
     # the claim in the notebook: a moderate blur is closer to the clean image than the noise
-    assert D.rmse(panel(a, 3), clean) < D.rmse(noisy, clean)
+    assert F.rmse(panel(a, 3), clean) < F.rmse(noisy, clean)
 
 
 def test_show_sharpen_follows_amount():
     a, b = D.show_sharpen(amount=0.5), D.show_sharpen(amount=2.0)
     assert isinstance(a, Figure)
     assert not np.allclose(panel(a, 1), panel(b, 1))
-    clean, _ = D.noisy_camera(0.02)
+    clean, _ = noisy_camera(0.02)
     np.testing.assert_allclose(panel(D.show_sharpen(amount=0.0), 1), clean)
 
 
@@ -53,72 +55,81 @@ def test_show_edges_follows_threshold():
                                   F.edge_map(load_image("coins", gray=True), 1.5, 0.5))
 
 
-@pytest.mark.parametrize("amount", [0.0, 1.0, 3.0])
-def test_sharpen_noise_gain_matches_measured_noise(amount):
-    noise = np.random.default_rng(1).standard_normal((256, 256))
-    measured = F.sharpen(noise, amount, 1.0, boundary="wrap").std() / noise.std()
-    assert D.sharpen_noise_gain(amount, 1.0) == pytest.approx(measured, rel=0.03)
-    assert D.sharpen_noise_gain(1.0) > 1.5
-
-
-def test_template_matching_raw_fails_ncc_finds_patch():
-    result = D.template_matching(load_image("camera"), 100, 230, 40, 40)
-    assert result["ncc_best"] == result["truth"] == (100, 230)
-    assert np.hypot(*np.subtract(result["raw_best"], result["truth"])) > 50
-    assert result["raw"].shape == result["ncc"].shape == (512 - 39, 512 - 39)
-
-
-def test_rotation_is_linear_but_not_a_convolution():
-    r = D.rotation_is_not_convolution()
-    assert r["linearity"] < 1e-12
-    assert r["blur_shift_equivariance"] < 1e-12
-    assert r["shift_equivariance"] > 0.5
-    assert r["blur_fit"] < 1e-8  # a true convolution is recovered exactly by least squares
-    assert r["rotation_fit"] > 0.9  # the best kernel explains almost nothing of a rotation
-
-
-def test_patterns():
-    imp = D.impulse_image(9, [(2, 3), (7, 7)])
-    assert imp.sum() == 2 and imp[2, 3] == imp[7, 7] == 1
-    step = D.step_image(8, column=5)
-    np.testing.assert_array_equal(step[:, :5], 0)
-    np.testing.assert_array_equal(step[:, 5:], 1)
-    g = D.grating(40, frequency=0.1, theta=np.pi / 2)
-    np.testing.assert_allclose(g[:, 0], 0.5 + 0.5 * np.cos(2 * np.pi * 0.1 * np.arange(40)),
-                               atol=1e-12)
-    np.testing.assert_allclose(g, g[:, :1] * np.ones((1, 40)), atol=1e-12)  # constant along x
-    clean, noisy = D.noisy_camera(0.1, seed=3, size=128)
-    assert clean.shape == (128, 128)
-    assert abs((noisy - clean).std() - 0.1) < 0.005
-    np.testing.assert_array_equal(noisy, D.noisy_camera(0.1, seed=3, size=128)[1])
-
-
 def test_lesson_figures():
     camera = load_image("camera")
-    assert isinstance(D.show_image_as_function(camera), Figure)
+    fig = D.show_image_as_function(camera, top=200, left=240, side=8)
+    np.testing.assert_array_equal(panel(fig, 0), camera)
+    np.testing.assert_array_equal(panel(fig, 1), camera[200:208, 240:248])
+    numbers = [float(t.get_text()) for t in fig.axes[1].texts]
+    np.testing.assert_allclose(numbers, camera[200:208, 240:248].ravel(), atol=0.005)
     fig = D.show_kernel_row([np.eye(3), -np.eye(3)], ["a", "b"], "row", signed=[False, True])
-    assert isinstance(fig, Figure) and len(fig.axes) == 2
+    assert len(fig.axes) == 2 and fig.axes[1].get_title() == "b"
+    np.testing.assert_array_equal(panel(fig, 1), -np.eye(3))
 
 
-def test_speed_tables_small():
-    rows = D.speed_table(size=32, kernel_sizes=(3, 5), repeat=1, naive_taps=2000)
-    assert [r["kernel"] for r in rows] == [3, 5]
-    for r in rows:
-        assert all(r[k] > 0 for k in ("naive", "numpy", "torch", "scipy"))
-        assert r["naive_extrapolated"] == (r["naive_crop"] < 32)
-    sep = D.separable_speed_table(size=32, sigmas=(1, 2), repeat=1)
-    assert [r["kernel"] for r in sep] == [7, 13]
-    assert sep[1]["tap_ratio"] == pytest.approx(13 / 2)
-    text = D.format_speed_tables(rows, sep)
-    assert "conv2d/torch" in text and "separable ms" in text
-    assert ("*" in text) == any(r["naive_extrapolated"] for r in rows)
-    assert "naive_vs_numpy" not in rows[0]  # formatting does not modify the rows
+@pytest.mark.parametrize("boundary", ["zero", "reflect", "wrap"])
+def test_show_padding_plots_the_padded_image_and_its_blur(boundary):
+    fig = D.show_padding(boundary=boundary, sigma=2.0)
+    camera = load_image("camera")[::2, ::2]
+    np.testing.assert_allclose(panel(fig, 0), F.pad_image(camera, [(6, 6), (6, 6)], boundary))
+    np.testing.assert_allclose(panel(fig, 1), F.gaussian_blur(camera, 2.0, boundary=boundary))
+    band = float(fig.axes[2].get_title().split("border band ")[1].split(",")[0])
+    if boundary == "zero":
+        assert band > 0.02  # the invented black frame is an edge
+    if boundary == "reflect":
+        assert band < 0.02  # mirroring invents no edge
 
 
-def test_format_table_aligns_columns():
-    text = D.format_table([{"a": 1, "b": 2.5}, {"a": 100, "b": 0.25}],
-                          [("a", "A", "d"), ("b", "Bee", ".2f")])
-    lines = text.splitlines()
-    assert lines[0] == "  A   Bee"
-    assert lines[2] == "100  0.25"
-    assert len({len(line) for line in lines}) == 1
+def test_show_padding_rejects_unknown_boundary():
+    with pytest.raises(ValueError, match="boundary"):
+        D.show_padding("mirror")
+
+
+@pytest.mark.parametrize("angle,frequency", [(0, 0.1), (45, 0.1), (120, 0.15)])
+def test_show_gabor_plots_the_kernel_and_peaks_at_its_angle(angle, frequency):
+    fig = D.show_gabor(angle=angle, frequency=frequency)
+    np.testing.assert_allclose(panel(fig, 0), F.gabor_kernel(frequency, np.deg2rad(angle), sigma=4.0))
+    np.testing.assert_allclose(panel(fig, 1), grating(64, frequency, angle))
+    line = fig.axes[2].lines[0]
+    assert line.get_xdata()[np.argmax(line.get_ydata())] == angle
+    assert np.max(line.get_ydata()) == pytest.approx(1.0)
+
+
+def test_show_separable_scaling_fits_the_exponents():
+    rows = [{"kernel": m, "dense": 1e-6 * m ** 2, "separable": 2e-6 * m} for m in (7, 13, 25, 49)]
+    fig = D.show_separable_scaling(rows)
+    dense, separable = fig.axes[0].lines[:2]
+    np.testing.assert_allclose(dense.get_ydata(), [1e-3 * m ** 2 for m in (7, 13, 25, 49)])
+    assert "m^2.0" in dense.get_label() and "m^1.0" in separable.get_label()
+
+
+def test_show_template_matching_draws_the_maps_and_boxes():
+    camera = load_image("camera")
+    match = F.template_matching(camera, 100, 230, 40, 40)
+    fig = D.show_template_matching(camera, match)
+    np.testing.assert_array_equal(panel(fig, 3), match["ncc"])
+    np.testing.assert_array_equal(panel(fig, 2), match["raw"])
+    corners = sorted(p.get_xy() for p in fig.axes[0].patches)
+    assert corners == sorted([(230, 100), match["raw_best"][::-1]])
+
+
+@pytest.mark.parametrize("call,error,match", [
+    (lambda: D.show_edges(image_name="lena"), ValueError, "image_name"),
+    (lambda: D.show_image_as_function(np.ones(5)), ValueError, "image must have 2"),
+    (lambda: D.show_image_as_function(np.ones((8, 8)), top=4, left=0, side=8), ValueError,
+     "does not fit"),
+    (lambda: D.show_kernel_row(np.eye(3), ["a"]), TypeError, "images must be"),
+    (lambda: D.show_kernel_row([np.eye(3)], ["a", "b"]), ValueError, "titles must be"),
+    (lambda: D.show_kernel_row([np.eye(3)], ["a"], signed=[True, False]), ValueError, "signed"),
+    (lambda: D.show_gabor(angle="up"), TypeError, "angle"),
+    (lambda: D.show_gabor(sigma=12.0), ValueError, "sigma"),
+    (lambda: D.show_gabor(frequency=0.9), ValueError, "frequency"),
+    (lambda: D.show_padding(sigma=0), ValueError, "sigma"),
+    (lambda: D.show_separable_scaling([{"kernel": 3}]), TypeError, "sep_rows"),
+    (lambda: D.show_template_matching(np.ones((8, 8)), {"raw": 1}), TypeError, "match must be"),
+    (lambda: D.show_denoise(size=0), ValueError, "size"),
+    (lambda: D.show_sharpen(amount=-1), ValueError, "amount"),
+])
+def test_bad_input_names_the_argument(call, error, match):
+    with pytest.raises(error, match=match):
+        call()

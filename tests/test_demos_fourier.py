@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from course_utils import fourier
+from course_utils.data.images import face_pair
 from course_utils.demos import fourier as demos
 
 Figure = matplotlib.figure.Figure
@@ -31,27 +32,64 @@ def titles(fig):
 
 
 def test_face_pair_is_two_aligned_grey_squares():
-    astronaut, cat = demos.face_pair(64)
+    astronaut, cat = face_pair(64)
     assert astronaut.shape == cat.shape == (64, 64)
     assert 0 <= astronaut.min() and cat.max() <= 1
     assert abs(np.corrcoef(astronaut.ravel(), cat.ravel())[0, 1]) < 0.9  # different images
     astronaut[:] = 0  # callers get copies: the cached images stay intact
-    assert demos.face_pair(64)[0].max() > 0.5
+    assert face_pair(64)[0].max() > 0.5
 
 
-def test_show_sinusoid_follows_its_parameters():
-    a = demos.show_sinusoid(1.0, 2.0, 0.0)
-    b = demos.show_sinusoid(2.0, 2.0, 0.0)
-    assert isinstance(a, Figure)
-    np.testing.assert_allclose(line_data(b, 0, 1), 2 * line_data(a, 0, 1))
+@pytest.mark.parametrize("amplitude,frequency,phase", [(1.0, 2.0, 0.0), (2.0, 1.5, 0.8),
+                                                       (0.5, 3.0, -2.0)])
+def test_show_sinusoid_plots_its_parameters(amplitude, frequency, phase):
+    fig = demos.show_sinusoid(amplitude, frequency, phase)
+    line = fig.axes[0].get_lines()[1]
+    t, g = np.asarray(line.get_xdata()), line_data(fig, 0, 1)
+    np.testing.assert_allclose(g, amplitude * np.cos(2 * np.pi * frequency * t + phase),
+                               atol=1e-12)
+    np.testing.assert_allclose(line_data(fig, 0, 0), np.cos(2 * np.pi * t), atol=1e-12)
+
+
+@pytest.mark.parametrize("angle,cycles", [(0, 4), (30, 8), (90, 6), (150, 10)])
+def test_show_grating_plots_the_grating_and_circles_its_spots(angle, cycles):
+    from course_utils.data.patterns import grating
+
+    fig = demos.show_grating(angle=angle, cycles=cycles, size=64)
+    g = grating(64, cycles / 64, angle)
+    np.testing.assert_allclose(image_data(fig, 0), g)
+    spectrum = image_data(fig, 1)
+    np.testing.assert_allclose(spectrum, np.abs(np.fft.fftshift(np.fft.fft2(g - g.mean()))))
+    # the circles sit on the two brightest pixels of the displayed spectrum
+    brightest = np.argwhere(spectrum > 0.5 * spectrum.max())
+    centres = [c.center for c in fig.axes[1].patches]
+    assert len(centres) == 2
+    for x, y in centres:
+        assert np.min(np.hypot(brightest[:, 1] - x, brightest[:, 0] - y)) < 1.5
+
+
+def test_show_spectrum_slopes_labels_each_fitted_slope():
+    rng = np.random.default_rng(0)
+    images = {"noise": rng.random((64, 64)), "blurred": fourier.gaussian_blur_fft(rng.random((64, 64)), 2.0)}
+    fig = demos.show_spectrum_slopes(images)
+    labels = [line.get_label() for line in fig.axes[0].get_lines()]
+    for label, (name, image) in zip(labels, images.items()):
+        assert label == f"{name}: slope {fourier.spectrum_slope(image):.2f}"
+    f, amplitude = fourier.radial_amplitude(images["noise"])
+    np.testing.assert_allclose(fig.axes[0].get_lines()[0].get_ydata(), amplitude / amplitude[0])
 
 
 def test_show_winding_centre_moves_with_frequency():
-    assert isinstance(demos.show_winding(1.0), Figure)
-    centre = demos.winding_sweep([3.0])[0]
+    fig = demos.show_winding(1.0)
+    wound = [line for ax in fig.axes for line in ax.get_lines()
+             if len(line.get_xdata()) == demos.WIND_T.size]
+    points, _ = fourier.winding(demos.WIND_SIGNAL, demos.WIND_T, 1.0)
+    assert any(np.allclose(line.get_xdata(), points.real) and np.allclose(line.get_ydata(), points.imag)
+               for line in wound)
+    centre = fourier.winding_centres(demos.WIND_SIGNAL, demos.WIND_T, [3.0])[0]
     assert abs(centre) == pytest.approx(0.5, abs=1e-9)  # half the cosine's amplitude
     assert np.angle(centre) == pytest.approx(0.6, abs=1e-9)  # its phase
-    assert abs(demos.winding_sweep([0.0])[0]) == pytest.approx(1.0, abs=1e-9)  # the constant
+    assert abs(fourier.winding_centres(demos.WIND_SIGNAL, demos.WIND_T, [0.0])[0]) == pytest.approx(1.0, abs=1e-9)  # the constant
     a, b = demos.show_winding(1.0), demos.show_winding(3.0)
     assert not np.allclose(line_data(a), line_data(b))
     assert "3.00" in titles(b)
@@ -59,7 +97,10 @@ def test_show_winding_centre_moves_with_frequency():
 
 def test_show_dft_and_ft_pairs():
     x = fourier.sinusoid(np.arange(16), 1.0, 3 / 16)
-    assert isinstance(demos.show_dft(x), Figure)
+    fig = demos.show_dft(x)
+    stem_heights = fig.axes[1].containers[0].markerline.get_ydata()
+    np.testing.assert_allclose(stem_heights, np.abs(np.fft.fft(x)), atol=1e-9)
+    np.testing.assert_allclose(line_data(fig, 0, 0), x)
     a, b = demos.show_ft_pairs(1.0, 0.5), demos.show_ft_pairs(2.0, 1.0)
     assert isinstance(a, Figure) and titles(a) != titles(b)
     errors = [float(t.split("max error ")[1].rstrip(")")) for t in titles(a).split(" | ")
@@ -76,7 +117,10 @@ def test_spectrum_gratings_swap_and_circular():
     a = demos.show_gratings([(4, 0), (8, 90)], size=32)
     b = demos.show_gratings([(4, 30), (8, 90)], size=32)
     assert not np.allclose(image_data(a, 0), image_data(b, 0))
-    assert isinstance(demos.show_swap(image, rng.random((32, 32))), Figure)
+    other = rng.random((32, 32))
+    fig = demos.show_swap(image, other)
+    swapped = np.abs(np.fft.fft2(image)) * np.exp(1j * np.angle(np.fft.fft2(other)))
+    np.testing.assert_allclose(image_data(fig, 2), np.fft.ifft2(swapped).real, atol=1e-12)
     fig = demos.show_circular_vs_linear(image, np.ones((5, 5)) / 25)
     difference = image_data(fig, 2)
     assert np.abs(difference[4:, 4:]).max() < 1e-12 and np.abs(difference[:4]).max() > 1e-3
@@ -106,39 +150,36 @@ def test_show_compression_responds_to_fraction():
     a, b = demos.show_compression(0.01, image), demos.show_compression(0.3, image)
     assert isinstance(a, Figure)
     assert not np.allclose(image_data(a, 0), image_data(b, 0))
-    curve = demos.compression_curve(image, [0.01, 0.1, 1.0])
+    curve = fourier.compression_psnr(image, [0.01, 0.1, 1.0])
     assert curve[0] < curve[1] and curve[2] > 200  # all kept: round-off only
 
 
 def test_show_campbell_robson():
     fig = demos.show_campbell_robson((32, 64))
-    assert isinstance(fig, Figure) and image_data(fig).shape == (32, 64)
+    np.testing.assert_array_equal(image_data(fig), fourier.campbell_robson((32, 64)))
 
 
-def test_crossover_table_times_every_method():
-    table = demos.crossover_table(size=32, kernel_sizes=(3, 9), repeat=1)
-    assert table["kernel size"] == [3, 9]
-    for method in demos.CONV_METHODS:
-        assert len(table[method]) == 2 and all(t > 0 for t in table[method])
-    assert "fft_convolve" in demos.format_table(table)
-    assert isinstance(demos.show_crossover(table), Figure)
-    with pytest.raises(ValueError, match="methods must be among"):
-        demos.crossover_table(size=8, kernel_sizes=(3,), methods=("opencv",))
-
-
-def test_every_method_computes_the_same_convolution():
-    rng = np.random.default_rng(3)
-    image, kernel = rng.random((20, 24)), rng.random((5, 4))
-    results = [method(image, kernel) for method in demos.CONV_METHODS.values()]
-    for other in results[1:]:
-        np.testing.assert_allclose(other, results[0], atol=1e-9)
-
-
-def test_crossover_reads_the_table():
-    table = {"kernel size": [3, 9, 15, 31], "direct": [1.0, 2.0, 4.0, 9.0],
-             "fft": [3.0, 2.5, 3.0, 3.0]}
-    assert demos.crossover(table, "direct", "fft") == 15
-    table["fft"] = [0.5, 2.5, 3.0, 3.0]  # a fast small size before a slow one does not count
-    assert demos.crossover(table, "direct", "fft") == 15
-    table["fft"] = [9.0, 9.0, 9.0, 10.0]
-    assert demos.crossover(table, "direct", "fft") is None
+@pytest.mark.parametrize("call,error,match", [
+    (lambda: demos.show_sinusoid(phase="0"), TypeError, "phase"),
+    (lambda: demos.show_dft(np.ones((2, 2))), ValueError, "signal must have 1"),
+    (lambda: demos.show_ft_pairs(width=0), ValueError, "width"),
+    (lambda: demos.show_ft_pairs(sigma=-1), ValueError, "sigma"),
+    (lambda: demos.show_gratings("ab"), ValueError, "settings"),
+    (lambda: demos.show_gratings([]), ValueError, "settings"),
+    (lambda: demos.show_grating(angle="up"), TypeError, "angle"),
+    (lambda: demos.show_grating(cycles=0), ValueError, "cycles"),
+    (lambda: demos.show_grating(size=1), ValueError, "size"),
+    (lambda: demos.show_spectrum_slopes([np.ones((8, 8))]), TypeError, "images"),
+    (lambda: demos.show_cutoff(image=np.ones(8)), ValueError, "image must have 2"),
+    (lambda: demos.show_circular_vs_linear(np.ones((8, 8)), np.ones(3)), ValueError, "kernel"),
+    (lambda: demos.show_hybrid(sigma_low=-1), ValueError, "sigma_low"),
+    (lambda: demos.show_hybrid(sigma_high="a"), TypeError, "sigma_high"),
+    (lambda: demos.show_compression(image="x"), TypeError, "image"),
+    (lambda: demos.show_crossover([1, 2]), TypeError, "rows"),
+    (lambda: face_pair(4), ValueError, "size"),
+    (lambda: fourier.winding_centres(np.ones(4), np.arange(4.0), "ab"), TypeError, "frequencies"),
+    (lambda: fourier.compression_psnr(np.ones((4, 4)), 0.5), ValueError, "fractions must have 1"),
+])
+def test_bad_input_names_the_argument(call, error, match):
+    with pytest.raises(error, match=match):
+        call()

@@ -15,6 +15,7 @@ from hypothesis.extra.numpy import arrays
 from skimage.metrics import peak_signal_noise_ratio
 
 from course_utils import filters, fourier
+from course_utils.data.patterns import grating
 
 ATOL = 1e-9
 finite = st.floats(-10, 10, allow_nan=False, allow_infinity=False)
@@ -117,23 +118,10 @@ def test_spectrum_matches_torch_fft2(rng):
                                atol=ATOL)
 
 
-@pytest.mark.parametrize("cycles, angle, spot", [(4, 0, (0, 4)), (8, 90, (-8, 0)),
-                                                 (5, 45, (-4, 4)), (3, 180, (0, -3))])
-def test_grating_spectrum_has_two_spots(cycles, angle, spot):
-    shape = (32, 32)
-    if angle == 45:
-        cycles = 4 * np.sqrt(2)  # 4 cycles along each axis: exactly on a bin
-    g = fourier.grating(shape, cycles, angle)
-    assert 0 <= g.min() and g.max() <= 1
-    amplitude = np.abs(np.fft.fft2(g - g.mean()))
-    spots = np.argwhere(amplitude > 1e-6 * amplitude.max())
-    expected = {(spot[0] % 32, spot[1] % 32), (-spot[0] % 32, -spot[1] % 32)}
-    assert {tuple(s) for s in spots} == expected
-
-
 @pytest.mark.parametrize("cycles, angle", [(4, 0), (8, 30), (8, 90), (16, 135), (10, 170)])
 def test_dominant_frequency_finds_the_grating(cycles, angle):
-    got_cycles, got_angle = fourier.dominant_frequency(fourier.grating((64, 64), cycles, angle))
+    got_frequency, got_angle = fourier.dominant_frequency(grating(64, cycles / 64, angle))
+    got_cycles = 64 * got_frequency
     assert got_cycles == pytest.approx(cycles, abs=0.75)  # nearest bin: within half a diagonal
     assert min(abs(got_angle - angle), 180 - abs(got_angle - angle)) < 180 / np.pi * 0.75 / cycles
 
@@ -381,7 +369,6 @@ def test_campbell_robson_chart():
     (lambda: fourier.lowpass_mask((8, 8), 0.1, "ideal"), "kind must be one of"),
     (lambda: fourier.lowpass_mask((8, -8), 0.1), "shape must be two positive integers"),
     (lambda: fourier.radial_frequency(8), "shape must be two positive integers"),
-    (lambda: fourier.grating((8, 2.5), 1), "shape must be two positive integers"),
     (lambda: fourier.gaussian_blur_fft(np.zeros((4, 4)), -1), "sigma must be"),
     (lambda: fourier.hybrid_image(np.zeros((4, 4)), np.zeros((4, 4)), -1, 1), "sigma must be"),
     (lambda: fourier.keep_largest(np.zeros((4, 4)), 0), "fraction must be"),
@@ -391,12 +378,94 @@ def test_campbell_robson_chart():
     (lambda: fourier.campbell_robson(f_min=0.3, f_max=0.2), "f_min < f_max"),
     (lambda: fourier.box_ft(1.0, -2), "width must be"),
     (lambda: fourier.gaussian_ft(1.0, 0), "sigma must be"),
-    (lambda: fourier.grating((8, 8), -1), "cycles must be"),
+    (lambda: fourier.coefficient_to_sinusoid(1j, 0), "n_samples"),
+    (lambda: fourier.coefficient_to_sinusoid(1j, 2.5), "n_samples"),
+    (lambda: fourier.viewing_distance(np.zeros((4, 4)), 1.5), "levels"),
+    (lambda: fourier.radial_amplitude(np.zeros((8, 8)), n_bins=1), "n_bins"),
+    (lambda: fourier.radial_amplitude(np.zeros((8, 8)), f_min=0.3, f_max=0.2), "f_min < f_max"),
+    (lambda: fourier.spectrum_slope(np.zeros((4, 4)), f_min=0.3, f_max=0.31), "too small"),
     (lambda: fourier.sinusoid(np.zeros(3), amplitude=-1), "amplitude must be"),
 ])
 def test_bad_input_raises_a_clear_value_error(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+@pytest.mark.parametrize("amplitude,frequency,phase", [(2.0, 1.5, 0.8), (0.5, 3.0, 4.0),
+                                                       (1.0, 2.0, 0.0)])
+def test_read_sinusoid_recovers_the_parameters(amplitude, frequency, phase):
+    t = np.linspace(0, 2, 20_000, endpoint=False)
+    g = amplitude * np.cos(2 * np.pi * frequency * t + phase)
+    got = fourier.read_sinusoid(t, g)
+    assert got["amplitude"] == pytest.approx(amplitude, abs=1e-3)
+    assert got["frequency"] == pytest.approx(frequency, abs=1e-9)
+    assert min(abs(got["phase"] - phase % (2 * np.pi)),
+               2 * np.pi - abs(got["phase"] - phase % (2 * np.pi))) < 1e-2
+    # against scipy's least-squares fit of the same model
+    from scipy.optimize import curve_fit
+
+    model = lambda t, a, f, p: a * np.cos(2 * np.pi * f * t + p)  # noqa: E731
+    (a, f, p), _ = curve_fit(model, t[::50], g[::50], p0=[got["amplitude"], got["frequency"],
+                                                          got["phase"]])
+    assert (a, f) == pytest.approx((got["amplitude"], got["frequency"]), abs=1e-2)
+
+
+def test_read_sinusoid_rejects_bad_input():
+    with pytest.raises(ValueError, match="same shape"):
+        fourier.read_sinusoid(np.arange(5.0), np.arange(4.0))
+    with pytest.raises(ValueError, match="never crosses zero"):
+        fourier.read_sinusoid(np.arange(5.0), np.ones(5))
+
+
+def test_wrong_types_raise_type_errors():
+    with pytest.raises(TypeError, match="phase must be a finite real"):
+        fourier.sinusoid(np.zeros(3), phase="0.5")
+    with pytest.raises(TypeError, match="frequency must be a finite real"):
+        fourier.winding(np.zeros(3), np.zeros(3), None)
+    with pytest.raises(TypeError, match="coefficient must be a complex"):
+        fourier.coefficient_to_sinusoid("1+1j", 4)
+    with pytest.raises(TypeError, match="f must be a numeric"):
+        fourier.box_ft("a", 1.0)
+
+
+def test_spectrum_slope_of_known_power_laws():
+    # synthesise images whose amplitude spectrum is exactly f^a (random phases): slope a back
+    rng = np.random.default_rng(0)
+    r = fourier.radial_frequency((128, 128))
+    r[0, 0] = 1.0
+    for exponent in (0.0, -1.0, -2.0):
+        spectrum = r ** exponent * np.exp(2j * np.pi * rng.random((128, 128)))
+        image = np.fft.ifft2(spectrum).real
+        assert fourier.spectrum_slope(image) == pytest.approx(exponent, abs=0.1)
+
+
+def test_radial_amplitude_averages_rings():
+    image = np.random.default_rng(1).random((32, 32))
+    f, amplitude = fourier.radial_amplitude(image, n_bins=4, f_min=0.1, f_max=0.5)
+    full = np.abs(np.fft.fft2(image - image.mean()))
+    r = fourier.radial_frequency(image.shape)
+    edges = np.geomspace(0.1, 0.5, 5)
+    ring = (r >= edges[0]) & (r < edges[1])
+    assert amplitude[0] == pytest.approx(full[ring].mean())
+    assert f[0] == pytest.approx(r[ring].mean())
+
+
+def test_edge_error_share():
+    rng = np.random.default_rng(2)
+    image = np.zeros((32, 32))
+    image[:, 16:] = 1.0  # one vertical edge: columns 15 and 16 carry all the gradient
+    edges = np.zeros_like(image, bool)
+    edges[:, 15:17] = True
+    on_edges = image + np.where(edges, rng.normal(0, 0.1, image.shape), 0.0)
+    assert fourier.edge_error_share(image, on_edges, top=0.0625) == pytest.approx(1.0)
+    noise = rng.normal(0, 0.1, image.shape)
+    expected = (noise[edges] ** 2).sum() / (noise ** 2).sum()
+    assert fourier.edge_error_share(image, image + noise, top=0.0625) == pytest.approx(expected)
+    assert fourier.edge_error_share(image, image) == 0.0
+    with pytest.raises(ValueError, match="top must be a fraction"):
+        fourier.edge_error_share(image, image, top=1.0)
+    with pytest.raises(ValueError, match="same shape"):
+        fourier.edge_error_share(image, image[:, :5])
 
 
 def test_complex_or_text_input_raises_type_error():

@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from hypothesis import given
 from hypothesis import strategies as st
 
+from course_utils import gradcheck as G
 from course_utils import layers as L
 
 TORCH_TOL = 1e-7
@@ -29,23 +30,23 @@ def check_layer(forward, backward, torch_fn, inputs, seed=0, numeric_on=None):
     out, cache = forward(*inputs)
     expected = torch_fn(*[torch.tensor(a) for a in inputs]).numpy()
     assert out.shape == expected.shape
-    assert L.relative_error(out, expected) < TORCH_TOL
+    assert G.relative_error(out, expected) < TORCH_TOL
     dout = rng(seed + 1).normal(size=out.shape)
     grads = backward(dout, cache)
     grads = grads if isinstance(grads, tuple) else (grads,)
-    reference = L.torch_gradients(torch_fn, inputs, dout)
+    reference = G.torch_gradients(torch_fn, inputs, dout)
     for i, (g, r) in enumerate(zip(grads, reference)):
         assert g.shape == r.shape, f"input {i}"
-        assert L.relative_error(g, r) < TORCH_TOL, f"input {i}"
+        assert G.relative_error(g, r) < TORCH_TOL, f"input {i}"
     for i in numeric_on if numeric_on is not None else range(len(inputs)):
         def f(v, i=i):
             args = list(inputs)
             args[i] = v
             return forward(*args)[0]
-        num = L.numeric_gradient(f, inputs[i], dout=dout)
-        assert L.relative_error(grads[i], num) < NUMERIC_TOL, f"numeric, input {i}"
+        num = G.numeric_gradient(f, inputs[i], dout=dout)
+        assert G.relative_error(grads[i], num) < NUMERIC_TOL, f"numeric, input {i}"
     tensors = [torch.tensor(a, requires_grad=True) for a in inputs]
-    assert torch.autograd.gradcheck(L.as_torch_function(forward, backward), tensors)
+    assert torch.autograd.gradcheck(G.as_torch_function(forward, backward), tensors)
 
 
 # ---- each layer ----------------------------------------------------------------------------
@@ -101,7 +102,7 @@ def test_batchnorm_train(shape):
     out, _ = L.batchnorm_forward(x, gamma, beta, stats, train=True)
     expected = F.batch_norm(torch.tensor(x), t_mean, t_var, torch.tensor(gamma),
                             torch.tensor(beta), training=True, momentum=0.3, eps=stats.eps)
-    assert L.relative_error(out, expected.numpy()) < TORCH_TOL
+    assert G.relative_error(out, expected.numpy()) < TORCH_TOL
     np.testing.assert_allclose(stats.mean, t_mean.numpy(), rtol=1e-12)
     np.testing.assert_allclose(stats.var, t_var.numpy(), rtol=1e-12)
 
@@ -174,9 +175,9 @@ def test_softmax_cross_entropy():
     ref = F.cross_entropy(t, torch.tensor(y))
     ref.backward()
     assert abs(loss - ref.item()) < TORCH_TOL * abs(ref.item())
-    assert L.relative_error(dscores, t.grad.numpy()) < TORCH_TOL
-    num = L.numeric_gradient(lambda s: L.softmax_cross_entropy(s, y)[0], scores)
-    assert L.relative_error(dscores, num) < NUMERIC_TOL
+    assert G.relative_error(dscores, t.grad.numpy()) < TORCH_TOL
+    num = G.numeric_gradient(lambda s: L.softmax_cross_entropy(s, y)[0], scores)
+    assert G.relative_error(dscores, num) < NUMERIC_TOL
     assert torch.autograd.gradcheck(lambda s: F.cross_entropy(s, torch.tensor(y)),
                                     (torch.tensor(scores, requires_grad=True),))
     np.testing.assert_allclose(L.softmax(scores), F.softmax(torch.tensor(scores), 1).numpy(),
@@ -193,15 +194,15 @@ def test_regression_and_binary_losses():
     r = rng(4)
     pred, target = r.normal(size=(7, 2)), r.normal(size=(7, 2))
     loss, d = L.mse_loss(pred, target)
-    (ref_d,) = L.torch_gradients(lambda p: F.mse_loss(p, torch.tensor(target)), [pred], 1.0)
+    (ref_d,) = G.torch_gradients(lambda p: F.mse_loss(p, torch.tensor(target)), [pred], 1.0)
     assert abs(loss - F.mse_loss(torch.tensor(pred), torch.tensor(target)).item()) < 1e-12
-    assert L.relative_error(d, ref_d) < TORCH_TOL
+    assert G.relative_error(d, ref_d) < TORCH_TOL
     z, t = r.normal(size=9) * 20, r.integers(0, 2, size=9).astype(float)
     loss, d = L.binary_cross_entropy_with_logits(z, t)
     bce = lambda v: F.binary_cross_entropy_with_logits(v, torch.tensor(t))  # noqa: E731
-    (ref_d,) = L.torch_gradients(bce, [z], 1.0)
+    (ref_d,) = G.torch_gradients(bce, [z], 1.0)
     assert abs(loss - bce(torch.tensor(z)).item()) < 1e-12
-    assert L.relative_error(d, ref_d) < TORCH_TOL
+    assert G.relative_error(d, ref_d) < TORCH_TOL
 
 
 # ---- properties ------------------------------------------------------------------------
@@ -213,10 +214,10 @@ def test_conv2d_matches_torch_for_any_shape(n, c, f, h, w, kh, kw, stride, paddi
     inputs = [r.normal(size=(n, c, h, w)), r.normal(size=(f, c, kh, kw)), r.normal(size=f)]
     out, cache = L.conv2d_forward(*inputs, stride=stride, padding=padding)
     torch_fn = lambda x, w, b: F.conv2d(x, w, b, stride=stride, padding=padding)  # noqa: E731
-    assert L.relative_error(out, torch_fn(*map(torch.tensor, inputs)).numpy()) < TORCH_TOL
+    assert G.relative_error(out, torch_fn(*map(torch.tensor, inputs)).numpy()) < TORCH_TOL
     dout = r.normal(size=out.shape)
-    for g, ref in zip(L.conv2d_backward(dout, cache), L.torch_gradients(torch_fn, inputs, dout)):
-        assert L.relative_error(g, ref) < TORCH_TOL
+    for g, ref in zip(L.conv2d_backward(dout, cache), G.torch_gradients(torch_fn, inputs, dout)):
+        assert G.relative_error(g, ref) < TORCH_TOL
 
 
 @given(seed=st.integers(0, 2**16), size=st.integers(1, 3), stride=st.integers(1, 3))
@@ -229,47 +230,85 @@ def test_maxpool_gradient_sums_to_dout_and_hits_maxima(seed, size, stride):
     assert np.all(np.isin(x[dx != 0], out))  # only maxima receive gradient
 
 
-def test_conv_is_vectorized_enough_for_a_real_batch():
-    r = rng()
-    x, w = r.normal(size=(64, 8, 16, 16)), r.normal(size=(16, 8, 3, 3))
-    import time
-    start = time.perf_counter()
-    out, cache = L.conv2d_forward(x, w, np.zeros(16), padding=1)
-    L.conv2d_backward(np.ones_like(out), cache)
-    assert time.perf_counter() - start < 2.0
+# ---- the loops, the vectorised layers and torch agree -----------------------------------
+@pytest.mark.parametrize("stride,padding", [(1, 0), (2, 1), (3, 2)])
+def test_conv2d_loop_matches_vectorised_and_torch(stride, padding):
+    r = rng(3 + stride)
+    x, w, b = r.normal(size=(2, 3, 8, 7)), r.normal(size=(4, 3, 3, 2)), r.normal(size=4)
+    loop = L.conv2d_loop(x, w, b, stride, padding)
+    vectorised, _ = L.conv2d_forward(x, w, b, stride, padding)
+    reference = F.conv2d(*map(torch.tensor, (x, w, b)), stride=stride, padding=padding).numpy()
+    np.testing.assert_allclose(loop, reference, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(vectorised, loop, rtol=1e-12, atol=1e-12)
 
 
-# ---- gradient-check tools ------------------------------------------------------------
-def test_numeric_gradient_matches_autograd():
-    x = rng(9).normal(size=(3, 4))
-    num = L.numeric_gradient(lambda v: np.sum(np.sin(v) * v ** 2), x)
-    (ref,) = L.torch_gradients(lambda t: torch.sum(torch.sin(t) * t ** 2), [x], 1.0)
-    assert L.relative_error(num, ref) < 1e-9
+@pytest.mark.parametrize("size,stride", [(2, None), (3, 1), (3, 2)])
+def test_maxpool_loop_matches_vectorised_and_torch(size, stride):
+    x = rng(size).normal(size=(2, 3, 7, 8))
+    loop = L.maxpool_loop(x, size, stride)
+    np.testing.assert_array_equal(loop, L.maxpool_forward(x, size, stride)[0])
+    np.testing.assert_array_equal(
+        loop, F.max_pool2d(torch.tensor(x), size, stride if stride else size).numpy())
 
 
-def test_numeric_gradient_error_shrinks_like_h_squared():
-    x = np.array([0.3, -1.2])
-    exact = np.cos(x) * 3 * np.sin(x) ** 2
-    errs = [np.abs(L.numeric_gradient(lambda v: np.sum(np.sin(v) ** 3), x, h=h) - exact).max()
-            for h in (1e-2, 1e-3)]
-    assert 50 < errs[0] / errs[1] < 200  # ten times smaller h -> about 100 times smaller error
+# ---- convolution as a matrix ----------------------------------------------------------------
+@pytest.mark.parametrize("shape,kernel,stride,pad", [
+    ((1, 5, 5), (1, 1, 3, 3), 1, 0), ((2, 6, 5), (3, 2, 3, 2), 1, 1),
+    ((3, 7, 7), (2, 3, 3, 3), 2, 1), ((1, 4, 4), (1, 1, 4, 4), 1, 0)])
+def test_conv2d_matrix_is_the_forward_and_its_transpose_the_input_backward(shape, kernel,
+                                                                            stride, pad):
+    r = rng(sum(shape))
+    x, w = r.normal(size=(1, *shape)), r.normal(size=kernel)
+    matrix = L.conv2d_matrix(w, shape, stride=stride, pad=pad)
+    reference = F.conv2d(torch.tensor(x), torch.tensor(w), stride=stride, padding=pad).numpy()
+    assert matrix.shape == (reference.size, x.size)
+    np.testing.assert_allclose(matrix @ x.ravel(), reference.ravel(), rtol=1e-12, atol=1e-12)
+    out, cache = L.conv2d_forward(x, w, np.zeros(kernel[0]), stride=stride, padding=pad)
+    dout = r.normal(size=out.shape)
+    dx, _, _ = L.conv2d_backward(dout, cache)
+    np.testing.assert_allclose(matrix.T @ dout.ravel(), dx.ravel(), rtol=1e-12, atol=1e-12)
+    (dx_torch,) = G.torch_gradients(lambda t: F.conv2d(t, torch.tensor(w), stride=stride,
+                                                       padding=pad), [x], dout)
+    np.testing.assert_allclose(matrix.T @ dout.ravel(), dx_torch.ravel(), rtol=1e-12, atol=1e-12)
 
 
-def test_numeric_gradient_restores_x_and_rejects_bad_input():
-    x = np.array([1.0, 2.0])
-    L.numeric_gradient(lambda v: v.sum(), x)
-    np.testing.assert_array_equal(x, [1.0, 2.0])
-    with pytest.raises(ValueError, match="h"):
-        L.numeric_gradient(lambda v: v.sum(), x, h=0)
-    with pytest.raises(ValueError, match="dout"):
-        L.numeric_gradient(lambda v: v * 2, x)
+def test_conv2d_matrix_rows_hold_the_kernel():
+    w = np.arange(1.0, 5.0).reshape(1, 1, 2, 2)
+    matrix = L.conv2d_matrix(w, (1, 3, 3))
+    # output (0, 0) reads input pixels 0, 1, 3, 4; the rest of the row is zero
+    np.testing.assert_array_equal(matrix[0], [1, 2, 0, 3, 4, 0, 0, 0, 0])
+    assert np.count_nonzero(matrix) == 4 * 4
 
 
-def test_relative_error():
-    assert L.relative_error(np.zeros(3), np.zeros(3)) == 0.0
-    assert L.relative_error([1.0, 2.0], [1.0, 2.2]) == pytest.approx(0.2 / 2.2)
-    with pytest.raises(ValueError, match="same shape"):
-        L.relative_error(np.zeros(2), np.zeros(3))
+def test_one_hot_matches_torch():
+    y = np.array([2, 0, 1, 2])
+    np.testing.assert_array_equal(L.one_hot(y, 4),
+                                  F.one_hot(torch.tensor(y), 4).numpy().astype(float))
+
+
+# ---- our backward passes as torch functions, on every device --------------------------------
+@pytest.mark.parametrize("name", ["conv2d", "maxpool", "batchnorm", "softmax_ce"])
+def test_backward_passes_pass_gradcheck_on_each_device(name, device):
+    r = rng(7)
+    y = r.integers(0, 4, size=3)
+    cases = {
+        "conv2d": (lambda x, w, b: L.conv2d_forward(x, w, b, 2, 1), L.conv2d_backward,
+                   [r.normal(size=(2, 2, 5, 5)), r.normal(size=(3, 2, 3, 3)), r.normal(size=3)]),
+        "maxpool": (lambda x: L.maxpool_forward(x, 2), L.maxpool_backward,
+                    [r.normal(size=(2, 2, 4, 4))]),
+        "batchnorm": (lambda x, g, b: L.batchnorm_forward(x, g, b, L.RunningStats.create(2)),
+                      L.batchnorm_backward, [r.normal(size=(5, 2)), r.normal(size=2),
+                                             r.normal(size=2)]),
+        "softmax_ce": (lambda s: (np.array(L.softmax_cross_entropy(s, y)[0]),
+                                  L.softmax_cross_entropy(s, y)[1]),
+                       lambda dout, dscores: np.asarray(dout) * dscores, [r.normal(size=(3, 4))]),
+    }
+    forward, backward, inputs = cases[name]
+    tensors = [torch.tensor(a, dtype=torch.float64, device=device, requires_grad=True)
+               for a in inputs]
+    layer = G.as_torch_function(forward, backward)
+    assert layer(*tensors).device.type == device.type
+    assert torch.autograd.gradcheck(layer, tensors)
 
 
 # ---- bad input names the argument ---------------------------------------------------------
@@ -310,6 +349,32 @@ def test_relative_error():
     (lambda: L.mse_loss(np.ones(3), np.ones(4)), "pred and target"),
     (lambda: L.binary_cross_entropy_with_logits(np.ones(3), np.ones(2)), "logits and target"),
     (lambda: L.RunningStats.create(0), "num_features"),
+    (lambda: L.RunningStats.create(3, momentum=0), "momentum"),
+    (lambda: L.RunningStats.create(3, momentum=1.5), "momentum"),
+    (lambda: L.RunningStats.create(3, eps=-1), "eps"),
+    (lambda: L.conv2d_loop(np.ones((1, 2, 5, 5)), np.ones((3, 4, 3, 3)), np.ones(3)),
+     "x has 2 channels"),
+    (lambda: L.conv2d_loop(np.ones((1, 2, 5, 5)), np.ones((3, 2, 3, 3)), np.ones(2)),
+     "b must have shape"),
+    (lambda: L.conv2d_loop(np.ones((1, 2, 5, 5)), np.ones((3, 2, 3, 3)), np.ones(3), stride=0),
+     "stride"),
+    (lambda: L.maxpool_loop(np.ones((1, 1, 4, 4)), 5), "size 5"),
+    (lambda: L.maxpool_loop(np.ones((1, 1, 4, 4)), 2, stride=0), "stride"),
+    (lambda: L.maxpool_forward(np.ones((1, 1, 4, 4)), 2.0), "size"),
+    (lambda: L.conv2d_matrix(np.ones((2, 3, 3, 3)), (2, 5, 5)), "input_shape has 2 channels"),
+    (lambda: L.conv2d_matrix(np.ones((2, 3, 3, 3)), (3, 5)), "input_shape must be three"),
+    (lambda: L.conv2d_matrix(np.ones((2, 3, 3, 3)), (3, 5, 0)), "input_shape must be three"),
+    (lambda: L.conv2d_matrix(np.ones((2, 3, 3, 3)), (3, 2, 2)), "w's kernel"),
+    (lambda: L.conv2d_matrix(np.ones((3, 3, 3)), (3, 5, 5)), "w must have 4"),
+    (lambda: L.conv2d_matrix(np.ones((2, 3, 3, 3)), (3, 5, 5), stride=0), "stride"),
+    (lambda: L.conv2d_matrix(np.ones((2, 3, 3, 3)), (3, 5, 5), pad=-1), "pad"),
+    (lambda: L.dropout_mask((2, 3), 0.5, seed=-1), "seed"),
+    (lambda: L.dropout_mask((2, -3), 0.5, seed=0), "shape"),
+    (lambda: L.dropout_mask((2, 3), -0.1, seed=0), "p must"),
+    (lambda: L.one_hot(np.array([0, 3]), 3), "y must lie"),
+    (lambda: L.one_hot(np.array([0.0, 1.0]), 3), "y must be integer"),
+    (lambda: L.one_hot(np.array([0, 1]), 0), "num_classes"),
+    (lambda: L.softmax(np.ones(3)), "scores must have 2"),
 ])
 def test_bad_input_raises_naming_the_argument(call, match):
     with pytest.raises(ValueError, match=match):
@@ -326,6 +391,20 @@ def test_backward_rejects_dout_of_the_wrong_shape():
     out, cache = L.maxpool_forward(np.ones((1, 1, 4, 4)), 2)
     with pytest.raises(ValueError, match="dout"):
         L.maxpool_backward(np.ones((1, 1, 3, 3)), cache)
+
+
+@pytest.mark.parametrize("call,match", [
+    (lambda: L.batchnorm_forward(np.ones((4, 3)), np.ones(3), np.zeros(3), None),
+     "stats must be a RunningStats"),
+    (lambda: L.batchnorm_forward(np.ones((4, 3)), np.ones(3), np.zeros(3),
+                                 L.RunningStats.create(3), train="yes"), "train must be True"),
+    (lambda: L.dropout_forward(np.ones(3), 0.5, train=1, seed=0), "train must be True"),
+    (lambda: L.linear_forward(np.ones((2, 3)), np.array([["a"] * 3]), np.ones(1)),
+     "w must be a numeric"),
+])
+def test_wrong_types_raise_type_errors_naming_the_argument(call, match):
+    with pytest.raises(TypeError, match=match):
+        call()
 
 
 def test_non_numeric_input_is_a_type_error():

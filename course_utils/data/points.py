@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..validate import check_positive
+from ..validate import as_float_array, check_int, check_positive
 
 
-def _check_count(n, name: str = "n", minimum: int = 1) -> int:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {n!r}")
-    return int(n)
+def _check_real(value, name: str) -> float:
+    """``value`` as a float after checking it is a finite real number (TypeError otherwise)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
+            or not np.isfinite(value):
+        raise TypeError(f"{name} must be a finite real number, got {value!r}")
+    return float(value)
 
 
 def xor_points(n: int = 200, noise: float = 0.35, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -21,9 +23,9 @@ def xor_points(n: int = 200, noise: float = 0.35, seed: int = 0) -> tuple[np.nda
     Returns x: (n, 2) float64 and y: (n,) int64 in {0, 1}. No straight line separates the
     classes: opposite corners share a label.
     """
-    n = _check_count(n, minimum=4)
+    n = check_int(n, "n", 4)
     noise = check_positive(noise, "noise", allow_zero=True)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_int(seed, "seed", 0))
     corners = np.array([[1.0, 1.0], [-1.0, -1.0], [1.0, -1.0], [-1.0, 1.0]])
     which = np.arange(n) % 4
     rng.shuffle(which)
@@ -38,10 +40,10 @@ def blobs(n: int = 200, distance: float = 3.0, spread: float = 1.0,
 
     Returns x: (n, 2) float64 and y: (n,) int64. Small distance / spread -> overlapping classes.
     """
-    n = _check_count(n, minimum=2)
+    n = check_int(n, "n", 2)
     distance = check_positive(distance, "distance", allow_zero=True)
     spread = check_positive(spread, "spread")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_int(seed, "seed", 0))
     y = (np.arange(n) % 2).astype(np.int64)
     rng.shuffle(y)
     direction = np.array([1.0, 0.5]) / np.sqrt(1.25)
@@ -55,9 +57,10 @@ def noisy_line(n: int = 50, slope: float = 2.0, intercept: float = -1.0, noise: 
 
     Returns x: (n, 1) and y: (n,), float64.
     """
-    n = _check_count(n)
+    n = check_int(n, "n", 1)
     noise = check_positive(noise, "noise", allow_zero=True)
-    rng = np.random.default_rng(seed)
+    slope, intercept = _check_real(slope, "slope"), _check_real(intercept, "intercept")
+    rng = np.random.default_rng(check_int(seed, "seed", 0))
     x = rng.uniform(-2.0, 2.0, size=(n, 1))
     return x, slope * x[:, 0] + intercept + noise * rng.normal(size=n)
 
@@ -65,7 +68,7 @@ def noisy_line(n: int = 50, slope: float = 2.0, intercept: float = -1.0, noise: 
 def target_function(x) -> np.ndarray:
     """The 1-D function of the width-vs-depth experiment: a few wiggles of growing frequency
     on [-1, 1], f(x) = sin(4 pi x^2 + 2 x) * (1 - 0.5 x^2). Works element-wise on any shape."""
-    x = np.asarray(x, dtype=np.float64)
+    x = as_float_array(x, "x", allow_empty=True)
     return np.sin(4 * np.pi * x ** 2 + 2 * x) * (1 - 0.5 * x ** 2)
 
 
@@ -74,7 +77,8 @@ def sample_target(n: int = 256, noise: float = 0.0, seed: int = 0) -> tuple[np.n
 
     Returns x: (n, 1) and y: (n, 1), float64.
     """
-    n = _check_count(n, minimum=2)
+    n = check_int(n, "n", 2)
     noise = check_positive(noise, "noise", allow_zero=True)
+    rng = np.random.default_rng(check_int(seed, "seed", 0))
     x = np.linspace(-1.0, 1.0, n)[:, None]
-    return x, target_function(x) + noise * np.random.default_rng(seed).normal(size=x.shape)
+    return x, target_function(x) + noise * rng.normal(size=x.shape)

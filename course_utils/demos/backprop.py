@@ -1,22 +1,25 @@
-"""Chapter 03 figures: losses, regression fits, XOR, gradient routing and checks, vanishing
-gradients, dying ReLUs, width vs depth and the digits CNN's filters.
+"""Chapter 03 figures: losses, regression fits, XOR, the computational graph, gradient
+routing, dropout, convolution as a matrix, vanishing gradients, dying ReLUs, width vs depth
+and the digits CNN's filters.
 
-The ``show_*`` functions return a matplotlib Figure; ``show_xor_mlp`` and
-``show_gradient_norms`` are the functions behind the chapter's widgets.
+The ``show_*`` functions and ``draw_graph`` return a matplotlib Figure; ``show_xor_mlp``,
+``show_dropout`` and ``show_gradient_norms`` are the functions behind the chapter's widgets.
+The experiments they draw live in :mod:`course_utils.networks` and :mod:`course_utils.layers`.
 """
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import Callable
 
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from .. import layers
-from .. import nn as cnn
+from .. import networks
+from ..autodiff import Value, topological_order
+from ..device import count_parameters, model_device
 from ..data.points import sample_target, xor_points
-from ..validate import check_choice
+from ..validate import as_float_array, check_choice, check_int
 from ..viz import MAGNITUDE_CMAP, show_image
 
 CLASS_COLOURS = ("#2b6cb0", "#dd6b20")
@@ -43,6 +46,12 @@ def show_losses():
     return fig
 
 
+def _check_model(model) -> None:
+    if not isinstance(model, networks.LinearModel):
+        raise TypeError(f"model must be a networks.LinearModel (from fit_linear_regression or "
+                        f"fit_logistic_regression), got {type(model).__name__}")
+
+
 def _scatter_classes(ax, x, y) -> None:
     for k in (0, 1):
         ax.scatter(*x[y == k].T, s=12, c=CLASS_COLOURS[k], edgecolors="white", linewidths=0.3,
@@ -58,8 +67,9 @@ def _decision_regions(ax, predict: Callable[[np.ndarray], np.ndarray], x, steps:
     ax.set_aspect("equal")
 
 
-def show_linear_regression(x, y, model: cnn.LinearModel):
+def show_linear_regression(x, y, model: networks.LinearModel):
     """Data with the fitted line (left) and the loss per gradient-descent step (right)."""
+    _check_model(model)
     fig, (ax, ax_loss) = plt.subplots(1, 2, figsize=(9, 3.3))
     ax.scatter(x[:, 0], y, s=12, label="data")
     grid = np.linspace(x.min(), x.max(), 2)[:, None]
@@ -73,8 +83,9 @@ def show_linear_regression(x, y, model: cnn.LinearModel):
     return fig
 
 
-def show_logistic_regression(x, y, model: cnn.LinearModel, title: str = "logistic regression"):
+def show_logistic_regression(x, y, model: networks.LinearModel, title: str = "logistic regression"):
     """Decision regions of a logistic-regression model on 2-D points, and its loss curve."""
+    _check_model(model)
     fig, (ax, ax_loss) = plt.subplots(1, 2, figsize=(9, 3.6))
     _decision_regions(ax, lambda g: (model.scores(g) > 0).astype(int), x)
     _scatter_classes(ax, x, y)
@@ -90,7 +101,7 @@ def show_logistic_regression(x, y, model: cnn.LinearModel, title: str = "logisti
 def show_xor_mlp(hidden: int = 8, lr: float = 0.5, steps: int = 500, seed: int = 0):
     """Train the numpy MLP on XOR points and draw its decision regions and loss curve."""
     x, y = xor_points(200, seed=seed)
-    model = cnn.train_mlp(x, y, hidden=hidden, lr=lr, steps=steps, seed=seed)
+    model = networks.train_mlp(x, y, hidden=hidden, lr=lr, steps=steps, seed=seed)
     acc = np.mean(model.predict(x) == y)
     fig, (ax, ax_loss) = plt.subplots(1, 2, figsize=(9, 3.6))
     _decision_regions(ax, model.predict, x)
@@ -102,10 +113,84 @@ def show_xor_mlp(hidden: int = 8, lr: float = 0.5, steps: int = 500, seed: int =
     return fig
 
 
+# ---- the computational graph of course_utils.autodiff ---------------------------------
+def _layout(order: list[Value]) -> dict[int, tuple[float, float]]:
+    """(x, y) of every value box. Values sit in even columns (2 x longest path from the
+    inputs); op circles go in the odd column in front of their result. An input is moved
+    right to just before its first consumer, and each box is placed near its consumers."""
+    consumers: dict[int, list[Value]] = {id(node): [] for node in order}
+    level: dict[int, int] = {}
+    for node in order:
+        for child in node.inputs:
+            consumers[id(child)].append(node)
+        level[id(node)] = 1 + max((level[id(c)] for c in node.inputs), default=-1)
+    for node in reversed(order):  # inputs: one step before their earliest consumer
+        if not node.inputs:
+            users = consumers[id(node)]
+            level[id(node)] = min(level[id(u)] for u in users) - 1 if users else 0
+    position: dict[int, tuple[float, float]] = {}
+    for col in sorted(set(level.values()), reverse=True):  # right to left: consumers first
+        nodes = [n for n in order if level[id(n)] == col]
+        wanted = {id(n): sum(position[id(u)][1] for u in consumers[id(n)])
+                  / max(len(consumers[id(n)]), 1) for n in nodes}
+        nodes.sort(key=lambda n: wanted[id(n)])
+        ys: list[float] = []
+        for n in nodes:  # keep the wished-for height, but at least one unit apart
+            ys.append(wanted[id(n)] if not ys else max(wanted[id(n)], ys[-1] + 1.0))
+        shift = sum(wanted.values()) / len(nodes) - sum(ys) / len(ys)
+        for n, y in zip(nodes, ys):
+            position[id(n)] = (2.0 * col, y + shift)
+    return position
+
+
+def draw_graph(root: Value, ax=None, title: str | None = None):
+    """Draw the computational graph behind ``root``: boxes hold label, value and gradient,
+    circles the operation. Inputs are on the left, the output on the right.
+
+    Run ``root.backward()`` first to see gradients. Returns the matplotlib Figure.
+    """
+    if not isinstance(root, Value):
+        raise TypeError(f"root must be a Value, got {type(root).__name__}")
+    order = topological_order(root)
+    position = _layout(order)
+    xs = [p[0] for p in position.values()]
+    ys = [p[1] for p in position.values()]
+    if ax is None:
+        _, ax = plt.subplots(figsize=(0.9 * (max(xs) - min(xs)) + 2.0,
+                                      0.9 * (max(ys) - min(ys)) + 1.6))
+    arrow = dict(arrowstyle="-|>", color="0.45", lw=1.0, shrinkA=0, shrinkB=0)
+    boxes = {}  # inputs come before their consumers in `order`, so their boxes exist
+    for node in order:
+        x, y = position[id(node)]
+        text = (f"{node.label}\n" if node.label else "") + \
+            f"value {node.data:.3g}\ngrad {node.grad:.3g}"
+        box = boxes[id(node)] = ax.text(x, y, text, ha="center", va="center", fontsize=8, zorder=2,
+                      bbox=dict(boxstyle="round,pad=0.35", fc="#e8f0fb", ec="#3a6ea5"))
+        if not node.op:
+            continue
+        op_x, op_y = x - 1.0, y
+        circle = ax.text(op_x, op_y, node.op, ha="center", va="center", fontsize=9, zorder=2,
+                         bbox=dict(boxstyle="circle,pad=0.3", fc="#fdf1dc", ec="#c98a1b"))
+        ax.annotate("", xy=(x, y), xytext=(op_x, op_y), zorder=3,
+                    arrowprops=dict(arrow, patchA=circle.get_bbox_patch(),
+                                    patchB=box.get_bbox_patch()))
+        for child in node.inputs:
+            ax.annotate("", xy=(op_x, op_y), xytext=position[id(child)], zorder=3,
+                        arrowprops=dict(arrow, patchA=boxes[id(child)].get_bbox_patch(),
+                                        patchB=circle.get_bbox_patch()))
+    ax.set_xlim(min(xs) - 0.9, max(xs) + 0.9)
+    ax.set_ylim(min(ys) - 0.8, max(ys) + 0.8)
+    ax.axis("off")
+    if title:
+        ax.set_title(title)
+    ax.figure.tight_layout()
+    return ax.figure
+
+
 # ---- layers: routing and gradient checks -------------------------------------------------
 def show_pool_routing(seed: int = 0):
     """A 4x4 input, its 2x2 max-pool and where an all-ones upstream gradient lands."""
-    x = np.random.default_rng(seed).integers(0, 10, size=(1, 1, 4, 4)).astype(float)
+    x = np.random.default_rng(check_int(seed, "seed", 0)).integers(0, 10, size=(1, 1, 4, 4)).astype(float)
     x += np.arange(16).reshape(1, 1, 4, 4) * 1e-3  # break ties so every window has one max
     out, cache = layers.maxpool_forward(x, 2)
     dx = layers.maxpool_backward(np.ones_like(out), cache)
@@ -125,113 +210,61 @@ def show_pool_routing(seed: int = 0):
     return fig
 
 
-def _layer_cases(rng: np.random.Generator):
-    """(name, forward(*arrays), backward, torch reference, input arrays) for every layer."""
-    mask = layers.dropout_mask((4, 6), 0.5, seed=1)
-    stats = layers.RunningStats(rng.normal(size=3), rng.uniform(0.5, 2, size=3))
-    bn_eval = (torch.tensor(stats.mean), torch.tensor(stats.var))
-    y = rng.integers(0, 5, size=4)
-    return [
-        ("linear", layers.linear_forward, layers.linear_backward, F.linear,
-         [rng.normal(size=(4, 5)), rng.normal(size=(3, 5)), rng.normal(size=3)]),
-        ("conv2d (stride 2, pad 1)", lambda x, w, b: layers.conv2d_forward(x, w, b, 2, 1),
-         layers.conv2d_backward, lambda x, w, b: F.conv2d(x, w, b, stride=2, padding=1),
-         [rng.normal(size=(2, 3, 6, 6)), rng.normal(size=(4, 3, 3, 3)), rng.normal(size=4)]),
-        ("max-pool 2x2", lambda x: layers.maxpool_forward(x, 2), layers.maxpool_backward,
-         lambda x: F.max_pool2d(x, 2), [rng.normal(size=(2, 2, 6, 6))]),
-        ("relu", layers.relu_forward, layers.relu_backward, F.relu, [rng.normal(size=(4, 6))]),
-        ("sigmoid", layers.sigmoid_forward, layers.sigmoid_backward, torch.sigmoid,
-         [rng.normal(size=(4, 6))]),
-        ("batch norm (train)",
-         lambda x, g, b: layers.batchnorm_forward(x, g, b, layers.RunningStats.create(3)),
-         layers.batchnorm_backward,
-         lambda x, g, b: F.batch_norm(x, None, None, g, b, training=True),
-         [rng.normal(size=(4, 3, 2, 2)), rng.normal(size=3), rng.normal(size=3)]),
-        ("batch norm (eval)",
-         lambda x, g, b: layers.batchnorm_forward(x, g, b, stats, train=False),
-         layers.batchnorm_backward,
-         lambda x, g, b: F.batch_norm(x, *bn_eval, g, b, training=False),
-         [rng.normal(size=(4, 3)), rng.normal(size=3), rng.normal(size=3)]),
-        ("dropout p=0.5 (fixed mask)", lambda x: layers.dropout_forward(x, 0.5, mask=mask),
-         layers.dropout_backward, lambda x: x * torch.tensor(mask) / 0.5,
-         [rng.normal(size=(4, 6))]),
-        ("softmax + cross-entropy", lambda s: _loss_as_layer(s, y), _loss_backward,
-         lambda s: F.cross_entropy(s, torch.tensor(y)), [rng.normal(size=(4, 5))]),
-    ]
+def show_dropout(p: float = 0.3, seed: int = 0):
+    """Dropout on a batch of 200 x 50 activations (mean 1): the first 20 rows after dropout
+    (left, zeros white) and the batch mean before, after and in evaluation mode (right)."""
+    x = np.random.default_rng(0).normal(1.0, 1.0, size=(200, 50))
+    dropped, _ = layers.dropout_forward(x, p, seed=seed)
+    evaluated, _ = layers.dropout_forward(x, p, train=False)
+    zero_fraction = float(np.mean(dropped == 0))
+    fig, (ax_img, ax_bar) = plt.subplots(1, 2, figsize=(9, 3.0),
+                                         gridspec_kw={"width_ratios": [2.2, 1]})
+    limit = np.abs(dropped[:20]).max()
+    ax_img.imshow(dropped[:20], cmap="RdBu_r", vmin=-limit, vmax=limit)
+    ax_img.set(xlabel="unit", ylabel="sample",
+               title=f"p = {p:g}: {zero_fraction:.1%} zeroed, survivors x {1 / (1 - p):.2f}")
+    means = [x.mean(), dropped.mean(), evaluated.mean()]
+    ax_bar.bar(["input", "train", "eval"], means, color=["0.6", "C0", "C2"])
+    ax_bar.set(ylabel="mean activation", title="the mean is kept", ylim=(0, 1.5))
+    fig.tight_layout()
+    return fig
 
 
-def _loss_as_layer(scores, y):
-    loss, dscores = layers.softmax_cross_entropy(scores, y)
-    return np.array(loss), dscores
-
-
-def _loss_backward(dout, dscores):
-    return np.asarray(dout) * dscores
-
-
-def layer_gradient_checks(seed: int = 0) -> list[dict]:
-    """For every layer: the worst relative error of its backward against torch.autograd and
-    against centred differences (h = 1e-5), and whether torch.autograd.gradcheck passes."""
-    rng = np.random.default_rng(seed)
-    rows = []
-    for name, forward, backward, torch_fn, inputs in _layer_cases(rng):
-        out, cache = forward(*inputs)
-        dout = rng.normal(size=np.shape(out))
-        grads = backward(dout, cache)
-        grads = grads if isinstance(grads, tuple) else (grads,)
-        reference = layers.torch_gradients(torch_fn, inputs, dout)
-        numeric = []
-        for i, value in enumerate(inputs):
-            def f(v, i=i):
-                args = list(inputs)
-                args[i] = v
-                return forward(*args)[0]
-            numeric.append(layers.numeric_gradient(f, value, dout=dout))
-        tensors = [torch.tensor(a, requires_grad=True) for a in inputs]
-        rows.append({
-            "layer": name,
-            "forward vs torch": layers.relative_error(out, torch_fn(
-                *[torch.tensor(a) for a in inputs]).detach().numpy()),
-            "backward vs torch.autograd": max(layers.relative_error(g, r)
-                                              for g, r in zip(grads, reference)),
-            "backward vs numeric": max(layers.relative_error(g, n)
-                                       for g, n in zip(grads, numeric)),
-            "gradcheck": torch.autograd.gradcheck(layers.as_torch_function(forward, backward),
-                                                  tensors),
-        })
-    return rows
-
-
-def format_table(rows: Sequence[dict]) -> str:
-    """Rows of equal keys as an aligned text table (floats in scientific notation)."""
-    keys = list(rows[0])
-    cells = [[f"{r[k]:.1e}" if isinstance(r[k], float) else str(r[k]) for k in keys]
-             for r in rows]
-    widths = [max(len(k), *(len(c[i]) for c in cells)) for i, k in enumerate(keys)]
-    lines = ["  ".join(k.ljust(w) for k, w in zip(keys, widths))]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)) for row in cells]
-    return "\n".join(lines)
+def show_conv_matrix(size: int = 4, kernel: int = 3, stride: int = 1, pad: int = 0,
+                     seed: int = 0):
+    """One 1-channel convolution as a matrix: the image x (size x size), the kernel, the
+    matrix M of ``layers.conv2d_matrix`` (one row per output pixel) and M @ x.ravel()
+    reshaped, which equals the convolution layer's output."""
+    size, kernel = check_int(size, "size", 1), check_int(kernel, "kernel", 1)
+    rng = np.random.default_rng(check_int(seed, "seed", 0))
+    x = rng.integers(0, 5, size=(1, 1, size, size)).astype(float)
+    w = rng.integers(-2, 3, size=(1, 1, kernel, kernel)).astype(float)
+    matrix = layers.conv2d_matrix(w, (1, size, size), stride=stride, pad=pad)
+    out, _ = layers.conv2d_forward(x, w, np.zeros(1), stride=stride, padding=pad)
+    product = (matrix @ x.ravel()).reshape(out.shape[2:])
+    fig, axes = plt.subplots(1, 4, figsize=(11, 3.2),
+                             gridspec_kw={"width_ratios": [1, 0.8, 2.6, 0.8]})
+    panels = [(x[0, 0], "image x"), (w[0, 0], "kernel w"),
+              (matrix, f"M: {matrix.shape[0]} x {matrix.shape[1]}"), (product, "M @ x, reshaped")]
+    for ax, (image, title) in zip(axes, panels):
+        limit = max(np.abs(image).max(), 1.0)
+        ax.imshow(image, cmap="RdBu_r", vmin=-limit, vmax=limit)
+        ax.set_title(title, fontsize=9)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    axes[2].set(xlabel="input pixel", ylabel="output pixel")
+    fig.tight_layout()
+    return fig
 
 
 # ---- deep nets: vanishing gradients and dying ReLUs ---------------------------------------
-def gradient_norms(depth: int = 12, activation: str = "sigmoid", width: int = 32,
-                   seed: int = 0) -> np.ndarray:
-    """||dL/dW|| per Linear layer (input first) of a freshly He-initialised MLP with ``depth``
-    hidden layers, for one batch of 256 random inputs (16 features) and random targets."""
-    torch.manual_seed(seed)
-    model = cnn.make_mlp(16, [width] * depth, 1, activation, init="he")
-    gen = torch.Generator().manual_seed(seed)
-    x, y = torch.randn(256, 16, generator=gen), torch.randn(256, 1, generator=gen)
-    return cnn.layer_gradient_norms(model, x, y)
-
-
 def show_gradient_norms(depth: int = 12, activation: str = "sigmoid", seed: int = 0):
     """Per-layer gradient norms on a log scale; the chosen activation in bold, the others
     faint for comparison."""
-    check_choice(activation, "activation", tuple(cnn.ACTIVATIONS))
+    check_choice(activation, "activation", tuple(networks.ACTIVATIONS))
     fig, ax = plt.subplots(figsize=(6.5, 3.4))
-    for i, act in enumerate(cnn.ACTIVATIONS):
-        norms = gradient_norms(depth, act, seed=seed)
+    for i, act in enumerate(networks.ACTIVATIONS):
+        norms = networks.gradient_norms(depth, act, seed=seed)
         chosen = act == activation
         ax.semilogy(np.arange(1, len(norms) + 1), norms, marker="o" if chosen else ".",
                     lw=2.2 if chosen else 1, alpha=1 if chosen else 0.35, color=f"C{i}",
@@ -244,29 +277,13 @@ def show_gradient_norms(depth: int = 12, activation: str = "sigmoid", seed: int 
     return fig
 
 
-def dead_relus_after_training(lrs: Sequence[float], init: str = "he", steps: int = 200,
-                              seed: int = 0) -> dict[float, dict]:
-    """Train a 4 x 64 ReLU MLP on the 1-D target with Adam at each learning rate.
-
-    Returns {lr: {"dead": fraction of dead units per hidden layer, "loss": final MSE}};
-    the entry lr = 0.0 describes the network before training.
-    """
-    x, y = (torch.tensor(a, dtype=torch.float32) for a in sample_target(256))
-    result = {}
-    for lr in (0.0, *lrs):
-        torch.manual_seed(seed)
-        model = cnn.make_mlp(1, [64] * 4, 1, "relu", init=init)
-        if lr > 0:
-            cnn.fit_full_batch(model, x, y, lr=lr, steps=steps)
-        with torch.no_grad():
-            loss = F.mse_loss(model(x), y).item()
-        result[lr] = {"dead": cnn.dead_relu_fraction(model, x), "loss": loss}
-    return result
-
-
 def show_dead_relus(results: dict[str, dict[float, dict]]):
     """Dead fraction and final loss against the learning rate, one line per initialisation;
     dotted lines show the value before training."""
+    if (not isinstance(results, dict) or not results
+            or not all(isinstance(v, dict) and 0.0 in v for v in results.values())):
+        raise TypeError("results must map a name to the dict of "
+                        "networks.dead_relus_after_training (with the lr 0.0 entry)")
     fig, (ax_dead, ax_loss) = plt.subplots(1, 2, figsize=(10, 3.3))
     for i, (name, by_lr) in enumerate(results.items()):
         lrs = [lr for lr in by_lr if lr > 0]
@@ -289,14 +306,16 @@ def show_dead_relus(results: dict[str, dict[float, dict]]):
 # ---- width vs depth and the CNN -------------------------------------------------------------
 def show_width_vs_depth(models: dict[str, torch.nn.Module], losses: dict[str, list[float]]):
     """Loss curves (left) and the fitted functions against the target (right)."""
+    if not isinstance(models, dict) or not isinstance(losses, dict) or set(models) != set(losses):
+        raise TypeError("models and losses must be dicts with the same names")
     x, y = sample_target(256)
     fig, (ax_loss, ax_fit) = plt.subplots(1, 2, figsize=(10, 3.4))
     ax_fit.plot(x[:, 0], y[:, 0], "k", lw=3, alpha=0.3, label="target")
     with torch.no_grad():
         grid = torch.tensor(x, dtype=torch.float32)
         for name, model in models.items():
-            device = next(model.parameters()).device
-            label = f"{name} ({cnn.count_parameters(model)} params)"
+            device = model_device(model)
+            label = f"{name} ({count_parameters(model)} params)"
             ax_loss.semilogy(losses[name], label=label)
             ax_fit.plot(x[:, 0], model(grid.to(device)).cpu().numpy()[:, 0], label=label)
     ax_loss.set(xlabel="Adam step", ylabel="mean squared error", title="training loss")
@@ -312,8 +331,12 @@ def show_filters(weight, size: int = 16):
 
     weight: (F, 1, KH, KW), e.g. ``DigitsCNN().conv1.weight``.
     """
-    spectra = cnn.filter_spectra(weight, size=size)
-    filters = weight.detach().cpu().numpy()[:, 0] if hasattr(weight, "detach") else weight[:, 0]
+    weight = as_float_array(weight.detach().cpu().numpy() if hasattr(weight, "detach") else weight,
+                            "weight", ndim=4)
+    if weight.shape[1] != 1:
+        raise ValueError(f"weight must be (F, 1, KH, KW), one input channel; got {weight.shape}")
+    spectra = networks.filter_spectra(weight, size=size)
+    filters = weight[:, 0]
     n = len(filters)
     fig, axes = plt.subplots(2, n, figsize=(1.35 * n, 3.0), squeeze=False)
     for i in range(n):

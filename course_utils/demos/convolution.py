@@ -1,62 +1,20 @@
-"""Chapter 01 (convolution): test patterns, figures, widget functions and the speed tables.
+"""Chapter 01 (convolution): figures and the functions behind its widgets.
 
-The ``show_*`` functions return a matplotlib Figure; the notebook wraps them in
-``live(...)`` widgets and the tests call them directly.
+The ``show_*`` functions return a matplotlib Figure; the notebook wraps some of them in
+``live(...)`` widgets and the tests call them directly. The measurements they draw live in
+``course_utils.filters``, the test patterns in ``course_utils.data.patterns``.
 """
 from __future__ import annotations
 
-import math
-
 import matplotlib.pyplot as plt
 import numpy as np
-import scipy.signal as sps
 
 from .. import filters as F
-from ..data import load_image
-from ..timing import time_call
-from ..validate import check_positive
+from ..data import AVAILABLE_IMAGES, load_image
+from ..data.images import noisy_camera
+from ..data.patterns import grating
+from ..validate import as_float_array, check_choice, check_int, check_positive
 from ..viz import show_image, show_images
-
-# --------------------------------------------------------------------------- test patterns
-
-
-def impulse_image(size: int = 32, positions=((16, 16),)) -> np.ndarray:
-    """(size, size) zeros with a 1 at each (row, col) in ``positions``."""
-    image = np.zeros((size, size))
-    for r, c in positions:
-        image[r, c] = 1.0
-    return image
-
-
-def step_image(size: int = 64, column: int | None = None) -> np.ndarray:
-    """(size, size) image that is 0 left of ``column`` (default: the middle) and 1 from it on."""
-    image = np.zeros((size, size))
-    image[:, size // 2 if column is None else column:] = 1.0
-    return image
-
-
-def grating(size: int = 64, frequency: float = 0.1, theta: float = 0.0,
-            phase: float = 0.0) -> np.ndarray:
-    """(size, size) sinusoid ``0.5 + 0.5 cos(2 pi f (x cos theta + y sin theta) + phase)``."""
-    y, x = np.mgrid[:size, :size].astype(float)
-    return 0.5 + 0.5 * np.cos(2 * np.pi * frequency * (x * np.cos(theta) + y * np.sin(theta))
-                              + phase)
-
-
-def noisy_camera(noise_std: float = 0.1, seed: int = 0, size: int = 256
-                 ) -> tuple[np.ndarray, np.ndarray]:
-    """Camera image downsampled to (size, size) and a copy with seeded Gaussian noise."""
-    clean = load_image("camera")
-    step = max(clean.shape[0] // size, 1)
-    clean = clean[::step, ::step][:size, :size]
-    noise = np.random.default_rng(seed).normal(0.0, noise_std, clean.shape)
-    return clean, clean + noise
-
-
-def rmse(a, b) -> float:
-    """Root-mean-square difference of two arrays of the same shape."""
-    return float(np.sqrt(np.mean((np.asarray(a) - np.asarray(b)) ** 2)))
-
 
 # --------------------------------------------------------------------------- widget functions
 def show_denoise(sigma: float = 1.5, size: int = 5, noise_std: float = 0.1, seed: int = 0):
@@ -64,17 +22,10 @@ def show_denoise(sigma: float = 1.5, size: int = 5, noise_std: float = 0.1, seed
     clean, noisy = noisy_camera(noise_std, seed)
     box = F.conv2d(noisy, F.box_kernel(size), boundary="reflect")
     gauss = F.gaussian_blur(noisy, sigma)
-    titles = ["clean", f"noisy  RMSE {rmse(noisy, clean):.3f}",
-              f"box {size}x{size}  RMSE {rmse(box, clean):.3f}",
-              f"Gaussian sigma={sigma:g}  RMSE {rmse(gauss, clean):.3f}"]
+    titles = ["clean", f"noisy  RMSE {F.rmse(noisy, clean):.3f}",
+              f"box {size}x{size}  RMSE {F.rmse(box, clean):.3f}",
+              f"Gaussian sigma={sigma:g}  RMSE {F.rmse(gauss, clean):.3f}"]
     return show_images([clean, noisy, box, gauss], titles, size=3.0, vmin=0, vmax=1)
-
-
-def sharpen_noise_gain(amount: float, sigma: float = 1.0) -> float:
-    """Factor by which sharpening multiplies white-noise std: the L2 norm of its kernel."""
-    g = F.gaussian_kernel(sigma)
-    kernel = (1 + amount) * F.identity_kernel(g.shape[0]) - amount * g
-    return float(np.sqrt((kernel ** 2).sum()))
 
 
 def show_sharpen(amount: float = 1.0, sigma: float = 1.0, noise_std: float = 0.02,
@@ -90,13 +41,13 @@ def show_sharpen(amount: float = 1.0, sigma: float = 1.0, noise_std: float = 0.0
               f"sharpened noisy: noise std {noise_after:.3f}"]
     return show_images([clean, sharp_clean, noisy, sharp_noisy], titles, size=3.0, vmin=0,
                        vmax=1, suptitle=f"predicted noise gain ||kernel||_2 = "
-                                        f"{sharpen_noise_gain(amount, sigma):.2f}")
+                                        f"{F.sharpen_noise_gain(amount, sigma):.2f}")
 
 
 def show_edges(threshold: float = 0.2, sigma: float = 1.5, image_name: str = "coins"):
     """Derivative-of-Gaussian magnitude and the edge map above ``threshold`` * max."""
-    image = load_image(image_name, gray=True)
-    gx, gy = F.gaussian_gradient(image, sigma)
+    image = load_image(check_choice(image_name, "image_name", AVAILABLE_IMAGES), gray=True)
+    gx, gy = F.derivative_of_gaussian(image, sigma)
     magnitude = np.hypot(gx, gy)
     edges = F.edge_map(image, sigma, threshold)
     fig, axes = plt.subplots(1, 3, figsize=(11, 3.4))
@@ -110,6 +61,10 @@ def show_edges(threshold: float = 0.2, sigma: float = 1.5, image_name: str = "co
 # --------------------------------------------------------------------------- lesson figures
 def show_image_as_function(image, top: int = 200, left: int = 240, side: int = 8):
     """An image as an array of numbers (a side x side crop) and as a surface z = f(x, y)."""
+    image = as_float_array(image, "image", ndim=2)
+    top, left, side = check_int(top, "top", 0), check_int(left, "left", 0), check_int(side, "side", 1)
+    if top + side > image.shape[0] or left + side > image.shape[1]:
+        raise ValueError(f"the {side}x{side} crop at ({top}, {left}) does not fit in {image.shape}")
     patch = image[top:top + side, left:left + side]
     fig = plt.figure(figsize=(12, 3.8))
     ax = fig.add_subplot(1, 3, 1)
@@ -132,7 +87,13 @@ def show_image_as_function(image, top: int = 200, left: int = 240, side: int = 8
 
 def show_kernel_row(images, titles, suptitle: str | None = None, signed=None):
     """A row of images or kernels; ``signed[i]`` uses the diverging map for panel i."""
+    if not isinstance(images, (list, tuple)) or not images:
+        raise TypeError("images must be a non-empty list of 2-D arrays")
+    if not isinstance(titles, (list, tuple)) or len(titles) != len(images):
+        raise ValueError(f"titles must be a list of {len(images)} strings, one per image")
     signed = signed or [False] * len(images)
+    if len(signed) != len(images):
+        raise ValueError(f"signed must hold {len(images)} flags, one per image")
     fig, axes = plt.subplots(1, len(images), figsize=(2.7 * len(images), 2.9), squeeze=False)
     for ax, image, title, s in zip(axes[0], images, titles, signed):
         show_image(ax, image, title, signed=s)
@@ -142,146 +103,92 @@ def show_kernel_row(images, titles, suptitle: str | None = None, signed=None):
     return fig
 
 
-def template_matching(image, top: int, left: int, height: int, width: int) -> dict:
-    """Raw correlation vs NCC for a patch cut from ``image``: maps and best positions."""
-    template = image[top:top + height, left:left + width]
-    raw = F.correlate2d(image, template, "valid")
-    ncc = F.match_template_ncc(image, template)
-    return {"template": template, "raw": raw, "ncc": ncc, "truth": (top, left),
-            "raw_best": tuple(int(i) for i in np.unravel_index(np.argmax(raw), raw.shape)),
-            "ncc_best": tuple(int(i) for i in np.unravel_index(np.argmax(ncc), ncc.shape))}
+def show_padding(boundary: str = "zero", sigma: float = 4.0):
+    """What one padding mode invents: the camera image padded by 3 sigma (left), blurred with
+    that boundary (middle), and the gradient magnitude of the blur (right), whose mean in the
+    4-pixel border band is in the title."""
+    check_choice(boundary, "boundary", F.BOUNDARIES)
+    sigma = check_positive(sigma, "sigma")
+    camera = load_image("camera")[::2, ::2]
+    r = int(np.ceil(3 * sigma))
+    padded = F.pad_image(camera, [(r, r), (r, r)], boundary)
+    blurred = F.gaussian_blur(camera, sigma, boundary=boundary)
+    gradient = np.hypot(*F.image_gradients(blurred))
+    in_band, inside = F.border_gradient(blurred, width=4)
+    fig, axes = plt.subplots(1, 3, figsize=(10, 3.6))
+    show_image(axes[0], padded, f"padded by {r} px ({boundary})", vmin=0, vmax=1)
+    axes[0].add_patch(plt.Rectangle((r - 0.5, r - 0.5), camera.shape[1], camera.shape[0],
+                                    fill=False, color="red", lw=1))
+    show_image(axes[1], blurred, f"Gaussian blur, sigma={sigma:g}", vmin=0, vmax=1)
+    show_image(axes[2], gradient, f"|gradient|: border band {in_band:.4f}, inside {inside:.4f}",
+               cmap="magma")
+    fig.tight_layout()
+    return fig
 
 
-def rotation_is_not_convolution(size: int = 24, kernel_size: int = 9, n_images: int = 8,
-                                seed: int = 0) -> dict:
-    """Measure why a 90-degree rotation is linear but is not a convolution.
-
-    Returns relative errors: ``linearity`` (rot(a x + b y) vs a rot(x) + b rot(y)),
-    ``shift_equivariance`` (rot(shift(x)) vs shift(rot(x)), wrap shifts), and the relative
-    residual of the best least-squares kernel_size x kernel_size kernel fitted to map random
-    images to their rotations (``rotation_fit``) and, as a control, to their blurs
-    (``blur_fit``, which a kernel reproduces exactly).
-    """
-    rng = np.random.default_rng(seed)
-    x, y = rng.standard_normal((2, size, size))
-    a, b = 2.0, -0.7
-    rotate = np.rot90
-
-    def rel(p, q):
-        return float(np.linalg.norm(p - q) / np.linalg.norm(q))
-
-    def roll(z):
-        return np.roll(z, (0, 3), axis=(0, 1))
-
-    def best_fit_residual(transform) -> float:
-        r = kernel_size // 2
-        rows, targets = [], []
-        for _ in range(n_images):
-            z = rng.standard_normal((size, size))
-            padded = F.pad_image(z, [(r, r), (r, r)], "wrap")
-            windows = np.lib.stride_tricks.sliding_window_view(padded, (kernel_size,) * 2)
-            rows.append(windows.reshape(-1, kernel_size ** 2))
-            targets.append(transform(z).ravel())
-        design, target = np.concatenate(rows), np.concatenate(targets)
-        coef, *_ = np.linalg.lstsq(design, target, rcond=None)
-        return rel(design @ coef, target)
-
-    blur = F.gaussian_kernel(1.0)
-    return {
-        "linearity": rel(rotate(a * x + b * y), a * rotate(x) + b * rotate(y)),
-        "shift_equivariance": rel(rotate(roll(x)), roll(rotate(x))),
-        "blur_shift_equivariance": rel(F.conv2d(roll(x), blur, boundary="wrap"),
-                                       roll(F.conv2d(x, blur, boundary="wrap"))),
-        "rotation_fit": best_fit_residual(rotate),
-        "blur_fit": best_fit_residual(lambda z: F.correlate2d(z, blur, boundary="wrap")),
-    }
+def show_gabor(angle: float = 45.0, frequency: float = 0.1, sigma: float = 4.0):
+    """A Gabor kernel (angle in degrees, frequency in cycles per pixel) and its mean response
+    energy to gratings of the same frequency at every angle 0..175 degrees (right): the
+    tuning curve peaks at the kernel's own angle."""
+    if isinstance(angle, bool) or not isinstance(angle, (int, float, np.integer, np.floating)):
+        raise TypeError(f"angle must be a number of degrees, got {angle!r}")
+    kernel = F.gabor_kernel(frequency, np.deg2rad(angle), sigma=sigma)
+    if kernel.shape[0] > 64:
+        raise ValueError(f"sigma {sigma} gives a {kernel.shape[0]}-pixel kernel; at most 64 fit "
+                         f"the 64x64 test gratings")
+    angles = np.arange(0, 180, 5)
+    energy = np.array([np.mean(F.conv2d(grating(64, frequency, a) - 0.5, kernel, mode="valid") ** 2)
+                       for a in angles])
+    fig, (ax_k, ax_g, ax_e) = plt.subplots(1, 3, figsize=(10.5, 3.2),
+                                           gridspec_kw={"width_ratios": [1, 1, 1.6]})
+    show_image(ax_k, kernel, f"Gabor {angle:g} deg, f={frequency:g}", signed=True)
+    show_image(ax_g, grating(64, frequency, angle), f"grating {angle:g} deg", vmin=0, vmax=1)
+    ax_e.plot(angles, energy / energy.max(), "o-", ms=3)
+    ax_e.axvline(angle % 180, color="C3", ls="--", lw=1)
+    ax_e.set(xlabel="grating angle (deg)", ylabel="response energy / max",
+             title=f"tuning: peak at {angles[np.argmax(energy)]} deg")
+    fig.tight_layout()
+    return fig
 
 
-# --------------------------------------------------------------------------- speed tables
-def speed_table(size: int = 512, kernel_sizes=(3, 7, 15, 31), repeat: int = 3,
-                naive_taps: int = 200_000, seed: int = 0) -> list[dict]:
-    """Time 'same' zero-padded convolution of a (size, size) float64 image, one row per kernel.
-
-    Columns (seconds per call): ``naive`` (``conv2d_naive``; when size^2 * m^2 exceeds
-    ``naive_taps`` it runs on a ``naive_crop`` x ``naive_crop`` crop and is extrapolated per
-    pixel, ``naive_extrapolated`` says so), ``numpy`` (``conv2d``), ``torch``
-    (``torch.nn.functional.conv2d`` on the flipped kernel, float64) and ``scipy``
-    (``scipy.signal.convolve2d``). Outputs are checked to agree before timing.
-    """
-    import torch
-
-    image = load_image("camera")
-    image = np.tile(image, (math.ceil(size / image.shape[0]),) * 2)[:size, :size]
-    rng = np.random.default_rng(seed)
-    rows = []
-    for m in kernel_sizes:
-        kernel = rng.standard_normal((m, m))
-        x = torch.from_numpy(np.ascontiguousarray(image))[None, None]
-        k = torch.from_numpy(np.ascontiguousarray(kernel[::-1, ::-1]))[None, None]
-
-        def torch_conv():
-            with torch.no_grad():
-                return torch.nn.functional.conv2d(x, k, padding=m // 2)[0, 0]
-
-        ours = F.conv2d(image, kernel)
-        if not np.allclose(ours, torch_conv().numpy(), atol=1e-8):
-            raise RuntimeError(f"conv2d and torch disagree for a {m}x{m} kernel")
-        crop = min(size, max(8, int(math.sqrt(naive_taps) / m)))
-        naive = time_call(F.conv2d_naive, image[:crop, :crop], kernel, repeat=1, warmup=0)
-        rows.append({
-            "kernel": m, "naive": naive * (size / crop) ** 2, "naive_crop": crop,
-            "naive_extrapolated": crop < size,
-            "numpy": time_call(F.conv2d, image, kernel, repeat=repeat),
-            "torch": time_call(torch_conv, repeat=repeat),
-            "scipy": time_call(sps.convolve2d, image, kernel, "same", repeat=repeat),
-        })
-    return rows
+def show_separable_scaling(sep_rows: list[dict]):
+    """Log-log time per image against kernel side m for the dense and the separable Gaussian
+    (rows of ``course_utils.speed.separable_speed_table``); the legend gives the fitted
+    exponent p of time ~ m^p (2 and 1 by the multiply count)."""
+    if (not isinstance(sep_rows, (list, tuple)) or not sep_rows or not all(
+            isinstance(r, dict) and {"kernel", "dense", "separable"} <= set(r) for r in sep_rows)):
+        raise TypeError("sep_rows must be a non-empty list of dicts with 'kernel', 'dense' and "
+                        "'separable' (from course_utils.speed.separable_speed_table)")
+    m = np.array([r["kernel"] for r in sep_rows], dtype=float)
+    fig, ax = plt.subplots(figsize=(5, 3.4))
+    for key, marker in (("dense", "o"), ("separable", "s")):
+        times = np.array([r[key] for r in sep_rows]) * 1e3
+        slope = np.polyfit(np.log(m), np.log(times), 1)[0] if len(m) > 1 else float("nan")
+        ax.loglog(m, times, marker=marker, label=f"{key}: time ~ m^{slope:.1f}")
+    ax.set_xlabel("kernel side m")
+    ax.set_ylabel("ms per image")
+    ax.legend()
+    fig.tight_layout()
+    return fig
 
 
-def separable_speed_table(size: int = 512, sigmas=(1, 2, 4, 8), repeat: int = 3) -> list[dict]:
-    """Dense 2-D Gaussian (m^2 taps per pixel) vs two 1-D passes (2m taps) on (size, size)."""
-    image = load_image("camera")
-    image = np.tile(image, (math.ceil(size / image.shape[0]),) * 2)[:size, :size]
-    rows = []
-    for sigma in sigmas:
-        check_positive(sigma, "sigma")
-        m = F.gaussian_kernel1d(sigma).size
-        dense = time_call(F.gaussian_blur, image, sigma, separable=False, repeat=repeat)
-        separable = time_call(F.gaussian_blur, image, sigma, separable=True, repeat=repeat)
-        rows.append({"sigma": sigma, "kernel": m, "dense": dense, "separable": separable,
-                     "speedup": dense / separable, "tap_ratio": m * m / (2 * m)})
-    return rows
-
-
-def format_table(rows: list[dict], columns: list[tuple[str, str, str]]) -> str:
-    """Plain-text table: ``columns`` are (key, header, format spec) triples."""
-    headers = [h for _, h, _ in columns]
-    body = [[format(row[key], spec) for key, _, spec in columns] for row in rows]
-    widths = [max(len(h), *(len(r[i]) for r in body)) for i, h in enumerate(headers)]
-    lines = ["  ".join(h.rjust(w) for h, w in zip(headers, widths))]
-    lines += ["  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in body]
-    return "\n".join(lines)
-
-
-def format_speed_tables(conv_rows: list[dict], sep_rows: list[dict]) -> str:
-    """Both speed tables as text, with ratios and a note on extrapolated naive times."""
-    conv_rows = [dict(r, naive_vs_numpy=r["naive"] / r["numpy"],
-                      numpy_vs_torch=r["numpy"] / r["torch"],
-                      naive_ms=f"{r['naive'] * 1e3:.0f}" + ("*" if r["naive_extrapolated"] else ""),
-                      **{k + "_ms": r[k] * 1e3 for k in ("numpy", "torch", "scipy")})
-                 for r in conv_rows]
-    sep_rows = [dict(r, dense_ms=r["dense"] * 1e3, separable_ms=r["separable"] * 1e3)
-                for r in sep_rows]
-    conv = format_table(conv_rows, [
-        ("kernel", "m", "d"), ("naive_ms", "naive ms", "s"), ("numpy_ms", "conv2d ms", ".2f"),
-        ("torch_ms", "torch ms", ".2f"), ("scipy_ms", "scipy ms", ".2f"),
-        ("naive_vs_numpy", "naive/conv2d", ".0f"), ("numpy_vs_torch", "conv2d/torch", ".2f")])
-    crops = ", ".join(f"m={r['kernel']}: {r['naive_crop']}x{r['naive_crop']}"
-                      for r in conv_rows if r["naive_extrapolated"])
-    note = (f"* naive loops timed on a crop and scaled by pixel count ({crops})"
-            if crops else "naive loops timed on the full image")
-    sep = format_table(sep_rows, [
-        ("sigma", "sigma", "g"), ("kernel", "m", "d"), ("dense_ms", "dense ms", ".2f"),
-        ("separable_ms", "separable ms", ".2f"), ("speedup", "speedup", ".1f"),
-        ("tap_ratio", "m^2/(2m)", ".1f")])
-    return f"{conv}\n{note}\n\n{sep}"
+def show_template_matching(image, match: dict):
+    """The image with the true (green) and raw-correlation best (red) windows, the template,
+    and the raw correlation and NCC maps (``match`` from ``filters.template_matching``)."""
+    image = as_float_array(image, "image", ndim=2)
+    keys = {"template", "raw", "ncc", "truth", "raw_best"}
+    if not isinstance(match, dict) or not keys <= set(match):
+        raise TypeError(f"match must be the dict of filters.template_matching (keys {sorted(keys)})")
+    height, width = match["template"].shape
+    fig, axes = plt.subplots(1, 4, figsize=(12, 3.3))
+    panels = [(image, "image: true (green), raw best (red)", "gray"),
+              (match["template"], f"template {height}x{width}", "gray"),
+              (match["raw"], "raw correlation", "magma"), (match["ncc"], "NCC", "magma")]
+    for ax, (panel, title, cmap) in zip(axes, panels):
+        ax.imshow(panel, cmap=cmap)
+        ax.set_title(title, fontsize=9)
+        ax.axis("off")
+    for (r, c), color in ((match["truth"], "lime"), (match["raw_best"], "red")):
+        axes[0].add_patch(plt.Rectangle((c, r), width, height, fill=False, color=color, lw=2))
+    fig.tight_layout()
+    return fig

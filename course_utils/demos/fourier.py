@@ -4,18 +4,13 @@ Every ``show_*`` returns a matplotlib Figure; the numbers come from ``course_uti
 """
 from __future__ import annotations
 
-from functools import lru_cache
-from typing import Callable
-
 import matplotlib.pyplot as plt
 import numpy as np
-import scipy.signal
-from skimage.transform import resize
 
 from .. import fourier
-from ..data import load_image
-from ..timing import time_call
-from ..validate import check_positive
+from ..data.images import face_pair
+from ..data.patterns import bar_image, grating
+from ..validate import as_float_array, check_int, check_positive
 from ..viz import MAGNITUDE_CMAP, SIGNED_CMAP, show_image
 
 # The signal wound around the circle: a constant plus a cosine of 3 cycles per second.
@@ -23,35 +18,10 @@ WIND_T = np.linspace(0.0, 2.0, 800, endpoint=False)
 WIND_SIGNAL = 1.0 + np.cos(2 * np.pi * 3.0 * WIND_T + 0.6)
 
 
-# ----------------------------------------------------------------------------- data
-def face_pair(size: int = 256) -> tuple[np.ndarray, np.ndarray]:
-    """Two grey faces cropped to the same square size, eyes roughly aligned.
-
-    Returns (astronaut, cat), each (size, size) float64 in [0, 1], from skimage's bundled
-    astronaut and chelsea images (fresh copies: callers may modify them).
-    """
-    size = int(check_positive(size, "size"))
-    return tuple(image.copy() for image in _face_pair(size))
-
-
-@lru_cache(maxsize=4)
-def _face_pair(size: int) -> tuple[np.ndarray, np.ndarray]:
-    astronaut = load_image("astronaut", gray=True)[20:260, 95:335]
-    cat = load_image("chelsea", gray=True)[0:300, 80:380]
-    return (resize(astronaut, (size, size), anti_aliasing=True),
-            resize(cat, (size, size), anti_aliasing=True))
-
-
-def step_image(size: int = 128) -> np.ndarray:
-    """A bright vertical bar on black, (size, size): two sharp edges for ringing tests."""
-    image = np.zeros((size, size))
-    image[:, size // 4: 3 * size // 4] = 1.0
-    return image
-
-
 # ----------------------------------------------------------------------------- 1-D
 def show_sinusoid(amplitude: float = 1.0, frequency: float = 2.0, phase: float = 0.0):
     """Plot ``A cos(2 pi f t + phi)`` against the plain ``cos(2 pi t)`` on t in [0, 2) s."""
+    _check_real(phase, "phase")
     t = np.linspace(0, 2, 500)
     fig, ax = plt.subplots(figsize=(7, 2.6))
     ax.plot(t, fourier.sinusoid(t), color="0.7", label="cos(2 pi t)")
@@ -63,17 +33,12 @@ def show_sinusoid(amplitude: float = 1.0, frequency: float = 2.0, phase: float =
     return fig
 
 
-def winding_sweep(frequencies) -> np.ndarray:
-    """Centre of mass of the wound ``WIND_SIGNAL`` for each frequency: (F,) -> (F,) complex."""
-    return np.array([fourier.winding(WIND_SIGNAL, WIND_T, f)[1] for f in frequencies])
-
-
 def show_winding(frequency: float = 1.0):
     """Left: ``WIND_SIGNAL`` wound at ``frequency`` and its centre of mass.
     Right: the centre's distance from the origin as the frequency sweeps 0..5 Hz."""
     points, centre = fourier.winding(WIND_SIGNAL, WIND_T, frequency)
     sweep_f = np.linspace(0, 5, 251)
-    sweep = np.abs(winding_sweep(sweep_f))
+    sweep = np.abs(fourier.winding_centres(WIND_SIGNAL, WIND_T, sweep_f))
     fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(9, 3.6))
     ax0.plot(points.real, points.imag, lw=0.8)
     ax0.plot([0, centre.real], [0, centre.imag], color="C3")
@@ -95,7 +60,7 @@ def show_winding(frequency: float = 1.0):
 
 def show_dft(signal, title: str = "") -> plt.Figure:
     """Signal, DFT amplitude and DFT phase against the frequency index k = 0..N-1."""
-    x = np.asarray(signal, dtype=np.float64)
+    x = as_float_array(signal, "signal", ndim=1)
     coeffs = fourier.dft(x)
     k = np.arange(x.size)
     fig, axes = plt.subplots(1, 3, figsize=(11, 2.8))
@@ -114,6 +79,7 @@ def show_dft(signal, title: str = "") -> plt.Figure:
 
 def show_ft_pairs(width: float = 1.0, sigma: float = 0.5):
     """Box -> sinc and Gaussian -> Gaussian: sampled transform (dots) vs the formula (line)."""
+    width, sigma = check_positive(width, "width"), check_positive(sigma, "sigma")
     t = np.linspace(-8, 8, 2048, endpoint=False)
     box = (np.abs(t) <= width / 2).astype(float)
     gauss = np.exp(-t ** 2 / (2 * sigma ** 2))
@@ -150,13 +116,58 @@ def show_spectrum(image, title: str = "image"):
 
 
 def show_gratings(settings, size: int = 64):
-    """Gratings for (cycles, angle) pairs (top) and their centred amplitude spectra (bottom)."""
+    """Gratings for (cycles per image, angle in degrees) pairs (top) and their centred
+    amplitude spectra (bottom); angles as in ``data.patterns.grating``."""
+    size = check_int(size, "size", 2)
+    try:
+        settings = [(float(c), float(a)) for c, a in settings]
+    except (TypeError, ValueError):
+        raise ValueError(f"settings must be (cycles, angle) pairs, got {settings!r}") from None
+    if not settings:
+        raise ValueError("settings must hold at least one (cycles, angle) pair")
     fig, axes = plt.subplots(2, len(settings), figsize=(2.2 * len(settings), 4.6), squeeze=False)
     for col, (cycles, angle) in enumerate(settings):
-        g = fourier.grating((size, size), cycles, angle)
+        g = grating(size, cycles / size, angle)
         show_image(axes[0, col], g, f"{cycles:g} cycles, {angle:g} deg")
         show_image(axes[1, col], np.abs(np.fft.fftshift(np.fft.fft2(g - g.mean()))),
                    cmap=MAGNITUDE_CMAP)
+    fig.tight_layout()
+    return fig
+
+
+def show_grating(angle: float = 30.0, cycles: float = 8.0, size: int = 64):
+    """One grating (angle in degrees, cycles per image) and its centred amplitude spectrum,
+    with the spot found by ``fourier.dominant_frequency`` circled: turn the grating and the
+    two spots turn with it."""
+    size = check_int(size, "size", 2)
+    cycles = check_positive(cycles, "cycles")
+    g = grating(size, cycles / size, _check_real(angle, "angle"))
+    frequency, found = fourier.dominant_frequency(g)
+    fig, (ax_g, ax_s) = plt.subplots(1, 2, figsize=(6.4, 3.2))
+    show_image(ax_g, g, f"{cycles:g} cycles, {angle:g} deg", vmin=0, vmax=1)
+    show_image(ax_s, np.abs(np.fft.fftshift(np.fft.fft2(g - g.mean()))),
+               f"spot: {frequency * size:.1f} cycles, {found:.0f} deg", cmap=MAGNITUDE_CMAP)
+    for sign in (1, -1):
+        x = size // 2 + sign * frequency * size * np.cos(np.deg2rad(found))
+        y = size // 2 + sign * frequency * size * np.sin(np.deg2rad(found))
+        ax_s.add_patch(plt.Circle((x, y), 2.5, fill=False, color="C3", lw=1.2))
+    fig.tight_layout()
+    return fig
+
+
+def show_spectrum_slopes(images: dict[str, np.ndarray]):
+    """Radially averaged amplitude spectra on log-log axes, one line per image, each labelled
+    with its fitted power-law exponent (``fourier.spectrum_slope``)."""
+    if not isinstance(images, dict) or not images:
+        raise TypeError(f"images must be a non-empty dict of name -> (H, W) image, "
+                        f"got {type(images).__name__}")
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    for name, image in images.items():
+        f, amplitude = fourier.radial_amplitude(image)
+        ax.loglog(f, amplitude / amplitude[0], label=f"{name}: slope {fourier.spectrum_slope(image):.2f}")
+    ax.set(xlabel="frequency (cycles/pixel)", ylabel="mean |F| / value at the lowest ring",
+           title="radially averaged amplitude spectra")
+    ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
 
@@ -179,7 +190,7 @@ def show_swap(image_a, image_b, names: tuple[str, str] = ("A", "B")):
 
 def show_cutoff(cutoff: float = 0.05, image=None):
     """Low- and high-pass by a box and a Gaussian mask of the same cutoff (cycles/pixel)."""
-    image = face_pair()[0] if image is None else image
+    image = face_pair()[0] if image is None else as_float_array(image, "image", ndim=2)
     fig, axes = plt.subplots(2, 3, figsize=(8.4, 5.8))
     for row, kind in enumerate(fourier.MASK_KINDS):
         mask = fourier.lowpass_mask(image.shape, cutoff, kind)
@@ -196,7 +207,7 @@ def show_cutoff(cutoff: float = 0.05, image=None):
 
 def show_ringing(cutoff: float = 0.05, size: int = 128):
     """One row through a low-passed bright bar: the box mask rings, the Gaussian does not."""
-    step = step_image(size)
+    step = bar_image(size)
     fig, ax = plt.subplots(figsize=(7, 3))
     ax.plot(step[0], color="0.6", lw=3, label="original row")
     for kind in fourier.MASK_KINDS:
@@ -211,6 +222,7 @@ def show_ringing(cutoff: float = 0.05, size: int = 128):
 
 def show_circular_vs_linear(image, kernel):
     """Circular convolution wraps around the border; zero padding removes the wrap."""
+    kernel = as_float_array(kernel, "kernel", ndim=2)
     h, w = kernel.shape
     circular = fourier.circular_convolve(image, kernel)
     linear = fourier.fft_convolve(image, kernel, mode="full")[: image.shape[0], : image.shape[1]]
@@ -226,6 +238,8 @@ def show_circular_vs_linear(image, kernel):
 # ----------------------------------------------------------------------------- applications
 def show_hybrid(sigma_low: float = 6.0, sigma_high: float = 3.0, levels: int = 4):
     """The two filtered faces, their hybrid, and the hybrid seen from farther and farther."""
+    sigma_low = check_positive(sigma_low, "sigma_low", allow_zero=True)
+    sigma_high = check_positive(sigma_high, "sigma_high", allow_zero=True)
     astronaut, cat = face_pair()
     hybrid = fourier.hybrid_image(astronaut, cat, sigma_low, sigma_high)
     fig = plt.figure(figsize=(10, 6.4))
@@ -246,21 +260,16 @@ def show_hybrid(sigma_low: float = 6.0, sigma_high: float = 3.0, levels: int = 4
     return fig
 
 
-def compression_curve(image, fractions) -> np.ndarray:
-    """PSNR (dB) of ``keep_largest(image, f)`` for each kept fraction: (F,) -> (F,)."""
-    return np.array([fourier.psnr(image, fourier.keep_largest(image, f)[0]) for f in fractions])
-
-
 def show_compression(fraction: float = 0.02, image=None):
     """The image rebuilt from its largest coefficients, the error, and PSNR vs kept fraction."""
-    image = face_pair()[0] if image is None else image
+    image = face_pair()[0] if image is None else as_float_array(image, "image", ndim=2)
     rebuilt, n_kept = fourier.keep_largest(image, fraction)
     fractions = np.geomspace(0.001, 0.5, 12)
     fig, axes = plt.subplots(1, 3, figsize=(11, 3.4))
     show_image(axes[0], rebuilt, f"kept {n_kept} coefficients ({fraction:.1%})", vmin=0, vmax=1)
     show_image(axes[1], image - rebuilt, f"error, PSNR {fourier.psnr(image, rebuilt):.1f} dB",
                signed=True)
-    axes[2].semilogx(fractions, compression_curve(image, fractions), "o-")
+    axes[2].semilogx(fractions, fourier.compression_psnr(image, fractions), "o-")
     axes[2].axvline(fraction, color="C3", ls="--")
     axes[2].set_xlabel("kept fraction of coefficients")
     axes[2].set_ylabel("PSNR (dB)")
@@ -277,69 +286,26 @@ def show_campbell_robson(shape: tuple[int, int] = (256, 512)):
     return fig
 
 
-# ----------------------------------------------------------------------------- speed
-def _conv2d(image, kernel):
-    from ..filters import conv2d  # chapter 01's direct convolution
-
-    return conv2d(image, kernel, mode="same")
-
-
-CONV_METHODS: dict[str, Callable] = {
-    "scipy convolve2d": lambda x, k: scipy.signal.convolve2d(x, k, mode="same"),
-    "filters.conv2d": _conv2d,
-    "fft_convolve": lambda x, k: fourier.fft_convolve(x, k, mode="same"),
-    "scipy fftconvolve": lambda x, k: scipy.signal.fftconvolve(x, k, mode="same"),
-}
-DIRECT_METHODS = ("scipy convolve2d", "filters.conv2d")
-
-
-def crossover_table(size: int = 512, kernel_sizes=(3, 5, 9, 15, 21, 31, 41, 63),
-                    methods=tuple(CONV_METHODS), repeat: int = 3,
-                    seed: int = 0) -> dict[str, list[float]]:
-    """Median seconds per 'same' convolution of a (size, size) image, per method and kernel size.
-
-    Returns ``{"kernel size": [...], method: [seconds, ...], ...}`` (one list entry per size).
-    """
-    size = int(check_positive(size, "size"))
-    unknown = [m for m in methods if m not in CONV_METHODS]
-    if unknown:
-        raise ValueError(f"methods must be among {tuple(CONV_METHODS)}, got {unknown}")
-    rng = np.random.default_rng(seed)
-    image = rng.random((size, size))
-    table: dict[str, list[float]] = {"kernel size": [int(k) for k in kernel_sizes]}
-    for method in methods:
-        table[method] = []
-        for k in table["kernel size"]:
-            kernel = rng.random((k, k))
-            table[method].append(time_call(CONV_METHODS[method], image, kernel, repeat=repeat))
-    return table
-
-
-def crossover(table: dict[str, list[float]], direct: str, fast: str) -> int | None:
-    """Smallest kernel size from which ``fast`` beats ``direct`` at every larger size (or None)."""
-    sizes, t_direct, t_fast = table["kernel size"], table[direct], table[fast]
-    for i, k in enumerate(sizes):
-        if all(f < d for f, d in zip(t_fast[i:], t_direct[i:])):
-            return k
-    return None
-
-
-def format_table(table: dict[str, list[float]]) -> str:
-    """The timing table as aligned text, milliseconds."""
-    methods = [m for m in table if m != "kernel size"]
-    lines = ["kernel " + "".join(f"{m:>19}" for m in methods)]
-    for i, k in enumerate(table["kernel size"]):
-        lines.append(f"{k:>6} " + "".join(f"{1e3 * table[m][i]:>16.2f} ms" for m in methods))
-    return "\n".join(lines)
-
-
-def show_crossover(table: dict[str, list[float]]):
-    """Time per convolution against kernel size, log scale."""
+def show_crossover(rows: list[dict]):
+    """Time per convolution against kernel size, log scale (rows of
+    ``course_utils.speed.crossover_table``)."""
+    if (not isinstance(rows, (list, tuple)) or not rows
+            or not all(isinstance(r, dict) and "kernel" in r for r in rows)):
+        raise TypeError("rows must be a non-empty list of dicts with a 'kernel' key "
+                        "(from course_utils.speed.crossover_table)")
     fig, ax = plt.subplots(figsize=(6, 3.6))
-    for method in (m for m in table if m != "kernel size"):
-        ax.semilogy(table["kernel size"], table[method], "o-", label=method)
+    sizes = [r["kernel"] for r in rows]
+    for method in (m for m in rows[0] if m != "kernel"):
+        ax.semilogy(sizes, [r[method] for r in rows], "o-", label=method)
     ax.set_xlabel("kernel size k (k x k)")
     ax.set_ylabel("seconds per convolution")
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def _check_real(value, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
+            or not np.isfinite(value):
+        raise TypeError(f"{name} must be a finite real number, got {value!r}")
+    return float(value)

@@ -1,9 +1,12 @@
-"""Small models and fitting helpers for chapter 03.
+"""Small models, fitting helpers and the experiments of chapter 03 built on them.
 
 * numpy, built from the hand-written layers in :mod:`course_utils.layers`: linear and logistic
   regression by gradient descent, and a one-hidden-layer MLP (the XOR solver);
 * torch: configurable MLPs (deep nets for gradient norms, wide vs deep), dead-ReLU counting,
-  the digits CNN and the Fourier amplitude of its filters.
+  the digits CNN and the Fourier amplitude of its filters;
+* experiments: gradient norms per layer (vanishing gradients) and dead ReLUs after training.
+
+(Named ``networks`` so that it never shadows ``torch.nn``.)
 """
 from __future__ import annotations
 
@@ -16,15 +19,16 @@ from torch import nn
 
 from . import layers
 from .data.digits import digits_tensors  # noqa: F401  (moved; kept importable here)
-from .validate import as_float_array, check_choice, check_positive
+from .data.points import sample_target
+from .validate import as_float_array, check_choice, check_int, check_positive
 
 ACTIVATIONS = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh}
 
 
-def _check_steps(steps) -> int:
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
-        raise ValueError(f"steps must be a positive integer, got {steps!r}")
-    return int(steps)
+def _check_module(model) -> nn.Module:
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    return model
 
 
 def _check_xy(x, y, y_ndim: int = 1) -> tuple[np.ndarray, np.ndarray]:
@@ -53,7 +57,7 @@ class LinearModel:
 
 def _gradient_descent(x, y, loss_fn, lr: float, steps: int) -> LinearModel:
     """Full-batch gradient descent on a linear model; loss_fn(scores, y) -> (loss, dscores)."""
-    lr, steps = check_positive(lr, "lr"), _check_steps(steps)
+    lr, steps = check_positive(lr, "lr"), check_int(steps, "steps", 1)
     w, b = np.zeros((1, x.shape[1])), np.zeros(1)
     losses = []
     for _ in range(steps):
@@ -129,10 +133,10 @@ def train_mlp(x, y, hidden: int = 8, lr: float = 0.5, steps: int = 1000,
     y = np.asarray(y)
     if y.shape != (len(x),) or not np.issubdtype(y.dtype, np.integer):
         raise ValueError(f"y must be integer labels of shape ({len(x)},), got {y.dtype} {y.shape}")
-    if isinstance(hidden, bool) or not isinstance(hidden, (int, np.integer)) or hidden < 1:
-        raise ValueError(f"hidden must be a positive integer, got {hidden!r}")
+    hidden = check_int(hidden, "hidden", 1)
+    seed = check_int(seed, "seed", 0)
     check_choice(activation, "activation", ("relu", "sigmoid"))
-    lr, steps = check_positive(lr, "lr"), _check_steps(steps)
+    lr, steps = check_positive(lr, "lr"), check_int(steps, "steps", 1)
     rng = np.random.default_rng(seed)
     d, k = x.shape[1], int(y.max()) + 1
     model = MLP(rng.normal(0, np.sqrt(2 / d), (hidden, d)), np.zeros(hidden),
@@ -154,9 +158,13 @@ def make_mlp(in_features: int, hidden: Sequence[int], out_features: int,
     init: "default" (torch's), "he" (Kaiming normal weights, zero biases) or "negative_bias"
     (He weights, biases -1: a bad initialisation that leaves many ReLUs dead from the start).
     """
+    in_features = check_int(in_features, "in_features", 1)
+    out_features = check_int(out_features, "out_features", 1)
     check_choice(activation, "activation", tuple(ACTIVATIONS))
     check_choice(init, "init", ("default", "he", "negative_bias"))
-    if len(hidden) == 0 or any(int(h) < 1 for h in hidden):
+    if (isinstance(hidden, (str, bytes)) or not hasattr(hidden, "__len__") or len(hidden) == 0
+            or any(isinstance(h, bool) or not isinstance(h, (int, np.integer)) or h < 1
+                   for h in hidden)):
         raise ValueError(f"hidden must be a non-empty list of positive widths, got {hidden!r}")
     modules: list[nn.Module] = []
     width = in_features
@@ -171,11 +179,6 @@ def make_mlp(in_features: int, hidden: Sequence[int], out_features: int,
     return nn.Sequential(*modules)
 
 
-def count_parameters(model: nn.Module) -> int:
-    """Number of trainable scalars in ``model``."""
-    return sum(p.numel() for p in model.parameters() if p.requires_grad)
-
-
 def fit_full_batch(model: nn.Module, x: torch.Tensor, y: torch.Tensor, lr: float = 1e-2,
                    steps: int = 1000) -> list[float]:
     """Adam on the mean squared error, one full batch per step, via ``course_utils.train.fit``.
@@ -184,7 +187,8 @@ def fit_full_batch(model: nn.Module, x: torch.Tensor, y: torch.Tensor, lr: float
     """
     from .train import fit
 
-    lr, steps = check_positive(lr, "lr"), _check_steps(steps)
+    _check_module(model)
+    lr, steps = check_positive(lr, "lr"), check_int(steps, "steps", 1)
     if x.ndim != 2 or y.ndim != 2 or len(x) != len(y):
         raise ValueError(f"x and y must be (N, D) and (N, out), got {tuple(x.shape)} "
                          f"and {tuple(y.shape)}")
@@ -197,16 +201,32 @@ def fit_full_batch(model: nn.Module, x: torch.Tensor, y: torch.Tensor, lr: float
 def layer_gradient_norms(model: nn.Sequential, x: torch.Tensor, y: torch.Tensor) -> np.ndarray:
     """Backpropagate the mean squared error once; return ||dL/dW|| for every Linear weight,
     input layer first. x: (N, D), y: (N, out)."""
+    _check_module(model)
     model.zero_grad(set_to_none=True)
     loss = nn.functional.mse_loss(model(x), y)
     loss.backward()
     return np.array([m.weight.grad.norm().item() for m in model if isinstance(m, nn.Linear)])
 
 
+def gradient_norms(depth: int = 12, activation: str = "sigmoid", width: int = 32,
+                   seed: int = 0) -> np.ndarray:
+    """||dL/dW|| per Linear layer (input first, depth + 1 values) of a freshly He-initialised
+    MLP with ``depth`` hidden layers of ``width`` units, for one batch of 256 random inputs
+    (16 features) and random targets."""
+    depth, width = check_int(depth, "depth", 1), check_int(width, "width", 1)
+    seed = check_int(seed, "seed", 0)
+    torch.manual_seed(seed)
+    model = make_mlp(16, [width] * depth, 1, activation, init="he")
+    gen = torch.Generator().manual_seed(seed)
+    x, y = torch.randn(256, 16, generator=gen), torch.randn(256, 1, generator=gen)
+    return layer_gradient_norms(model, x, y)
+
+
 @torch.no_grad()
 def dead_relu_fraction(model: nn.Sequential, x: torch.Tensor) -> np.ndarray:
     """For each ReLU of ``model``: the fraction of its units that output 0 for every row of x
     (a dead unit passes no gradient, so it can never learn again). x: (N, D) -> (num_relus,)."""
+    _check_module(model)
     fractions = []
     h = x
     for module in model:
@@ -218,6 +238,30 @@ def dead_relu_fraction(model: nn.Sequential, x: torch.Tensor) -> np.ndarray:
     return np.array(fractions)
 
 
+def dead_relus_after_training(lrs: Sequence[float], init: str = "he", steps: int = 200,
+                              seed: int = 0) -> dict[float, dict]:
+    """Train a 4 x 64 ReLU MLP on the 1-D target (256 points) with Adam at each learning rate.
+
+    Returns {lr: {"dead": fraction of dead units per hidden layer (4,), "loss": final MSE}};
+    the entry lr = 0.0 describes the network before training.
+    """
+    if not isinstance(lrs, (list, tuple, np.ndarray)):
+        raise TypeError(f"lrs must be a list of learning rates, got {type(lrs).__name__}")
+    lrs = [check_positive(lr, "lrs") for lr in lrs]
+    steps, seed = check_int(steps, "steps", 1), check_int(seed, "seed", 0)
+    x, y = (torch.tensor(a, dtype=torch.float32) for a in sample_target(256))
+    result = {}
+    for lr in (0.0, *lrs):
+        torch.manual_seed(seed)
+        model = make_mlp(1, [64] * 4, 1, "relu", init=init)
+        if lr > 0:
+            fit_full_batch(model, x, y, lr=lr, steps=steps)
+        with torch.no_grad():
+            loss = nn.functional.mse_loss(model(x), y).item()
+        result[lr] = {"dead": dead_relu_fraction(model, x), "loss": loss}
+    return result
+
+
 # ---- the digits CNN -------------------------------------------------------------------------
 class DigitsCNN(nn.Module):
     """conv5x5 -> ReLU -> maxpool2 -> conv3x3 -> ReLU -> maxpool2 -> linear, for 8x8 digits.
@@ -227,7 +271,10 @@ class DigitsCNN(nn.Module):
 
     def __init__(self, channels: tuple[int, int] = (8, 16), num_classes: int = 10) -> None:
         super().__init__()
-        c1, c2 = channels
+        if not isinstance(channels, (tuple, list)) or len(channels) != 2:
+            raise ValueError(f"channels must be two positive integers, got {channels!r}")
+        c1, c2 = (check_int(c, "channels", 1) for c in channels)
+        num_classes = check_int(num_classes, "num_classes", 1)
         self.conv1 = nn.Conv2d(1, c1, kernel_size=5, padding=2)
         self.conv2 = nn.Conv2d(c1, c2, kernel_size=3, padding=1)
         self.pool = nn.MaxPool2d(2)
@@ -253,6 +300,7 @@ def filter_spectra(filters, size: int = 16) -> np.ndarray:
         if filters.shape[1] != 1:
             raise ValueError(f"filters must have one input channel, got {filters.shape}")
         filters = filters[:, 0]
+    size = check_int(size, "size", 1)
     if size < max(filters.shape[1:]):
         raise ValueError(f"size must be at least the filter size {filters.shape[1:]}, got {size}")
     spectrum = np.fft.fft2(filters, s=(size, size))

@@ -1,4 +1,4 @@
-"""Models and fitting helpers (course_utils.nn) and the point sets they train on
+"""Models and fitting helpers (course_utils.networks) and the point sets they train on
 (course_utils.data.points), against numpy / sklearn / torch references."""
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ from hypothesis import strategies as st
 from sklearn.linear_model import LogisticRegression
 from torch import nn
 
-from course_utils import layers
-from course_utils import nn as cnn
+from course_utils import gradcheck, layers
+from course_utils import networks
 from course_utils.data.points import (blobs, noisy_line, sample_target, target_function,
                                       xor_points)
-from course_utils.device import get_device
+from course_utils.device import count_parameters, get_device
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -59,16 +59,27 @@ def test_sample_target_matches_the_function():
     (lambda: blobs(10, spread=0), "spread"),
     (lambda: noisy_line(0), "n must"),
     (lambda: sample_target(10, noise=-0.1), "noise"),
+    (lambda: sample_target(1), "n must"),
+    (lambda: xor_points(8, seed=-1), "seed"),
+    (lambda: blobs(8, seed=1.5), "seed"),
+    (lambda: noisy_line(8, seed="0"), "seed"),
 ])
 def test_generators_reject_bad_arguments(call, match):
     with pytest.raises(ValueError, match=match):
         call()
 
 
+def test_generators_reject_wrong_types():
+    with pytest.raises(TypeError, match="slope must be a finite real"):
+        noisy_line(8, slope="2")
+    with pytest.raises(TypeError, match="x must be a numeric"):
+        target_function(["a"])
+
+
 # ---- linear and logistic regression --------------------------------------------------------
 def test_linear_regression_reaches_least_squares():
     x, y = noisy_line(60, seed=1)
-    model = cnn.fit_linear_regression(x, y, lr=0.1, steps=500)
+    model = networks.fit_linear_regression(x, y, lr=0.1, steps=500)
     coef, *_ = np.linalg.lstsq(np.column_stack([x, np.ones(len(x))]), y, rcond=None)
     np.testing.assert_allclose([model.w[0], model.b], coef, rtol=1e-8)
     assert model.losses[-1] < model.losses[0]
@@ -77,7 +88,7 @@ def test_linear_regression_reaches_least_squares():
 
 def test_logistic_regression_matches_sklearn_unregularised():
     x, y = blobs(200, distance=2.0, seed=2)
-    model = cnn.fit_logistic_regression(x, y, lr=1.0, steps=1000)
+    model = networks.fit_logistic_regression(x, y, lr=1.0, steps=1000)
     ref = LogisticRegression(C=np.inf, tol=1e-12, max_iter=100000).fit(x, y)
     np.testing.assert_allclose(model.w, ref.coef_[0], atol=1e-6)
     assert model.b == pytest.approx(ref.intercept_[0], abs=1e-6)
@@ -85,22 +96,22 @@ def test_logistic_regression_matches_sklearn_unregularised():
 
 def test_a_linear_model_cannot_solve_xor():
     x, y = xor_points(200)
-    model = cnn.fit_logistic_regression(x, y, steps=300)
+    model = networks.fit_logistic_regression(x, y, steps=300)
     assert np.mean((model.scores(x) > 0) == y) < 0.6
 
 
 def test_regression_rejects_bad_input():
     with pytest.raises(ValueError, match="same number of rows"):
-        cnn.fit_linear_regression(np.ones((3, 1)), np.ones(4))
+        networks.fit_linear_regression(np.ones((3, 1)), np.ones(4))
     with pytest.raises(ValueError, match="x must have 2"):
-        cnn.fit_linear_regression(np.ones(3), np.ones(3))
+        networks.fit_linear_regression(np.ones(3), np.ones(3))
     with pytest.raises(ValueError, match="binary labels"):
-        cnn.fit_logistic_regression(np.ones((3, 1)), np.array([0, 1, 2]))
+        networks.fit_logistic_regression(np.ones((3, 1)), np.array([0, 1, 2]))
     with pytest.raises(ValueError, match="steps"):
-        cnn.fit_linear_regression(np.ones((3, 1)), np.ones(3), steps=0)
+        networks.fit_linear_regression(np.ones((3, 1)), np.ones(3), steps=0)
     with pytest.raises(ValueError, match="lr"):
-        cnn.fit_linear_regression(np.ones((3, 1)), np.ones(3), lr=-1)
-    model = cnn.fit_linear_regression(np.ones((3, 2)), np.ones(3), steps=1)
+        networks.fit_linear_regression(np.ones((3, 1)), np.ones(3), lr=-1)
+    model = networks.fit_linear_regression(np.ones((3, 2)), np.ones(3), steps=1)
     with pytest.raises(ValueError, match="x must have 2 columns"):
         model.scores(np.ones((3, 3)))
 
@@ -110,7 +121,7 @@ def test_regression_rejects_bad_input():
 def test_mlp_backward_matches_torch(activation):
     rng = np.random.default_rng(0)
     x, y = rng.normal(size=(7, 3)), rng.integers(0, 4, size=7)
-    model = cnn.MLP(rng.normal(size=(5, 3)), rng.normal(size=5), rng.normal(size=(4, 5)),
+    model = networks.MLP(rng.normal(size=(5, 3)), rng.normal(size=5), rng.normal(size=(4, 5)),
                     rng.normal(size=4), activation)
     scores, caches = model.forward(x)
     loss, dscores = layers.softmax_cross_entropy(scores, y)
@@ -123,57 +134,57 @@ def test_mlp_backward_matches_torch(activation):
     ref.backward()
     assert loss == pytest.approx(ref.item(), rel=1e-12)
     for k, t in params.items():
-        assert layers.relative_error(grads[k], t.grad.numpy()) < 1e-10, k
+        assert gradcheck.relative_error(grads[k], t.grad.numpy()) < 1e-10, k
 
 
 def test_mlp_solves_xor_and_one_hidden_unit_cannot():
     x, y = xor_points(200)
-    model = cnn.train_mlp(x, y, hidden=8, lr=0.5, steps=500)
+    model = networks.train_mlp(x, y, hidden=8, lr=0.5, steps=500)
     assert np.mean(model.predict(x) == y) >= 0.99
     assert model.losses[-1] < 0.05 < model.losses[0]
     # one hidden unit: the score is monotone in one projection w.x, so the classes are split
     # by a single line, and at most three of the four clusters can be right
-    narrow = cnn.train_mlp(x, y, hidden=1, lr=0.5, steps=500)
+    narrow = networks.train_mlp(x, y, hidden=1, lr=0.5, steps=500)
     assert np.mean(narrow.predict(x) == y) <= 0.8
 
 
 def test_train_mlp_is_seeded_and_checks_arguments():
     x, y = xor_points(40)
-    a = cnn.train_mlp(x, y, hidden=4, steps=20, seed=1)
-    b = cnn.train_mlp(x, y, hidden=4, steps=20, seed=1)
+    a = networks.train_mlp(x, y, hidden=4, steps=20, seed=1)
+    b = networks.train_mlp(x, y, hidden=4, steps=20, seed=1)
     np.testing.assert_array_equal(a.w1, b.w1)
     with pytest.raises(ValueError, match="hidden"):
-        cnn.train_mlp(x, y, hidden=0)
+        networks.train_mlp(x, y, hidden=0)
     with pytest.raises(ValueError, match="activation"):
-        cnn.train_mlp(x, y, activation="swish")
+        networks.train_mlp(x, y, activation="swish")
     with pytest.raises(ValueError, match="y must be integer labels"):
-        cnn.train_mlp(x, y.astype(float))
+        networks.train_mlp(x, y.astype(float))
     with pytest.raises(ValueError, match="x must not be empty"):
-        cnn.train_mlp(np.ones((0, 2)), np.ones(0, int))
+        networks.train_mlp(np.ones((0, 2)), np.ones(0, int))
 
 
 # ---- torch MLPs ------------------------------------------------------------------------
 @given(hidden=st.lists(st.integers(1, 40), min_size=1, max_size=5), d=st.integers(1, 5),
        k=st.integers(1, 5))
 def test_count_parameters_matches_the_formula(hidden, d, k):
-    model = cnn.make_mlp(d, hidden, k)
+    model = networks.make_mlp(d, hidden, k)
     widths = [d, *hidden, k]
-    assert cnn.count_parameters(model) == sum((a + 1) * b for a, b in zip(widths, widths[1:]))
+    assert count_parameters(model) == sum((a + 1) * b for a, b in zip(widths, widths[1:]))
 
 
 def test_make_mlp_inits_and_errors():
     torch.manual_seed(0)
-    model = cnn.make_mlp(3, [50, 50], 1, "tanh", init="negative_bias")
+    model = networks.make_mlp(3, [50, 50], 1, "tanh", init="negative_bias")
     assert isinstance(model[1], nn.Tanh)
     assert torch.all(model[0].bias == -1) and torch.all(model[-1].bias != -1)
     std = model[2].weight.std().item()
     assert std == pytest.approx(np.sqrt(2 / 50), rel=0.1)  # He: variance 2 / fan_in
     with pytest.raises(ValueError, match="activation"):
-        cnn.make_mlp(3, [4], 1, "gelu")
+        networks.make_mlp(3, [4], 1, "gelu")
     with pytest.raises(ValueError, match="init"):
-        cnn.make_mlp(3, [4], 1, init="zeros")
+        networks.make_mlp(3, [4], 1, init="zeros")
     with pytest.raises(ValueError, match="hidden"):
-        cnn.make_mlp(3, [], 1)
+        networks.make_mlp(3, [], 1)
 
 
 def test_gradients_vanish_with_sigmoid_but_not_with_relu():
@@ -182,8 +193,8 @@ def test_gradients_vanish_with_sigmoid_but_not_with_relu():
     ratios = {}
     for act in ("sigmoid", "relu"):
         torch.manual_seed(0)
-        model = cnn.make_mlp(16, [32] * 12, 1, act, init="he")
-        norms = cnn.layer_gradient_norms(model, x, y)
+        model = networks.make_mlp(16, [32] * 12, 1, act, init="he")
+        norms = networks.layer_gradient_norms(model, x, y)
         assert norms.shape == (13,)
         first = model[0].weight
         model.zero_grad()
@@ -193,28 +204,28 @@ def test_gradients_vanish_with_sigmoid_but_not_with_relu():
     assert ratios["sigmoid"] < 1e-4 < 1e-2 < ratios["relu"]
 
 
-def test_dead_relu_fraction_counts_units_that_never_fire():
+def test_dead_relu_fraction_counts_units_that_never_fire(device):
     torch.manual_seed(0)
-    model = cnn.make_mlp(2, [10, 8], 1, "relu")
+    model = networks.make_mlp(2, [10, 8], 1, "relu").to(device)
     with torch.no_grad():
         model[0].weight.zero_()
         model[0].bias.copy_(torch.tensor([1.0] * 7 + [-1.0] * 3))  # 3 of 10 units dead
-    x = torch.randn(50, 2)
-    fractions = cnn.dead_relu_fraction(model, x)
+    x = torch.randn(50, 2, device=device)
+    fractions = networks.dead_relu_fraction(model, x)
     assert fractions[0] == pytest.approx(0.3)
     manual = (model[:4](x) <= 0).all(dim=0).float().mean().item()
     assert fractions[1] == pytest.approx(manual)
     with pytest.raises(ValueError, match="ReLU"):
-        cnn.dead_relu_fraction(cnn.make_mlp(2, [4], 1, "tanh"), x)
+        networks.dead_relu_fraction(networks.make_mlp(2, [4], 1, "tanh").to(device), x)
 
 
-def test_fit_full_batch_is_plain_adam():
-    x, y = (torch.tensor(a, dtype=torch.float32) for a in sample_target(32))
+def test_fit_full_batch_is_plain_adam(device):
+    x, y = (torch.tensor(a, dtype=torch.float32, device=device) for a in sample_target(32))
     torch.manual_seed(1)
-    model = cnn.make_mlp(1, [8], 1, "tanh")
-    twin = cnn.make_mlp(1, [8], 1, "tanh")
+    model = networks.make_mlp(1, [8], 1, "tanh").to(device)
+    twin = networks.make_mlp(1, [8], 1, "tanh").to(device)
     twin.load_state_dict(model.state_dict())
-    losses = cnn.fit_full_batch(model, x, y, lr=1e-2, steps=30)
+    losses = networks.fit_full_batch(model, x, y, lr=1e-2, steps=30)
     opt = torch.optim.Adam(twin.parameters(), lr=1e-2)
     manual = []
     for _ in range(30):
@@ -226,34 +237,34 @@ def test_fit_full_batch_is_plain_adam():
     np.testing.assert_allclose(losses, manual, rtol=1e-6)
     assert losses[-1] < losses[0]
     with pytest.raises(ValueError, match="x and y"):
-        cnn.fit_full_batch(model, x[:, 0], y)
+        networks.fit_full_batch(model, x[:, 0], y)
 
 
 @pytest.mark.slow
 def test_deeper_net_fits_the_wiggly_target_better_at_equal_size():
     x, y = (torch.tensor(a, dtype=torch.float32) for a in sample_target(256))
     torch.manual_seed(0)
-    wide, deep = cnn.make_mlp(1, [197], 1, "tanh"), cnn.make_mlp(1, [16, 16, 16], 1, "tanh")
-    assert abs(cnn.count_parameters(wide) - cnn.count_parameters(deep)) <= 1
-    wide_loss = np.median(cnn.fit_full_batch(wide, x, y, lr=1e-2, steps=600)[-50:])
-    deep_loss = np.median(cnn.fit_full_batch(deep, x, y, lr=1e-2, steps=600)[-50:])
+    wide, deep = networks.make_mlp(1, [197], 1, "tanh"), networks.make_mlp(1, [16, 16, 16], 1, "tanh")
+    assert abs(count_parameters(wide) - count_parameters(deep)) <= 1
+    wide_loss = np.median(networks.fit_full_batch(wide, x, y, lr=1e-2, steps=600)[-50:])
+    deep_loss = np.median(networks.fit_full_batch(deep, x, y, lr=1e-2, steps=600)[-50:])
     assert deep_loss < wide_loss / 10
 
 
 # ---- the digits CNN ----------------------------------------------------------------------
 def test_digits_tensors_split_and_scale():
-    x_tr, y_tr, x_te, y_te = cnn.digits_tensors(test_fraction=0.25, seed=0)
+    x_tr, y_tr, x_te, y_te = networks.digits_tensors(test_fraction=0.25, seed=0)
     assert x_tr.shape[1:] == (1, 8, 8) and x_tr.dtype == torch.float32
     assert len(x_tr) + len(x_te) == 1797 and len(x_te) == 450
     assert 0 <= x_tr.min() and x_tr.max() <= 1
     per_class = torch.bincount(torch.cat([y_tr, y_te]))  # stratified: a quarter of each digit
     assert (torch.bincount(y_te) - 0.25 * per_class).abs().max() <= 1
     with pytest.raises(ValueError, match="test_fraction"):
-        cnn.digits_tensors(test_fraction=1.0)
+        networks.digits_tensors(test_fraction=1.0)
 
 
 def test_digits_cnn_shapes_and_errors():
-    model = cnn.DigitsCNN(channels=(4, 6))
+    model = networks.DigitsCNN(channels=(4, 6))
     assert model(torch.zeros(3, 1, 8, 8)).shape == (3, 10)
     assert model.conv1.weight.shape == (4, 1, 5, 5)
     with pytest.raises(ValueError, match=r"x must have shape \(N, 1, 8, 8\)"):
@@ -266,10 +277,10 @@ def _train_digits(device, epochs: int):
     from course_utils.train import accuracy, evaluate, fit
 
     torch.manual_seed(0)
-    x_tr, y_tr, x_te, y_te = cnn.digits_tensors()
+    x_tr, y_tr, x_te, y_te = networks.digits_tensors()
     train = DataLoader(TensorDataset(x_tr, y_tr), batch_size=64, shuffle=True,
                        generator=torch.Generator().manual_seed(0))
-    model = cnn.DigitsCNN().to(device)
+    model = networks.DigitsCNN().to(device)
     fit(model, train, nn.functional.cross_entropy, torch.optim.Adam(model.parameters(), 1e-2),
         epochs, progress=False)
     return evaluate(model, [(x_te, y_te)], nn.functional.cross_entropy, accuracy)["metric"]
@@ -287,7 +298,7 @@ def test_digits_cnn_trains_on_cuda():
 
 def test_filter_spectra_against_torch_fft():
     w = torch.randn(6, 1, 5, 5, dtype=torch.float64)
-    amp = cnn.filter_spectra(w, size=16)
+    amp = networks.filter_spectra(w, size=16)
     padded = torch.zeros(6, 16, 16, dtype=torch.float64)
     padded[:, :5, :5] = w[:, 0]
     ref = torch.fft.fftshift(torch.fft.fft2(padded), dim=(-2, -1)).abs().numpy()
@@ -295,11 +306,11 @@ def test_filter_spectra_against_torch_fft():
     # the centre (zero frequency) holds |sum of the filter|
     np.testing.assert_allclose(amp[:, 8, 8], w.sum(dim=(1, 2, 3)).abs().numpy(), rtol=1e-10)
     with pytest.raises(ValueError, match="size"):
-        cnn.filter_spectra(w, size=4)
+        networks.filter_spectra(w, size=4)
     with pytest.raises(ValueError, match="one input channel"):
-        cnn.filter_spectra(torch.randn(2, 3, 5, 5))
+        networks.filter_spectra(torch.randn(2, 3, 5, 5))
     with pytest.raises(ValueError, match="filters must have 3 or 4"):
-        cnn.filter_spectra(np.ones((5, 5)))
+        networks.filter_spectra(np.ones((5, 5)))
 
 
 def test_peak_frequency_finds_the_frequency_of_a_cosine():
@@ -307,7 +318,69 @@ def test_peak_frequency_finds_the_frequency_of_a_cosine():
     filters = np.stack([np.ones((8, 8)),                                   # a blur: 0
                         np.cos(2 * np.pi * 0.25 * k)[None, :].repeat(8, 0),  # 1/4 along x
                         np.cos(2 * np.pi * 0.125 * k)[:, None].repeat(8, 1)])  # 1/8 along y
-    peaks = cnn.peak_frequency(cnn.filter_spectra(filters, size=16))
+    peaks = networks.peak_frequency(networks.filter_spectra(filters, size=16))
     np.testing.assert_allclose(peaks, [0.0, 0.25, 0.125])
     with pytest.raises(ValueError, match="spectra must have 3"):
-        cnn.peak_frequency(np.ones((4, 4)))
+        networks.peak_frequency(np.ones((4, 4)))
+
+
+def test_digits_cnn_matches_the_hand_written_layers_on_each_device(device, dtype):
+    torch.manual_seed(0)
+    model = networks.DigitsCNN(channels=(3, 4)).to(device=device, dtype=dtype)
+    x = torch.rand(5, 1, 8, 8, generator=torch.Generator().manual_seed(1))
+    logits = model(x.to(device=device, dtype=dtype)).detach().cpu().double().numpy()
+    p = {k: v.detach().cpu().double().numpy() for k, v in model.state_dict().items()}
+    h, _ = layers.conv2d_forward(x.double().numpy(), p["conv1.weight"], p["conv1.bias"], padding=2)
+    h, _ = layers.maxpool_forward(layers.relu_forward(h)[0], 2)
+    h, _ = layers.conv2d_forward(h, p["conv2.weight"], p["conv2.bias"], padding=1)
+    h, _ = layers.maxpool_forward(layers.relu_forward(h)[0], 2)
+    expected, _ = layers.linear_forward(h.reshape(5, -1), p["head.weight"], p["head.bias"])
+    tol = 1e-12 if dtype == torch.float64 else 1e-5
+    np.testing.assert_allclose(logits, expected, rtol=tol, atol=tol)
+
+
+def test_layer_gradient_norms_match_autograd_on_each_device(device):
+    torch.manual_seed(0)
+    model = networks.make_mlp(4, [6, 6], 2, "tanh").to(device)
+    x, y = torch.randn(8, 4, device=device), torch.randn(8, 2, device=device)
+    norms = networks.layer_gradient_norms(model, x, y)
+    weights = [m.weight for m in model if isinstance(m, nn.Linear)]
+    grads = torch.autograd.grad(nn.functional.mse_loss(model(x), y), weights)
+    np.testing.assert_allclose(norms, [g.norm().item() for g in grads], rtol=1e-5)
+
+
+def test_gradient_norms_is_seeded_and_has_one_value_per_layer():
+    a = networks.gradient_norms(depth=5, activation="relu", seed=2)
+    assert a.shape == (6,)
+    np.testing.assert_array_equal(a, networks.gradient_norms(depth=5, activation="relu", seed=2))
+    assert not np.array_equal(a, networks.gradient_norms(depth=5, activation="relu", seed=3))
+
+
+@pytest.mark.parametrize("call,error,match", [
+    (lambda: networks.make_mlp(0, [4], 1), ValueError, "in_features"),
+    (lambda: networks.make_mlp(2, [4], 0), ValueError, "out_features"),
+    (lambda: networks.make_mlp(2, "44", 1), ValueError, "hidden"),
+    (lambda: networks.make_mlp(2, [4, 2.5], 1), ValueError, "hidden"),
+    (lambda: networks.train_mlp(np.ones((4, 2)), np.array([0, 1, 0, 1]), seed=-1), ValueError,
+     "seed"),
+    (lambda: networks.train_mlp(np.ones((4, 2)), np.array([0, 1, 0, 1]), steps=2.0), ValueError,
+     "steps"),
+    (lambda: networks.DigitsCNN(channels=(8,)), ValueError, "channels"),
+    (lambda: networks.DigitsCNN(channels=(8, 0)), ValueError, "channels"),
+    (lambda: networks.DigitsCNN(num_classes=0), ValueError, "num_classes"),
+    (lambda: networks.filter_spectra(np.ones((2, 5, 5)), size=16.0), ValueError, "size"),
+    (lambda: networks.gradient_norms(depth=0), ValueError, "depth"),
+    (lambda: networks.gradient_norms(width=0), ValueError, "width"),
+    (lambda: networks.gradient_norms(activation="elu"), ValueError, "activation"),
+    (lambda: networks.dead_relus_after_training([-1.0]), ValueError, "lrs"),
+    (lambda: networks.dead_relus_after_training(0.1), TypeError, "lrs must be a list"),
+    (lambda: networks.dead_relus_after_training([1e-3], steps=0), ValueError, "steps"),
+    (lambda: networks.fit_full_batch("net", torch.ones(2, 1), torch.ones(2, 1)), TypeError,
+     "model must be a torch.nn.Module"),
+    (lambda: networks.layer_gradient_norms(None, torch.ones(2, 1), torch.ones(2, 1)), TypeError,
+     "model must be"),
+    (lambda: networks.dead_relu_fraction([], torch.ones(2, 1)), TypeError, "model must be"),
+])
+def test_more_bad_input_raises_naming_the_argument(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
