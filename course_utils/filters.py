@@ -26,7 +26,7 @@ import math
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from .validate import as_float_array, check_choice, check_int, check_positive
+from .validate import as_float_array, check_choice, check_int, check_positive, check_real
 
 MODES = ("valid", "same", "full")
 BOUNDARIES = ("zero", "reflect", "replicate", "wrap")
@@ -364,9 +364,7 @@ def gabor_kernel(frequency: float, theta: float = 0.0, sigma: float | None = Non
     defaults to ``0.56 / frequency`` (about one octave); size to ``2 * ceil(3 sigma) + 1``.
     """
     frequency = check_positive(frequency, "frequency")
-    for name, value in (("theta", theta), ("phase", phase)):
-        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-            raise TypeError(f"{name} must be a real number (radians), got {value!r}")
+    theta, phase = check_real(theta, "theta"), check_real(phase, "phase")
     if frequency > 0.5:
         raise ValueError(f"frequency must be <= 0.5 cycles per pixel (Nyquist), got {frequency}")
     sigma = 0.56 / frequency if sigma is None else sigma

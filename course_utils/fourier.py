@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import fft as sfft
 
-from .validate import as_float_array, check_choice, check_int, check_positive
+from .validate import as_float_array, check_choice, check_int, check_positive, check_real
 
 CONV_MODES = ("full", "same", "valid")
 MASK_KINDS = ("box", "gaussian")
@@ -23,7 +23,7 @@ def sinusoid(t, amplitude: float = 1.0, frequency: float = 1.0, phase: float = 0
     t = as_float_array(t, "t", ndim=1)
     check_positive(amplitude, "amplitude", allow_zero=True)
     check_positive(frequency, "frequency", allow_zero=True)
-    phase = _check_real(phase, "phase")
+    phase = check_real(phase, "phase")
     return amplitude * np.cos(2 * np.pi * frequency * t + phase)
 
 
@@ -62,7 +62,7 @@ def winding(signal, t, frequency: float) -> tuple[np.ndarray, complex]:
     t = as_float_array(t, "t", ndim=1)
     if signal.shape != t.shape:
         raise ValueError(f"signal and t must have the same shape, got {signal.shape} and {t.shape}")
-    points = signal * np.exp(-2j * np.pi * _check_real(frequency, "frequency") * t)
+    points = signal * np.exp(-2j * np.pi * check_real(frequency, "frequency") * t)
     return points, complex(points.mean())
 
 
@@ -446,8 +446,3 @@ def _check_shape(shape) -> tuple[int, int]:
     return int(shape[0]), int(shape[1])
 
 
-def _check_real(value, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
-            or not np.isfinite(value):
-        raise TypeError(f"{name} must be a finite real number, got {value!r}")
-    return float(value)

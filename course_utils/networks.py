@@ -18,7 +18,6 @@ import torch
 from torch import nn
 
 from . import layers
-from .data.digits import digits_tensors  # noqa: F401  (moved; kept importable here)
 from .data.points import sample_target
 from .validate import as_float_array, check_choice, check_int, check_positive
 

@@ -28,6 +28,14 @@ def as_float_array(x, name: str, ndim: int | Iterable[int] | None = None,
     return arr.astype(np.float64, copy=False)
 
 
+def check_real(value, name: str) -> float:
+    """Return ``value`` as float after checking it is a finite real number (not a bool)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
+            or not np.isfinite(value):
+        raise TypeError(f"{name} must be a finite real number, got {value!r}")
+    return float(value)
+
+
 def check_positive(value, name: str, allow_zero: bool = False) -> float:
     """Return ``value`` as float after checking it is finite and > 0 (or >= 0)."""
     try:

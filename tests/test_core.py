@@ -132,3 +132,12 @@ def test_count_parameters_counts_trainable_scalars_only():
     assert count_parameters(model) == (3 * 4 * 9 + 4) + (4 + 4) + 6
     with pytest.raises(TypeError, match="model"):
         count_parameters([1, 2])
+
+
+def test_check_real_accepts_finite_reals_only():
+    from course_utils.validate import check_real
+
+    assert check_real(2, "x") == 2.0 and check_real(np.float32(0.5), "x") == 0.5
+    for bad in (True, "1", None, float("nan"), float("inf"), 1j):
+        with pytest.raises(TypeError, match="angle must be a finite real number"):
+            check_real(bad, "angle")

@@ -12,6 +12,7 @@ from torch import nn
 
 from course_utils import gradcheck, layers
 from course_utils import networks
+from course_utils.data.digits import digits_tensors
 from course_utils.data.points import (blobs, noisy_line, sample_target, target_function,
                                       xor_points)
 from course_utils.device import count_parameters, get_device
@@ -253,14 +254,14 @@ def test_deeper_net_fits_the_wiggly_target_better_at_equal_size():
 
 # ---- the digits CNN ----------------------------------------------------------------------
 def test_digits_tensors_split_and_scale():
-    x_tr, y_tr, x_te, y_te = networks.digits_tensors(test_fraction=0.25, seed=0)
+    x_tr, y_tr, x_te, y_te = digits_tensors(test_fraction=0.25, seed=0)
     assert x_tr.shape[1:] == (1, 8, 8) and x_tr.dtype == torch.float32
     assert len(x_tr) + len(x_te) == 1797 and len(x_te) == 450
     assert 0 <= x_tr.min() and x_tr.max() <= 1
     per_class = torch.bincount(torch.cat([y_tr, y_te]))  # stratified: a quarter of each digit
     assert (torch.bincount(y_te) - 0.25 * per_class).abs().max() <= 1
     with pytest.raises(ValueError, match="test_fraction"):
-        networks.digits_tensors(test_fraction=1.0)
+        digits_tensors(test_fraction=1.0)
 
 
 def test_digits_cnn_shapes_and_errors():
@@ -277,7 +278,7 @@ def _train_digits(device, epochs: int):
     from course_utils.train import accuracy, evaluate, fit
 
     torch.manual_seed(0)
-    x_tr, y_tr, x_te, y_te = networks.digits_tensors()
+    x_tr, y_tr, x_te, y_te = digits_tensors()
     train = DataLoader(TensorDataset(x_tr, y_tr), batch_size=64, shuffle=True,
                        generator=torch.Generator().manual_seed(0))
     model = networks.DigitsCNN().to(device)

@@ -6,15 +6,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..validate import as_float_array, check_int, check_positive
+from ..validate import as_float_array, check_int, check_positive, check_real
 
 
-def _check_real(value, name: str) -> float:
-    """``value`` as a float after checking it is a finite real number (TypeError otherwise)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
-            or not np.isfinite(value):
-        raise TypeError(f"{name} must be a finite real number, got {value!r}")
-    return float(value)
 
 
 def xor_points(n: int = 200, noise: float = 0.35, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -59,7 +53,7 @@ def noisy_line(n: int = 50, slope: float = 2.0, intercept: float = -1.0, noise: 
     """
     n = check_int(n, "n", 1)
     noise = check_positive(noise, "noise", allow_zero=True)
-    slope, intercept = _check_real(slope, "slope"), _check_real(intercept, "intercept")
+    slope, intercept = check_real(slope, "slope"), check_real(intercept, "intercept")
     rng = np.random.default_rng(check_int(seed, "seed", 0))
     x = rng.uniform(-2.0, 2.0, size=(n, 1))
     return x, slope * x[:, 0] + intercept + noise * rng.normal(size=n)

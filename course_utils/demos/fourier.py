@@ -10,7 +10,7 @@ import numpy as np
 from .. import fourier
 from ..data.images import face_pair
 from ..data.patterns import bar_image, grating
-from ..validate import as_float_array, check_int, check_positive
+from ..validate import as_float_array, check_int, check_positive, check_real
 from ..viz import MAGNITUDE_CMAP, SIGNED_CMAP, show_image
 
 # The signal wound around the circle: a constant plus a cosine of 3 cycles per second.
@@ -21,7 +21,7 @@ WIND_SIGNAL = 1.0 + np.cos(2 * np.pi * 3.0 * WIND_T + 0.6)
 # ----------------------------------------------------------------------------- 1-D
 def show_sinusoid(amplitude: float = 1.0, frequency: float = 2.0, phase: float = 0.0):
     """Plot ``A cos(2 pi f t + phi)`` against the plain ``cos(2 pi t)`` on t in [0, 2) s."""
-    _check_real(phase, "phase")
+    check_real(phase, "phase")
     t = np.linspace(0, 2, 500)
     fig, ax = plt.subplots(figsize=(7, 2.6))
     ax.plot(t, fourier.sinusoid(t), color="0.7", label="cos(2 pi t)")
@@ -141,7 +141,7 @@ def show_grating(angle: float = 30.0, cycles: float = 8.0, size: int = 64):
     two spots turn with it."""
     size = check_int(size, "size", 2)
     cycles = check_positive(cycles, "cycles")
-    g = grating(size, cycles / size, _check_real(angle, "angle"))
+    g = grating(size, cycles / size, check_real(angle, "angle"))
     frequency, found = fourier.dominant_frequency(g)
     fig, (ax_g, ax_s) = plt.subplots(1, 2, figsize=(6.4, 3.2))
     show_image(ax_g, g, f"{cycles:g} cycles, {angle:g} deg", vmin=0, vmax=1)
@@ -304,8 +304,3 @@ def show_crossover(rows: list[dict]):
     return fig
 
 
-def _check_real(value, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
-            or not np.isfinite(value):
-        raise TypeError(f"{name} must be a finite real number, got {value!r}")
-    return float(value)
