@@ -10,6 +10,8 @@ from hypothesis import strategies as st
 
 from course_utils.autodiff import Value, topological_order
 
+pytestmark = pytest.mark.chapter("03_backprop")
+
 # The same Python function builds a graph of Values or of torch tensors (duck typing).
 EXPRESSIONS = {
     "polynomial": lambda a, b, c: a * b + c * a ** 2 - b / 4.0,

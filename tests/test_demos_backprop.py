@@ -16,7 +16,7 @@ from course_utils.autodiff import Value
 from course_utils.demos import backprop as demo
 
 
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
+pytestmark = [pytest.mark.chapter("03_backprop"), pytest.mark.usefixtures("one_torch_thread")]
 
 
 @pytest.fixture(autouse=True)

@@ -16,6 +16,8 @@ from course_utils.data.images import noisy_camera  # noqa: E402
 from course_utils.data.patterns import grating  # noqa: E402
 from course_utils.demos import convolution as D  # noqa: E402
 
+pytestmark = pytest.mark.chapter("01_convolution")
+
 
 @pytest.fixture(autouse=True)
 def close_figures():

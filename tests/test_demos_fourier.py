@@ -8,6 +8,8 @@ from course_utils import fourier
 from course_utils.data.images import face_pair
 from course_utils.demos import fourier as demos
 
+pytestmark = pytest.mark.chapter("02_fourier")
+
 Figure = matplotlib.figure.Figure
 
 

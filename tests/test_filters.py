@@ -20,6 +20,8 @@ from skimage.filters import gabor_kernel as skimage_gabor
 
 from course_utils import filters as F
 
+pytestmark = pytest.mark.chapter("01_convolution")
+
 TOL = dict(atol=1e-10, rtol=1e-10)
 SCIPY_BOUNDARY = {"zero": "fill", "reflect": "symm", "wrap": "wrap"}
 KERNEL_SHAPES = [(1, 1), (3, 3), (2, 2), (4, 4), (5, 3), (2, 5), (4, 7)]

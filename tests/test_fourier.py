@@ -17,6 +17,8 @@ from skimage.metrics import peak_signal_noise_ratio
 from course_utils import filters, fourier
 from course_utils.data.patterns import grating
 
+pytestmark = pytest.mark.chapter("02_fourier")
+
 ATOL = 1e-9
 finite = st.floats(-10, 10, allow_nan=False, allow_infinity=False)
 

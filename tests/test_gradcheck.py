@@ -10,6 +10,8 @@ from course_utils import gradcheck as G
 from course_utils import layers as L
 from course_utils.viz import format_table
 
+pytestmark = pytest.mark.chapter("03_backprop")
+
 
 def rng(seed: int = 0) -> np.random.Generator:
     return np.random.default_rng(seed)

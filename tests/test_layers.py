@@ -17,6 +17,8 @@ from hypothesis import strategies as st
 from course_utils import gradcheck as G
 from course_utils import layers as L
 
+pytestmark = pytest.mark.chapter("03_backprop")
+
 TORCH_TOL = 1e-7
 NUMERIC_TOL = 1e-6
 

@@ -18,7 +18,7 @@ from course_utils.data.points import (blobs, noisy_line, sample_target, target_f
 from course_utils.device import count_parameters, get_device
 
 
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
+pytestmark = [pytest.mark.chapter("03_backprop"), pytest.mark.usefixtures("one_torch_thread")]
 
 
 # ---- point sets ----------------------------------------------------------------------------
