@@ -14,10 +14,10 @@ from sklearn.metrics import jaccard_score
 from torchmetrics.classification import MulticlassJaccardIndex
 from torchmetrics.segmentation import MeanIoU
 
-from course_utils.segmentation import (UNet, boundary_mask, class_weights, confusion_matrix,
-                                       iou_from_confusion, max_unpool, mean_iou, predict_labels,
-                                       transposed_conv2d, transposed_conv_output_size,
-                                       upsample_nearest)
+from course_utils.metrics import confusion_matrix, iou_from_confusion, mean_iou
+from course_utils.segmentation import (UNet, boundary_mask, class_weights, max_unpool,
+                                       predict_labels, train_segmenter, transposed_conv2d,
+                                       transposed_conv_output_size, upsample_nearest)
 
 # ----------------------------------------------------------------------------- upsampling
 
