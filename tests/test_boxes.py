@@ -165,3 +165,55 @@ def test_best_iou_per_object_against_brute_force(scenes):
     expected = [max(B.box_iou(w[None], g[None]).item() for w in windows)
                 for boxes in scenes["boxes"] for g in boxes]
     torch.testing.assert_close(best, torch.tensor(expected))
+
+
+def test_conversions_match_torchvision_box_convert():
+    boxes = random_boxes(30, 9)
+    cxcywh = B.xyxy_to_cxcywh(boxes)
+    torch.testing.assert_close(cxcywh, torchvision.ops.box_convert(boxes, "xyxy", "cxcywh"))
+    torch.testing.assert_close(B.cxcywh_to_xyxy(cxcywh), boxes)
+    with pytest.raises(ValueError, match="non-negative width"):
+        B.cxcywh_to_xyxy(torch.tensor([[5.0, 5.0, -1.0, 2.0]]))
+    with pytest.raises(ValueError, match="boxes must have shape"):
+        B.cxcywh_to_xyxy(torch.zeros(2, 3))
+
+
+def test_random_boxes_is_seeded_and_inside_its_ranges():
+    boxes, scores = B.random_boxes(500, seed=3, image_size=100, min_side=5, max_side=20)
+    again, _ = B.random_boxes(500, seed=3, image_size=100, min_side=5, max_side=20)
+    assert torch.equal(boxes, again) and not torch.equal(boxes, B.random_boxes(500, 4)[0])
+    sides = boxes[:, 2:] - boxes[:, :2]
+    assert boxes[:, :2].min() >= 0 and boxes[:, :2].max() < 100
+    assert sides.min() >= 5 and sides.max() <= 20 and scores.shape == (500,)
+    for kwargs, match in [({"n": -1}, "n must"), ({"n": 3, "seed": -1}, "seed"),
+                          ({"n": 3, "max_side": 2.0}, "max_side"),
+                          ({"n": 3, "image_size": 0}, "image_size")]:
+        with pytest.raises(ValueError, match=match):
+            B.random_boxes(**kwargs)
+
+
+@pytest.mark.parametrize("weights", [(1.0, 1.0, 1.0), (1.0, 0.0, 1.0, 1.0), 2.0])
+def test_box_coding_weights_errors(weights):
+    good = torch.tensor([[0.0, 0.0, 4.0, 4.0]])
+    with pytest.raises((ValueError, TypeError), match="weights"):
+        B.encode_boxes(good, good, weights)
+    with pytest.raises((ValueError, TypeError), match="weights"):
+        B.decode_boxes(torch.zeros(1, 4), good, weights)
+
+
+@pytest.mark.parametrize("call, error, match", [
+    (lambda: A.make_anchors(8, 8, 12, (1.0,)), TypeError, "scales must be a sequence"),
+    (lambda: A.make_anchors(8, 8, (12.0,), 1.0), TypeError, "ratios must be a sequence"),
+    (lambda: A.make_anchors((8, 8, 8), 8, (12.0,), (1.0,)), ValueError, "feature_size"),
+    (lambda: A.make_anchors(8.5, 8, (12.0,), (1.0,)), ValueError, "feature_size"),
+    (lambda: A.sliding_windows(64, 16, 8), TypeError, "sizes must be a sequence"),
+    (lambda: A.sliding_windows(64, (), 8), ValueError, "sizes must contain"),
+    (lambda: A.sliding_windows(0, (16,), 8), ValueError, "image_size"),
+    (lambda: A.best_iou_per_object(torch.zeros(0, 4), [torch.zeros(1, 4)]), ValueError,
+     "candidates"),
+    (lambda: A.best_iou_per_object(torch.ones(1, 4), [torch.zeros(0, 4)]), ValueError,
+     "gt_boxes"),
+])
+def test_anchor_argument_errors(call, error, match):
+    with pytest.raises(error, match=match):
+        call()

@@ -54,3 +54,49 @@ def test_loss_by_group_matches_focal_loss():
     assert sum(out["focal"].values()) == pytest.approx(total_focal, rel=1e-5)
     with pytest.raises(ValueError, match="target_labels"):
         L.loss_by_group(logits, labels[:, :5])
+
+
+def test_alpha_weights_the_positives():
+    # alpha_t = alpha for a positive, 1 - alpha for a negative (torchvision, RetinaNet)
+    logit = torch.tensor([0.3], dtype=torch.float64)
+    for target, weight in ((1.0, 0.25), (0.0, 0.75)):
+        t = torch.tensor([target], dtype=torch.float64)
+        ratio = L.sigmoid_focal_loss(logit, t, 0.25, 2.0) / L.sigmoid_focal_loss(logit, t, None, 2.0)
+        assert ratio.item() == pytest.approx(weight)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"alpha": 5.0}, "alpha"), ({"alpha": "0.25"}, "alpha"), ({"gamma": -1.0}, "gamma"),
+    ({"reduction": "max"}, "reduction"),
+])
+def test_focal_loss_argument_errors(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        L.sigmoid_focal_loss(torch.zeros(3), torch.zeros(3), **kwargs)
+
+
+def test_onehot_targets_by_hand_and_errors():
+    labels = torch.tensor([[-1, 0, 1, 3]])
+    expected = torch.tensor([[[0.0, 0, 0], [0, 0, 0], [1, 0, 0], [0, 0, 1]]])
+    assert torch.equal(L.onehot_targets(labels, 3), expected)
+    with pytest.raises(TypeError, match="target_labels"):
+        L.onehot_targets(labels.float(), 3)
+    with pytest.raises(ValueError, match="target_labels"):
+        L.onehot_targets(labels, 2)
+    with pytest.raises(ValueError, match="num_classes"):
+        L.onehot_targets(labels, 0)
+
+
+def test_loss_by_group_counts_and_errors():
+    logits = torch.tensor([[[5.0, -5.0], [-5.0, 0.0], [0.0, 0.0]]])     # (1, 3, 2)
+    labels = torch.tensor([[1, 0, -1]])
+    out = L.loss_by_group(logits, labels, easy=0.1)
+    # anchor 0: positive (class 0) + easy negative; anchor 1: easy negative + hard negative
+    assert out["count"] == {"positives": 1.0, "hard negatives": 1.0, "easy negatives": 2.0}
+    assert L.easy_negative_share(out, "cross_entropy") == pytest.approx(
+        out["cross_entropy"]["easy negatives"] / sum(out["cross_entropy"].values()))
+    with pytest.raises(ValueError, match="easy"):
+        L.loss_by_group(logits, labels, easy=1.5)
+    with pytest.raises(ValueError, match="logits"):
+        L.loss_by_group(logits[0], labels)
+    with pytest.raises(ValueError, match="kind"):
+        L.easy_negative_share(out, "hinge")

@@ -1,5 +1,6 @@
 """Detection metrics against pycocotools / torchmetrics and by hand."""
 import contextlib
+import math
 import io
 
 import numpy as np
@@ -189,3 +190,47 @@ def test_recall_by_size_by_hand():
     assert M.recall_by_size(nothing, gt, bins)["large"]["recall"] == 0.0
     with pytest.raises(ValueError, match="same length"):
         M.recall_by_size(dets * 2, gt, bins)
+
+
+def test_accuracy_matches_sklearn():
+    from sklearn.metrics import accuracy_score
+
+    gen = torch.Generator().manual_seed(0)
+    pred, target = torch.randint(0, 4, (200,), generator=gen), torch.randint(0, 4, (200,),
+                                                                              generator=gen)
+    assert M.accuracy(pred, target) == pytest.approx(accuracy_score(target, pred))
+    with pytest.raises(ValueError, match="same shape"):
+        M.accuracy(pred, target[:5])
+    with pytest.raises(TypeError, match="pred"):
+        M.accuracy(pred.float(), target)
+
+
+def test_curves_carry_the_ranked_scores():
+    preds, targets = noisy_predictions(2)
+    result = M.mean_average_precision(preds, targets)
+    for c, (precision, recall, scores) in result["curves"].items():
+        assert len(precision) == len(recall) == len(scores)
+        assert torch.all(scores[:-1] >= scores[1:])
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda p, t: M.proposal_recall([torch.zeros(1, 4)], [torch.zeros(1)], [torch.ones(1, 4)],
+                                    ks=[0]), "ks"),
+    (lambda p, t: M.proposal_recall([torch.zeros(1, 4)], [torch.zeros(1)], [torch.ones(1, 4)],
+                                    ks=3), "ks"),
+    (lambda p, t: M.proposal_recall([torch.zeros(1, 4)], [torch.zeros(1)], [torch.ones(1, 4)],
+                                    ks=[1], iou_threshold=2), "iou_threshold"),
+    (lambda p, t: M.mean_average_precision(p, t, iou_threshold=1.5), "iou_threshold"),
+    (lambda p, t: M.mean_average_precision(p, t, method="voc"), "method"),
+    (lambda p, t: M.mean_average_precision(p, t, max_detections=0), "max_detections"),
+    (lambda p, t: M.recall_by_size([], [], {}), "bins"),
+    (lambda p, t: M.match_detections(torch.zeros(1, 4), [1.0], torch.zeros(1, 4), -0.1),
+     "iou_threshold"),
+    (lambda p, t: M.precision_recall(torch.ones(2, 2), torch.ones(2), 1), "scores"),
+    (lambda p, t: M.confusion_matrix(torch.tensor([0, 5]), torch.tensor([0, 1]), 3), "pred"),
+    (lambda p, t: M.confusion_matrix(torch.tensor([0, 1]), torch.tensor([0]), 3), "same shape"),
+])
+def test_metric_argument_errors(call, match):
+    preds, targets = noisy_predictions(0, 3)
+    with pytest.raises(ValueError, match=match):
+        call(preds, targets)

@@ -209,3 +209,40 @@ def test_recall_by_size_against_brute_force(raw):
             assert result[name]["objects"] == len(found)
             assert result[name]["recall"] == pytest.approx(sum(found) / len(found))
 
+
+
+@pytest.mark.parametrize("call, error, match", [
+    (lambda s: M.TinyDetector(width=1), ValueError, "width"),
+    (lambda s: M.TinyDetector(num_classes=0), ValueError, "num_classes"),
+    (lambda s: M.TinyDetector(scales=12), TypeError, "scales must be a sequence"),
+    (lambda s: M.TinyDetector(prior=1.0), ValueError, "prior"),
+    (lambda s: M.build_targets(torch.zeros(2, 4), [], [], fg_iou=0.3, bg_iou=0.6), ValueError,
+     "bg_iou must be <= fg_iou"),
+    (lambda s: M.build_targets(torch.zeros(2, 4), [], [], fg_iou=1.5), ValueError, "fg_iou"),
+    (lambda s: M.build_targets(torch.zeros(2, 3), [], []), ValueError, "anchors"),
+    (lambda s: M.train_detector(M.TinyDetector(), s["images"], s["labels_t"], s["deltas_t"],
+                                steps=True), ValueError, "steps"),
+    (lambda s: M.train_detector(M.TinyDetector(), s["images"], s["labels_t"], s["deltas_t"],
+                                steps=1, batch_size=0), ValueError, "batch_size"),
+    (lambda s: M.train_detector(M.TinyDetector(), s["images"], s["labels_t"], s["deltas_t"],
+                                steps=1, head_only=1), TypeError, "head_only"),
+    (lambda s: M.train_detector(torch.nn.Linear(2, 2), s["images"], s["labels_t"],
+                                s["deltas_t"], steps=1), TypeError, "model must be"),
+    (lambda s: M.raw_detections(M.TinyDetector(), s["images"], batch_size=0), ValueError,
+     "batch_size"),
+    (lambda s: M.postprocess(torch.zeros(3, 4), torch.zeros(2, 3)), ValueError,
+     r"scores must have shape \(3, C\)"),
+    (lambda s: M.postprocess(torch.zeros(3, 4), torch.zeros(3, 3), score_threshold=2),
+     ValueError, "score_threshold"),
+    (lambda s: M.postprocess(torch.zeros(3, 4), torch.zeros(3, 3), max_detections=0),
+     ValueError, "max_detections"),
+    (lambda s: M.refinement_gain(torch.zeros(3, 4), torch.zeros(2, 4, 4), torch.zeros(2, 4, 3),
+                                 [torch.zeros(0, 4)] * 2), ValueError, "boxes must have shape"),
+    (lambda s: M.refinement_gain(torch.zeros(3, 4), torch.zeros(2, 3, 4), torch.zeros(2, 3, 3),
+                                 [torch.zeros(0, 4)]), ValueError, "gt_boxes"),
+])
+def test_argument_errors(scenes, call, error, match):
+    model = M.TinyDetector()
+    labels, deltas = M.build_targets(model.anchors, scenes["boxes"], scenes["labels"])
+    with pytest.raises(error, match=match):
+        call(dict(scenes, labels_t=labels, deltas_t=deltas))
