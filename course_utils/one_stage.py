@@ -244,6 +244,27 @@ def train_detector(model: TinyDetector, images: Tensor, target_labels: Tensor,
 
 
 @torch.no_grad()
+def backbone_features(model: TinyDetector, images: Tensor, stages: int | None = None,
+                      batch_size: int = 256) -> Tensor:
+    """Feature maps after the first ``stages`` backbone blocks (all five by default), in eval
+    mode: images (N, 3, S, S) -> (N, F, S / s, S / s), on the model's device. Blocks 1, 2
+    and 4 halve the resolution: 3 blocks give stride 4 with ``width`` channels."""
+    if not isinstance(model, TinyDetector):
+        raise TypeError(f"model must be a TinyDetector, got {type(model).__name__}")
+    stages = len(model.backbone) if stages is None else check_int(stages, "stages", 1)
+    if stages > len(model.backbone):
+        raise ValueError(f"stages must be <= {len(model.backbone)}, got {stages}")
+    batch_size = check_int(batch_size, "batch_size", 1)
+    was_training = model.training
+    model.eval()
+    device = model_device(model)
+    features = torch.cat([model.backbone[:stages](images[i:i + batch_size].to(device))
+                          for i in range(0, len(images), batch_size)])
+    model.train(was_training)
+    return features
+
+
+@torch.no_grad()
 def raw_detections(model: TinyDetector, images: Tensor,
                    batch_size: int = 256) -> tuple[Tensor, Tensor]:
     """Every anchor's decoded box and class probabilities, before any thresholding or NMS.

@@ -5,6 +5,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
@@ -66,8 +67,19 @@ def test_show_sliding_windows_and_scenes(scenes):
     windows = A.sliding_windows(64, (16,), 16)
     fig = demos.show_sliding_windows(scenes["images"][0], scenes["boxes"][0], windows)
     assert fig.axes[0].get_title() == f"{len(windows)} windows"
+    assert len(fig.axes[0].patches) == len(windows)
+    # right panel: ground truth plus the best window per object, each labelled with its IoU
+    best = B.box_iou(windows, scenes["boxes"][0]).max(dim=0).values
+    assert len(fig.axes[1].patches) == 2 * len(scenes["boxes"][0])
+    assert [t.get_text() for t in fig.axes[1].texts] == [f"IoU {v:.2f}" for v in best]
     _close(fig)
-    _close(demos.show_scenes(scenes["images"], scenes["boxes"], scenes["labels"], n=5, cols=3))
+    fig = demos.show_scenes(scenes["images"], scenes["boxes"], scenes["labels"], n=5, cols=3)
+    for i, (ax, boxes, labels) in enumerate(zip(fig.axes, scenes["boxes"][:5], scenes["labels"])):
+        np.testing.assert_allclose(ax.images[0].get_array(),
+                                   scenes["images"][i].permute(1, 2, 0).numpy(), atol=1e-6)
+        assert len(ax.patches) == len(boxes)
+        assert [t.get_text() for t in ax.texts] == [demos.CLASSES[int(l)] for l in labels]
+    _close(fig)
 
 
 def test_refinement_gain_and_figures(scenes, raw):
@@ -77,8 +89,15 @@ def test_refinement_gain_and_figures(scenes, raw):
     assert torch.all((before >= 0) & (before <= 1))
     empty = M.refinement_gain(anchors, boxes, scores, scenes["boxes"], min_score=2.0)
     assert empty[0].numel() == 0
-    _close(demos.show_refinement(scenes["images"][0], anchors, boxes[0], scores[0],
-                                 scenes["boxes"][0], min_score=0.0))
+    fig = demos.show_refinement(scenes["images"][0], anchors, boxes[0], scores[0],
+                                scenes["boxes"][0], k=3, min_score=0.0)
+    best = scores[0].max(dim=1).values
+    top = torch.tensor([i for i in N.nms(boxes[0], best, 0.3).tolist()][:3])
+    for ax, chosen in zip(fig.axes, (anchors[top], boxes[0][top])):
+        iou = B.box_iou(chosen, scenes["boxes"][0]).max(dim=1).values.mean()
+        assert ax.get_title().endswith(f"{iou:.2f}")
+        assert len(ax.patches) == len(scenes["boxes"][0]) + 3
+    _close(fig)
     objectness = scores[0].max(dim=1).values
     fig = demos.show_objectness(scenes["images"][0], objectness, boxes[0], scenes["boxes"][0], k=4)
     heat = fig.axes[1].images[0].get_array()
@@ -115,8 +134,11 @@ def test_pr_curves_detections_and_breakdown(scenes, raw):
     fig = demos.show_pr_curves({"a": result, "b": result})
     assert len(fig.axes) == 2 and f"{result['map']:.3f}" in fig.axes[0].get_title()
     _close(fig)
-    _close(demos.show_detections(scenes["images"], detections, scenes["boxes"], n=3,
-                                 min_score=0.0))
+    fig = demos.show_detections(scenes["images"], detections, scenes["boxes"], n=3,
+                                min_score=0.01)
+    for ax, det, gt in zip(fig.axes[:3], detections, scenes["boxes"]):
+        assert len(ax.patches) == len(gt) + int((det["scores"] >= 0.01).sum())
+    _close(fig)
     labels, _ = M.build_targets(anchors, scenes["boxes"], scenes["labels"])
     logits = torch.logit(scores.clamp(1e-6, 1 - 1e-6))
     breakdown = L.loss_by_group(logits, labels)

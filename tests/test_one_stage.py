@@ -246,3 +246,19 @@ def test_argument_errors(scenes, call, error, match):
     labels, deltas = M.build_targets(model.anchors, scenes["boxes"], scenes["labels"])
     with pytest.raises(error, match=match):
         call(dict(scenes, labels_t=labels, deltas_t=deltas))
+
+
+def test_backbone_features_are_the_first_blocks(device):
+    torch.manual_seed(0)
+    model = M.TinyDetector().to(device).train()
+    images = torch.rand(5, 3, 64, 64)
+    features = M.backbone_features(model, images, stages=3, batch_size=2)
+    assert features.shape == (5, 16, 16, 16) and model.training          # mode restored
+    model.eval()
+    with torch.no_grad():
+        torch.testing.assert_close(features, model.backbone[:3](images.to(device)))
+        assert M.backbone_features(model, images).shape == (5, 32, 8, 8)
+    with pytest.raises(ValueError, match="stages"):
+        M.backbone_features(model, images, stages=6)
+    with pytest.raises(TypeError, match="model must be"):
+        M.backbone_features(torch.nn.Linear(2, 2), images)
