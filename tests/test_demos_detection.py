@@ -1,5 +1,4 @@
 """Chapter 04 detection figures and widget functions: each returns a Figure and its numbers."""
-import math
 
 import matplotlib
 

@@ -61,7 +61,8 @@ def test_alpha_weights_the_positives():
     logit = torch.tensor([0.3], dtype=torch.float64)
     for target, weight in ((1.0, 0.25), (0.0, 0.75)):
         t = torch.tensor([target], dtype=torch.float64)
-        ratio = L.sigmoid_focal_loss(logit, t, 0.25, 2.0) / L.sigmoid_focal_loss(logit, t, None, 2.0)
+        ratio = (L.sigmoid_focal_loss(logit, t, 0.25, 2.0)
+                 / L.sigmoid_focal_loss(logit, t, None, 2.0))
         assert ratio.item() == pytest.approx(weight)
 
 

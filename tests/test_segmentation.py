@@ -248,7 +248,8 @@ def test_train_segmenter_errors(kwargs, match):
     args = {"images": torch.zeros(8, 3, 16, 16), "labels": torch.zeros(8, 16, 16, dtype=torch.long)}
     args.update(kwargs)
     with pytest.raises((ValueError, TypeError), match=match):
-        train_segmenter(args.pop("images"), args.pop("labels"), device="cpu", progress=False, **args)
+        train_segmenter(args.pop("images"), args.pop("labels"), device="cpu", progress=False,
+                        **args)
 
 
 def test_predict_labels_shape_dtype_and_mode():

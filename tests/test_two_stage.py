@@ -4,7 +4,7 @@ import pytest
 import torch
 import torchvision
 
-from course_utils import boxes as B, one_stage, two_stage as T
+from course_utils import one_stage, two_stage as T
 from course_utils.data.shapes import make_dataset
 
 
