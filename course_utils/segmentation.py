@@ -1,16 +1,19 @@
-"""Semantic segmentation: upsampling layers, a small U-Net (with or without skips) and mIoU.
+"""Semantic segmentation: upsampling layers and a small U-Net (with or without skips).
 
 Three ways to make a feature map larger are written out so they can be compared with their
 torch counterparts: nearest-neighbour repetition, max-unpooling with the indices remembered
 by max-pooling, and transposed convolution ("each input pixel stamps a scaled kernel").
+Scores (confusion matrix, mIoU) live in ``metrics``.
 """
 from __future__ import annotations
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .device import get_device, model_device, seed_everything
+from .metrics import as_labels as _as_labels
+from .train import fit
 from .validate import check_int, check_positive
 
 # ----------------------------------------------------------------------------- checks
@@ -200,8 +203,7 @@ def predict_labels(model: nn.Module, images: torch.Tensor, batch_size: int = 64)
     """
     _check_tensor(images, "images", 4)
     batch_size = check_int(batch_size, "batch_size", 1)
-    param = next(model.parameters(), None)
-    device = param.device if param is not None else torch.device("cpu")
+    device = model_device(model)
     was_training = model.training
     model.eval()
     out = [model(images[i:i + batch_size].to(device)).argmax(1).cpu()
@@ -210,70 +212,7 @@ def predict_labels(model: nn.Module, images: torch.Tensor, batch_size: int = 64)
     return torch.cat(out)
 
 
-# ----------------------------------------------------------------------------- mIoU
-
-
-def _as_labels(x, name: str) -> torch.Tensor:
-    if isinstance(x, np.ndarray):
-        x = torch.from_numpy(x)
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor or numpy array of integer labels, "
-                        f"got {type(x).__name__}")
-    if x.dtype.is_floating_point or x.dtype.is_complex or x.dtype == torch.bool:
-        raise TypeError(f"{name} must hold integer class labels, got dtype {x.dtype} "
-                        f"(take argmax over the class axis of logits first)")
-    return x
-
-
-def confusion_matrix(pred, target, num_classes: int) -> torch.Tensor:
-    """Count pixels by (true class, predicted class).
-
-    pred, target: integer label maps of the same shape, e.g. (N, H, W), values in
-    [0, num_classes). Returns (num_classes, num_classes) int64 with rows = target, columns = pred.
-    """
-    pred, target = _as_labels(pred, "pred"), _as_labels(target, "target")
-    num_classes = check_int(num_classes, "num_classes", 1)
-    if pred.shape != target.shape:
-        raise ValueError(f"pred and target must have the same shape, got {tuple(pred.shape)} "
-                         f"and {tuple(target.shape)}")
-    if pred.numel() == 0:
-        raise ValueError("pred and target must not be empty")
-    for name, labels in (("pred", pred), ("target", target)):
-        low, high = int(labels.min()), int(labels.max())
-        if low < 0 or high >= num_classes:
-            raise ValueError(f"{name} labels must lie in [0, {num_classes}), got values in "
-                             f"[{low}, {high}]")
-    flat = target.reshape(-1).long() * num_classes + pred.reshape(-1).long()
-    return torch.bincount(flat.cpu(), minlength=num_classes ** 2).view(num_classes, num_classes)
-
-
-def iou_from_confusion(confusion: torch.Tensor) -> torch.Tensor:
-    """Per-class IoU = TP / (TP + FP + FN) from a (K, K) confusion matrix (rows = target).
-
-    Returns (K,) float64; a class absent from both prediction and target (TP + FP + FN = 0)
-    gets NaN, since its IoU is undefined.
-    """
-    _check_tensor(confusion, "confusion", 2)
-    if confusion.shape[0] != confusion.shape[1]:
-        raise ValueError(f"confusion must be square, got shape {tuple(confusion.shape)}")
-    confusion = confusion.double()
-    tp = confusion.diag()
-    union = confusion.sum(0) + confusion.sum(1) - tp
-    return torch.where(union > 0, tp / union.clamp(min=1), torch.full_like(tp, float("nan")))
-
-
-def mean_iou(pred, target, num_classes: int, per_class: bool = False):
-    """Mean intersection-over-union over classes, pooled over all pixels of all images.
-
-    pred, target: integer label maps of the same shape (e.g. (N, H, W)) in [0, num_classes).
-    Convention: classes absent from both ``pred`` and ``target`` are left out of the mean
-    (their IoU would be 0 / 0); a class present in only one of them counts with IoU 0.
-    Returns a float, or ``(mean, iou)`` with the (num_classes,) per-class tensor (NaN for
-    absent classes) when ``per_class=True``.
-    """
-    iou = iou_from_confusion(confusion_matrix(pred, target, num_classes))
-    mean = float(torch.nanmean(iou))
-    return (mean, iou) if per_class else mean
+# ----------------------------------------------------------------------------- training
 
 
 def class_weights(labels: torch.Tensor, num_classes: int, power: float = 0.5) -> torch.Tensor:
@@ -308,3 +247,41 @@ def boundary_mask(labels: torch.Tensor) -> torch.Tensor:
     high = F.max_pool2d(flat, 3, stride=1, padding=1)
     low = -F.max_pool2d(-flat, 3, stride=1, padding=1)
     return (high != low).reshape(labels.shape)
+
+
+def train_segmenter(images: torch.Tensor, labels: torch.Tensor, skip_connections: bool = True,
+                    widths: tuple[int, ...] = (8, 16, 32), epochs: int = 4, lr: float = 2e-3,
+                    batch_size: int = 8, weight_power: float = 0.5, seed: int = 0,
+                    device: torch.device | None = None, progress: bool = True
+                    ) -> tuple[UNet, dict[str, list[float]]]:
+    """Train a ``UNet`` on images (N, 3, H, W) and label maps (N, H, W) in [0, C).
+
+    Adam with a cosine-decayed learning rate, shuffled batches, and cross-entropy weighted
+    per class by ``class_weights(labels, C, weight_power)``. Seeded: the same arguments give
+    the same network. Returns the trained net (eval mode) and ``fit``'s history.
+    """
+    _check_tensor(images, "images", 4)
+    labels = _as_labels(labels, "labels")
+    if labels.ndim != 3 or labels.shape[0] != images.shape[0] or \
+            labels.shape[1:] != images.shape[2:]:
+        raise ValueError(f"labels must have shape {(images.shape[0], *images.shape[2:])}, "
+                         f"got {tuple(labels.shape)}")
+    epochs, batch_size = check_int(epochs, "epochs", 1), check_int(batch_size, "batch_size", 1)
+    lr = check_positive(lr, "lr")
+    num_classes = int(labels.max()) + 1
+    device = get_device() if device is None else torch.device(device)
+    seed_everything(check_int(seed, "seed", 0))
+    net = UNet(in_channels=images.shape[1], num_classes=max(num_classes, 2), widths=widths,
+               skip_connections=skip_connections).to(device)
+    if device.type == "cpu":
+        net = net.to(memory_format=torch.channels_last)   # faster CPU convolutions
+    weight = class_weights(labels, max(num_classes, 2), weight_power).to(device)
+    loader = torch.utils.data.DataLoader(
+        torch.utils.data.TensorDataset(images, labels), batch_size=batch_size, shuffle=True,
+        generator=torch.Generator().manual_seed(seed))
+    optimizer = torch.optim.Adam(net.parameters(), lr=lr)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
+    history = fit(net, loader, lambda out, y: F.cross_entropy(out, y, weight=weight), optimizer,
+                  epochs, scheduler=schedule, progress=progress)
+    net.eval()
+    return net, history

@@ -97,14 +97,3 @@ def test_show_segmentations_grid():
     fig = demos.show_segmentations(images, truth, preds, indices=(1, 3))
     assert isinstance(fig, Figure) and len(fig.axes) == 2 * 4
     np.testing.assert_array_equal(_image_arrays(fig)[4 + 1], truth[3].numpy())
-
-
-def test_show_degradation_draws_one_curve_per_history():
-    histories = {"a": {"train_loss": [2.3, 2.0, 1.5]}, "b": {"train_loss": [2.3, 2.3, 2.3]}}
-    fig = demos.show_degradation(histories)
-    assert isinstance(fig, Figure) and len(fig.axes) == 1
-    lines = fig.axes[0].get_lines()
-    np.testing.assert_allclose(lines[0].get_ydata(), [2.3, 2.0, 1.5])
-    fig = demos.show_degradation(histories, {"a": [1.0, 0.1, 0.01]})
-    assert len(fig.axes) == 2
-    np.testing.assert_allclose(fig.axes[1].get_lines()[0].get_ydata(), [1.0, 0.1, 0.01])

@@ -1,12 +1,14 @@
-"""Tests for course_utils.resnet: the residual switch, identity at zero init, equal depth and
-parameter counts, and the shrinking signal of a deep plain net."""
+"""Tests for course_utils.resnet: the residual switch, identity at zero init, the signal of a
+deep plain net, the first-layer gradient against autograd, and a short digits run."""
 from __future__ import annotations
 
 import pytest
 import torch
 import torch.nn.functional as F
 
-from course_utils.resnet import Block, DeepCNN, activation_scales, count_parameters
+from course_utils.device import count_parameters
+from course_utils.resnet import (Block, DeepCNN, activation_scales, first_layer_gradient_norm,
+                                 train_on_digits)
 
 
 def _zero_last_conv(block: Block) -> None:
@@ -61,15 +63,6 @@ def test_plain_and_residual_have_same_depth_parameters_and_initial_weights(norm)
     assert not torch.allclose(plain(x), residual(x))
 
 
-def test_count_parameters_against_manual_count():
-    model = DeepCNN(num_blocks=2, channels=4, in_channels=3, num_classes=5)
-    conv = lambda cin, cout: cin * cout * 9 + cout  # noqa: E731
-    expected = conv(3, 4) + 4 * conv(4, 4) + 4 * 5 + 5
-    assert count_parameters(model) == expected
-    model.head.weight.requires_grad_(False)
-    assert count_parameters(model) == expected - 20
-
-
 @pytest.mark.parametrize("residual", [False, True])
 @pytest.mark.parametrize("height,width", [(8, 8), (5, 11)])
 def test_deep_cnn_output_shape(residual, height, width):
@@ -119,3 +112,43 @@ def test_resnet_errors():
         activation_scales(DeepCNN(num_blocks=1, channels=2), torch.rand(1, 1, 8, 8))
     with pytest.raises(TypeError, match="model must be a DeepCNN"):
         activation_scales(torch.nn.Linear(2, 2), torch.rand(1, 2))
+
+
+@pytest.mark.parametrize("residual", [False, True])
+def test_first_layer_gradient_norm_matches_autograd(residual, device):
+    torch.manual_seed(0)
+    model = DeepCNN(num_blocks=3, channels=4, residual=residual, norm=True).to(device)
+    x = torch.rand(16, 1, 8, 8, generator=torch.Generator().manual_seed(1))
+    y = torch.arange(16) % 10
+    grad = torch.autograd.grad(F.cross_entropy(model(x.to(device)), y.to(device)),
+                               model.stem.weight)[0]
+    assert first_layer_gradient_norm(model, x, y) == pytest.approx(float(grad.norm()), rel=1e-5)
+    assert all(p.grad is None for p in model.parameters())         # gradients cleared
+    with pytest.raises(ValueError, match="y must be"):
+        first_layer_gradient_norm(model, x, y[:3])
+    with pytest.raises(TypeError, match="model must be a DeepCNN"):
+        first_layer_gradient_norm(torch.nn.Linear(2, 2), x, y)
+
+
+def test_train_on_digits_learns(one_torch_thread):
+    torch.manual_seed(0)
+    model = DeepCNN(num_blocks=1, channels=8, residual=True, norm=True)
+    history = train_on_digits(model, epochs=2, progress=False)
+    assert len(history["train_loss"]) == 2 and history["train_loss"][1] < history["train_loss"][0]
+    assert history["test_accuracy"][0] > 0.25          # 10 classes: chance is 0.1
+    assert history["first_layer_grad"][0] > 0
+    with pytest.raises(ValueError, match="epochs"):
+        train_on_digits(model, epochs=0)
+    with pytest.raises(ValueError, match="lr"):
+        train_on_digits(model, lr=-1.0)
+    with pytest.raises(TypeError, match="model must be a DeepCNN"):
+        train_on_digits(torch.nn.Linear(2, 2))
+
+
+def test_deep_cnn_on_device_matches_cpu(device):
+    torch.manual_seed(0)
+    model = DeepCNN(num_blocks=2, channels=4, residual=True, norm=True).eval()
+    x = torch.rand(4, 1, 8, 8)
+    expected = model(x)
+    torch.testing.assert_close(model.to(device)(x.to(device)).cpu(), expected,
+                               atol=1e-5, rtol=1e-5)

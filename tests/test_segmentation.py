@@ -14,10 +14,10 @@ from sklearn.metrics import jaccard_score
 from torchmetrics.classification import MulticlassJaccardIndex
 from torchmetrics.segmentation import MeanIoU
 
-from course_utils.segmentation import (UNet, boundary_mask, class_weights, confusion_matrix,
-                                       iou_from_confusion, max_unpool, mean_iou, predict_labels,
-                                       transposed_conv2d, transposed_conv_output_size,
-                                       upsample_nearest)
+from course_utils.metrics import confusion_matrix, iou_from_confusion, mean_iou
+from course_utils.segmentation import (UNet, boundary_mask, class_weights, max_unpool,
+                                       predict_labels, train_segmenter, transposed_conv2d,
+                                       transposed_conv_output_size, upsample_nearest)
 
 # ----------------------------------------------------------------------------- upsampling
 
@@ -189,14 +189,67 @@ def test_unet_errors():
         UNet(widths=(4, 8))(torch.rand(3, 8, 8))
 
 
-@pytest.mark.gpu
-def test_unet_on_cuda_matches_cpu():
+def test_unet_on_device_matches_cpu(device, dtype):
     torch.manual_seed(0)
-    model = UNet(widths=(4, 8, 16)).eval()
-    x = torch.rand(2, 3, 20, 20)
+    model = UNet(widths=(4, 8, 16)).eval().to(dtype)
+    x = torch.rand(2, 3, 20, 20, dtype=dtype)
     expected = model(x)
-    got = model.to("cuda")(x.to("cuda")).cpu()
-    torch.testing.assert_close(got, expected, rtol=1e-3, atol=1e-3)
+    got = model.to(device)(x.to(device))
+    assert got.dtype == dtype and got.device.type == device.type
+    tolerance = 1e-3 if dtype == torch.float32 else 1e-9
+    torch.testing.assert_close(got.cpu(), expected, rtol=tolerance, atol=tolerance)
+
+
+def test_upsampling_helpers_on_device(device, dtype):
+    x = torch.randn(2, 3, 6, 6, generator=torch.Generator().manual_seed(0), dtype=dtype)
+    pooled, indices = F.max_pool2d(x, 2, return_indices=True)
+    weight = torch.randn(3, 4, 3, 3, generator=torch.Generator().manual_seed(1), dtype=dtype)
+    on = {"nearest": upsample_nearest(pooled.to(device), 2),
+          "unpool": max_unpool(pooled.to(device), indices.to(device), (6, 6)),
+          "transposed": transposed_conv2d(x.to(device), weight.to(device), stride=2)}
+    off = {"nearest": F.interpolate(pooled, scale_factor=2, mode="nearest"),
+           "unpool": F.max_unpool2d(pooled, indices, 2, output_size=(6, 6)),
+           "transposed": F.conv_transpose2d(x, weight, stride=2)}
+    for name, value in on.items():
+        assert value.device.type == device.type and value.dtype == dtype, name
+        torch.testing.assert_close(value.cpu(), off[name], atol=1e-5, rtol=1e-5)
+
+
+def test_max_unpool_gradcheck():
+    x = torch.randn(1, 2, 4, 4, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    pooled, indices = F.max_pool2d(x, 2, return_indices=True)
+    pooled.requires_grad_(True)
+    assert torch.autograd.gradcheck(lambda p: max_unpool(p, indices, (4, 4)), (pooled,))
+
+
+def test_train_segmenter_learns_and_is_seeded(one_torch_thread):
+    from course_utils.data.shapes import make_dataset
+
+    data = make_dataset(64, seed=3, size=16, min_size=5, max_size=8)
+    net, history = train_segmenter(data["images"], data["semantic"], widths=(4, 8), epochs=3,
+                                   lr=1e-2, batch_size=8, device="cpu", progress=False)
+    again, _ = train_segmenter(data["images"], data["semantic"], widths=(4, 8), epochs=3,
+                               lr=1e-2, batch_size=8, device="cpu", progress=False)
+    assert history["train_loss"][-1] < 0.85 * history["train_loss"][0]
+    assert not net.training
+    for p, q in zip(net.parameters(), again.parameters()):
+        torch.testing.assert_close(p, q)
+    # the network beats labelling everything background on its training scenes
+    labels = predict_labels(net, data["images"])
+    assert mean_iou(labels, data["semantic"], 4) > 0.3
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"labels": torch.zeros(5, 16, 16, dtype=torch.long)}, "labels must have shape"),
+    ({"labels": torch.zeros(8, 16, 16)}, "labels must hold integer"),
+    ({"epochs": 0}, "epochs"), ({"lr": 0.0}, "lr"), ({"batch_size": 0}, "batch_size"),
+])
+def test_train_segmenter_errors(kwargs, match):
+    args = {"images": torch.zeros(8, 3, 16, 16), "labels": torch.zeros(8, 16, 16, dtype=torch.long)}
+    args.update(kwargs)
+    with pytest.raises((ValueError, TypeError), match=match):
+        train_segmenter(args.pop("images"), args.pop("labels"), device="cpu", progress=False,
+                        **args)
 
 
 def test_predict_labels_shape_dtype_and_mode():

@@ -13,9 +13,11 @@ import torch
 from matplotlib.colors import to_hex
 from matplotlib.patches import Rectangle
 
-from .. import detection as D
+from ..anchors import best_iou_per_object, make_anchors
+from ..boxes import as_boxes, box_iou
 from ..data.shapes import CLASSES
-from ..timing import time_call
+from ..losses import loss_by_group, sigmoid_focal_loss
+from ..nms import batched_nms, nms
 from ..viz import show_image
 
 CLASS_COLOURS = ("#ffd400", "#00e5ff", "#ff4fd8")   # square, circle, triangle
@@ -25,7 +27,7 @@ GT_COLOUR = "white"
 def draw_boxes(ax, boxes, labels=None, scores=None, colour: str | None = None,
                style: str = "-", linewidth: float = 1.5, text: bool = True) -> None:
     """Draw xyxy ``boxes`` (K, 4) on ``ax``; colour by class unless ``colour`` is given."""
-    boxes = D.as_boxes(boxes).detach().cpu()
+    boxes = as_boxes(boxes).detach().cpu()
     for i, (x1, y1, x2, y2) in enumerate(boxes.tolist()):
         label = None if labels is None else int(labels[i])
         if colour is not None:
@@ -67,7 +69,7 @@ def show_iou(shift: float = 4.0, size: float = 16.0, scale: float = 1.0):
     a = torch.tensor([[10.0, 10.0, 10.0 + size, 10.0 + size]])
     side = size * scale
     b = torch.tensor([[10.0 + shift, 10.0 + shift, 10.0 + shift + side, 10.0 + shift + side]])
-    iou = float(D.box_iou(a, b))
+    iou = float(box_iou(a, b))
     fig, ax = plt.subplots(figsize=(4, 4))
     ax.set_xlim(0, 64)
     ax.set_ylim(64, 0)
@@ -83,66 +85,22 @@ def show_iou(shift: float = 4.0, size: float = 16.0, scale: float = 1.0):
     return fig
 
 
-def best_iou_per_object(candidates, gt_boxes: Sequence) -> torch.Tensor:
-    """For every ground-truth box of every image, the best IoU any candidate box reaches.
-
-    candidates: (W, 4) boxes shared by all images; gt_boxes: list of (G_i, 4) -> (sum G_i,).
-    """
-    candidates = D.as_boxes(candidates, "candidates")
-    return torch.cat([D.box_iou(candidates, g).max(dim=0).values for g in gt_boxes
-                      if len(g)])
-
-
 def show_sliding_windows(image, gt_boxes, windows):
     """Left: every sliding window (thin lines). Right: the best window for each object."""
-    windows = D.as_boxes(windows, "windows")
+    windows = as_boxes(windows, "windows")
     fig, axes = plt.subplots(1, 2, figsize=(8, 4))
     show_image(axes[0], image, title=f"{len(windows)} windows")
     draw_boxes(axes[0], windows, colour="white", linewidth=0.3, text=False)
     show_image(axes[1], image, title="best window per object (dashed: ground truth)")
     draw_boxes(axes[1], gt_boxes, style="--", text=False)
     if len(gt_boxes):
-        iou = D.box_iou(windows, gt_boxes)
+        iou = box_iou(windows, gt_boxes)
         best = iou.argmax(dim=0)
         draw_boxes(axes[1], windows[best], colour="tab:red", text=False)
         for (x1, y1, _, _), value in zip(windows[best].tolist(), iou.max(dim=0).values):
             axes[1].text(x1, y1 - 1.5, f"IoU {value:.2f}", color="tab:red", fontsize=8)
     fig.tight_layout()
     return fig
-
-
-def recall_by_size(detections: Sequence[dict], gt_boxes: Sequence,
-                   bins: dict[str, tuple[float, float]], min_score: float = 0.5,
-                   iou_threshold: float = 0.5) -> dict[str, dict[str, float]]:
-    """Recall of ground-truth objects grouped by size, counting only confident detections.
-
-    detections: per image {"boxes": (K, 4), "scores": (K,)}; gt_boxes: per image (G, 4);
-    bins: name -> [low, high) range of an object's longer side in pixels. An object is found
-    when a detection with score >= ``min_score`` overlaps it at IoU >= ``iou_threshold``
-    (class-agnostic). Returns name -> {"objects", "min_side", "max_side", "recall"} (recall
-    is NaN for an empty bin).
-    """
-    if len(detections) != len(gt_boxes):
-        raise ValueError(f"detections and gt_boxes must have the same length, got "
-                         f"{len(detections)} and {len(gt_boxes)}")
-    gt_boxes = [D.as_boxes(g, "gt_boxes") for g in gt_boxes]
-    sides = [(g[:, 2:] - g[:, :2]).amax(dim=1) for g in gt_boxes]
-    kept = [d["scores"] >= min_score for d in detections]
-    boxes = [d["boxes"][k] for d, k in zip(detections, kept)]
-    scores = [d["scores"][k] for d, k in zip(detections, kept)]
-    every = [max((len(b) for b in boxes), default=0) or 1]     # use all kept detections
-    result = {}
-    for name, (low, high) in bins.items():
-        in_bin = [(s >= low) & (s < high) for s in sides]
-        objects = [g[m] for g, m in zip(gt_boxes, in_bin)]
-        count = sum(len(o) for o in objects)
-        chosen = torch.cat([s[m] for s, m in zip(sides, in_bin)])
-        recall = (D.proposal_recall(boxes, scores, objects, every, iou_threshold).item()
-                  if count else float("nan"))
-        result[name] = {"objects": count, "recall": recall,
-                        "min_side": float(chosen.min()) if count else float("nan"),
-                        "max_side": float(chosen.max()) if count else float("nan")}
-    return result
 
 
 def anchor_config(min_scale: float, num_scales: int, max_ratio: float,
@@ -161,7 +119,7 @@ def show_anchors(image, gt_boxes: Sequence, min_scale: float = 12.0, num_scales:
     share with some anchor at IoU >= 0.5 and the mean best-anchor IoU."""
     size = image.shape[-1]
     scales, ratios = anchor_config(min_scale, num_scales, max_ratio)
-    anchors = D.make_anchors(size // stride, stride, scales, ratios)
+    anchors = make_anchors(size // stride, stride, scales, ratios)
     per_cell = len(scales) * len(ratios)
     cell = (row * (size // stride) + col) * per_cell
     best = best_iou_per_object(anchors, gt_boxes)
@@ -205,12 +163,12 @@ def show_refinement(image, anchors, boxes, scores, gt_boxes, k: int = 4,
     >= ``min_score``, one per object after NMS) before and after their predicted deltas are
     applied (boxes (A, 4), scores (A, C))."""
     best = scores.max(dim=1).values
-    top = D.nms(boxes, best, 0.3)
+    top = nms(boxes, best, 0.3)
     top = top[best[top] >= min_score][:k]
     fig, axes = plt.subplots(1, 2, figsize=(8, 4))
     for ax, chosen, name in [(axes[0], anchors[top], "classify: best anchors"),
                              (axes[1], boxes[top], "refine: anchors + predicted deltas")]:
-        iou = D.box_iou(chosen, gt_boxes).max(dim=1).values if len(gt_boxes) else \
+        iou = box_iou(chosen, gt_boxes).max(dim=1).values if len(gt_boxes) else \
             torch.zeros(len(chosen))
         show_image(ax, image, title=f"{name}\nmean IoU with ground truth {iou.mean():.2f}")
         draw_boxes(ax, gt_boxes, style="--", text=False, linewidth=1)
@@ -219,10 +177,11 @@ def show_refinement(image, anchors, boxes, scores, gt_boxes, k: int = 4,
     return fig
 
 
-def show_objectness(image, scores, boxes, gt_boxes, feature_size: int = 8, k: int = 10):
-    """Objectness = the best class probability of each anchor. Left: its maximum per cell of
-    the feature map; right: the ``k`` most object-like anchors' boxes (class-agnostic)."""
-    objectness = scores.max(dim=1).values                        # (A,)
+def show_objectness(image, objectness, boxes, gt_boxes, feature_size: int = 8, k: int = 10):
+    """A proposal network's objectness (A,) per anchor. Left: the image; middle: the best
+    objectness of each cell of the feature map; right: the ``k`` most object-like anchors'
+    refined boxes (A, 4) before NMS."""
+    objectness = torch.as_tensor(objectness).flatten()
     heat = objectness.reshape(feature_size, feature_size, -1).max(dim=2).values
     top = torch.sort(objectness, descending=True).indices[:k]
     fig, axes = plt.subplots(1, 3, figsize=(11, 3.8))
@@ -257,7 +216,7 @@ def show_nms(image, boxes, scores, iou_threshold: float = 0.5, score_threshold: 
     (left) and what class-aware NMS at ``iou_threshold`` keeps (right)."""
     anchor_idx, labels = torch.nonzero(scores > score_threshold, as_tuple=True)
     cand, cand_scores = boxes[anchor_idx], scores[anchor_idx, labels]
-    keep = D.batched_nms(cand, cand_scores, labels, iou_threshold)
+    keep = batched_nms(cand, cand_scores, labels, iou_threshold)
     fig, axes = plt.subplots(1, 2, figsize=(8, 4.2))
     show_image(axes[0], image, title=f"{len(cand)} boxes with score > {score_threshold:.2f}")
     draw_boxes(axes[0], cand, labels, text=False, linewidth=0.8)
@@ -291,7 +250,7 @@ def show_pr_curves(results: dict[str, dict]):
     area is the AP) solid."""
     fig, axes = plt.subplots(1, len(results), figsize=(4.4 * len(results), 3.8), squeeze=False)
     for ax, (name, result) in zip(axes[0], results.items()):
-        for c, (precision, recall) in result["curves"].items():
+        for c, (precision, recall, *_) in result["curves"].items():
             envelope = precision.flip(0).cummax(0).values.flip(0)
             r = torch.cat([torch.zeros(1, dtype=recall.dtype), recall])
             p = torch.cat([envelope[:1], envelope])
@@ -333,41 +292,62 @@ def show_loss_breakdown(breakdown: dict):
     return fig
 
 
-def nms_speed_table(n_boxes: int = 2000, repeat: int = 3, seed: int = 0) -> list[dict]:
-    """Time the textbook loop, the vectorized ``nms`` and torchvision's kernel on the same
-    random boxes (uniform corners in a 512 image, sides 8-128). Returns table rows."""
-    import torchvision
 
-    gen = torch.Generator().manual_seed(seed)
-    corner = torch.rand(n_boxes, 2, generator=gen) * 512
-    boxes = torch.cat([corner, corner + 8 + torch.rand(n_boxes, 2, generator=gen) * 120], 1)
-    scores = torch.rand(n_boxes, generator=gen)
-    rows = []
-    for name, fn, runs in [("python loop (nms_loop)", D.nms_loop, 1),
-                           ("vectorized (detection.nms)", D.nms, repeat),
-                           ("torchvision.ops.nms (C++)", torchvision.ops.nms, repeat)]:
-        seconds = time_call(fn, boxes, scores, 0.5, repeat=runs, warmup=int(runs > 1))
-        rows.append({"implementation": name, "ms": seconds * 1e3,
-                     "kept": len(fn(boxes, scores, 0.5))})
-    return rows
+def show_pr_threshold(result: dict, score_threshold: float = 0.5):
+    """Precision-recall curve of each class (a ``mean_average_precision`` result), with the
+    operating point of ``score_threshold`` marked: keeping only detections scoring at least
+    that much gives this precision and recall (listed in the legend)."""
+    fig, ax = plt.subplots(figsize=(5.4, 4))
+    for c, (precision, recall, scores) in result["curves"].items():
+        colour = CLASS_COLOURS[c % 3]
+        ax.plot(recall, precision, color=colour, linewidth=1)
+        kept = int((scores >= score_threshold).sum())
+        p, r = (float(precision[kept - 1]), float(recall[kept - 1])) if kept else (1.0, 0.0)
+        ax.plot([r], [p], "o", color=colour, markeredgecolor="black",
+                label=f"{CLASSES[c]}: precision {p:.2f}, recall {r:.2f} ({kept} kept)")
+    ax.set_xlabel("recall")
+    ax.set_ylabel("precision")
+    ax.set_xlim(0, 1.01)
+    ax.set_ylim(0, 1.02)
+    ax.set_title(f"keep detections with score >= {score_threshold:.2f}", fontsize=10)
+    ax.legend(loc="lower left", fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
 
 
-def refinement_gain(anchors, boxes, scores, gt_boxes: Sequence, min_score: float = 0.5
-                    ) -> tuple[torch.Tensor, torch.Tensor]:
-    """IoU with the best-overlapping ground-truth box of every confident anchor, before
-    (the anchor itself) and after refinement (its decoded box).
-
-    anchors: (A, 4); boxes: (N, A, 4) decoded; scores: (N, A, C); gt_boxes: N tensors (G_i, 4).
-    An anchor is confident when its best class probability is >= ``min_score``.
-    Returns two (M,) tensors over the M confident anchors.
-    """
-    before, after = [], []
-    for b, s, g in zip(boxes, scores, gt_boxes):
-        chosen = s.max(dim=1).values >= min_score
-        if len(g) == 0 or not chosen.any():
-            continue
-        before.append(D.box_iou(anchors[chosen], g).max(dim=1).values)
-        after.append(D.box_iou(b[chosen], g).max(dim=1).values)
-    if not before:
-        return torch.zeros(0), torch.zeros(0)
-    return torch.cat(before), torch.cat(after)
+def show_focal_loss(gamma: float = 2.0, logits=None, target_labels=None, alpha=None):
+    """Left: loss of one output against p_t (the probability of the right answer) for
+    cross-entropy and focal loss with ``gamma``. Right (given a detector's logits (N, A, C)
+    and target_labels (N, A)): the share of each group in that focal loss."""
+    cols = 1 if logits is None else 2
+    fig, axes = plt.subplots(1, cols, figsize=(5.2 * cols, 3.6), squeeze=False)
+    ax = axes[0, 0]
+    p_t = torch.linspace(0.01, 0.999, 200, dtype=torch.float64)
+    logit = torch.logit(p_t)
+    ones = torch.ones_like(p_t)
+    ce = sigmoid_focal_loss(logit, ones, None, 0.0)
+    focal = sigmoid_focal_loss(logit, ones, alpha, gamma)
+    ax.plot(p_t, ce, label="cross-entropy (gamma 0)", color="grey")
+    ax.plot(p_t, focal, label=f"focal, gamma {gamma:g}", color="tab:red")
+    easy = float(sigmoid_focal_loss(torch.logit(torch.tensor(0.9, dtype=torch.float64)),
+                                    torch.tensor(1.0, dtype=torch.float64), None, gamma)
+                 / sigmoid_focal_loss(torch.logit(torch.tensor(0.9, dtype=torch.float64)),
+                                      torch.tensor(1.0, dtype=torch.float64), None, 0.0))
+    ax.set_yscale("log")
+    ax.set_xlabel("p_t (probability of the right answer)")
+    ax.set_ylabel("loss")
+    ax.set_title(f"an easy output (p_t = 0.9) keeps {easy:.3g} of its loss", fontsize=10)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    if logits is not None:
+        breakdown = loss_by_group(logits, target_labels, gamma=gamma, alpha=alpha)
+        groups = list(breakdown["focal"])
+        total = sum(breakdown["focal"].values())
+        shares = [breakdown["focal"][g] / total for g in groups]
+        axes[0, 1].bar(groups, shares, color=["tab:green", "tab:orange", "tab:gray"])
+        axes[0, 1].set_ylim(0, 1)
+        axes[0, 1].set_ylabel(f"share of the focal loss (gamma {gamma:g})")
+        axes[0, 1].set_title("who the loss listens to, on the trained detector", fontsize=10)
+    fig.tight_layout()
+    return fig

@@ -1,4 +1,4 @@
-"""Figures for the segmentation and residual-network half of chapter 04.
+"""Figures for the segmentation part of chapter 04 (upsampling, U-Net predictions).
 
 Each ``show_*`` returns a matplotlib Figure; the notebook wraps some of them in widgets.
 """
@@ -13,8 +13,9 @@ import torch.nn.functional as F
 from matplotlib.colors import ListedColormap
 from matplotlib.patches import Patch
 
-from ..segmentation import (max_unpool, mean_iou, transposed_conv2d,
-                            transposed_conv_output_size, upsample_nearest)
+from ..metrics import mean_iou
+from ..segmentation import (max_unpool, transposed_conv2d, transposed_conv_output_size,
+                            upsample_nearest)
 from ..viz import IMAGE_CMAP, MAGNITUDE_CMAP, show_image
 
 #: Label map colours: background, square, circle, triangle.
@@ -159,29 +160,4 @@ def show_segmentations(images: torch.Tensor, truth: torch.Tensor,
     key = [Patch(color=LABEL_CMAP(k), label=name) for k, name in enumerate(LABEL_NAMES)]
     fig.legend(handles=key, loc="lower center", ncol=key_cols, fontsize=8, frameon=False)
     fig.tight_layout(rect=(0, key_height / fig.get_figheight(), 1, 1))
-    return fig
-
-
-def show_degradation(histories: Mapping[str, Mapping[str, Sequence[float]]],
-                     scales: Mapping[str, Sequence[float]] | None = None) -> plt.Figure:
-    """Training-loss curves per network (left) and, if given, the feature std per block at
-    initialisation (right, log scale)."""
-    cols = 1 if scales is None else 2
-    fig, axes = plt.subplots(1, cols, figsize=(5.2 * cols, 3.4), squeeze=False)
-    ax = axes[0, 0]
-    for name, history in histories.items():
-        loss = history["train_loss"]
-        ax.plot(np.arange(1, len(loss) + 1), loss, marker=".", label=name)
-    ax.axhline(np.log(10), color="grey", lw=0.8, ls="--", label="chance: ln 10")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("training loss")
-    ax.legend(fontsize=8)
-    if scales is not None:
-        ax = axes[0, 1]
-        for name, values in scales.items():
-            ax.semilogy(np.arange(len(values)), values, marker=".", label=name)
-        ax.set_xlabel("block (0 = stem)")
-        ax.set_ylabel("feature std at init")
-        ax.legend(fontsize=8)
-    fig.tight_layout()
     return fig

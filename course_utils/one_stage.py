@@ -4,7 +4,8 @@ Pipeline: a small CNN maps a (3, 64, 64) image to an 8 x 8 feature map; at every
 for every anchor a head predicts C class scores (sigmoids: "is this anchor an object of
 class k?") and 4 box deltas that refine the anchor (classify, then refine). Training labels
 come from matching anchors to ground-truth boxes by IoU; inference decodes the deltas,
-drops low scores and runs class-aware NMS.
+drops low scores and runs class-aware NMS. The building blocks live in ``boxes``,
+``anchors``, ``nms``, ``losses`` and ``metrics``.
 """
 from __future__ import annotations
 
@@ -16,14 +17,22 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from .detection import (as_boxes, batched_nms, box_iou, decode_boxes, encode_boxes,
-                        make_anchors, sigmoid_focal_loss)
-from .validate import check_choice, check_positive
+from .anchors import _check_sequence, make_anchors
+from .boxes import as_boxes, box_iou, check_fraction, decode_boxes, encode_boxes
+from .device import model_device
+from .losses import onehot_targets, sigmoid_focal_loss
+from .nms import batched_nms
+from .validate import check_choice, check_int, check_positive
 
 Tensor = torch.Tensor
 CLASSIFICATION_LOSSES = ("focal", "cross_entropy")
-# Deltas are scaled so that centre shifts and log-size changes have similar magnitudes.
 BOX_WEIGHTS = (1.0, 1.0, 1.0, 1.0)
+
+
+def _check_bool(value, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be a bool, got {value!r}")
+    return value
 
 
 def _conv(c_in: int, c_out: int, stride: int = 1) -> nn.Sequential:
@@ -36,6 +45,7 @@ class TinyDetector(nn.Module):
 
     The defaults (3 square anchors of 12, 18 and 26 pixels, 16 base channels, about 33k
     parameters) fit the 64 x 64 shape scenes, whose objects have square bounding boxes.
+    ``num_classes=1`` makes it a class-agnostic objectness network (a region proposal net).
 
     forward(images: (N, 3, S, S)) -> (class_logits (N, A_total, C), box_deltas (N, A_total, 4)),
     where A_total = (S / 8)^2 * anchors per cell, in the order of ``self.anchors`` (A_total, 4).
@@ -47,16 +57,21 @@ class TinyDetector(nn.Module):
                  scales: Sequence[float] = (12.0, 18.0, 26.0), ratios: Sequence[float] = (1.0,),
                  width: int = 16, prior: float = 0.01) -> None:
         super().__init__()
+        image_size = check_int(image_size, "image_size", self.stride)
         if image_size % self.stride:
             raise ValueError(f"image_size must be a multiple of {self.stride}, got {image_size}")
-        self.num_classes, self.image_size = int(num_classes), int(image_size)
-        self.scales, self.ratios = tuple(scales), tuple(ratios)
+        self.num_classes = check_int(num_classes, "num_classes", 1)
+        self.image_size = image_size
+        self.scales = tuple(_check_sequence(scales, "scales"))
+        self.ratios = tuple(_check_sequence(ratios, "ratios"))
+        width = check_int(width, "width", 2)
         self.anchors_per_cell = len(self.scales) * len(self.ratios)
         self.backbone = nn.Sequential(
             _conv(3, width // 2, 2), _conv(width // 2, width, 2), _conv(width, width),
             _conv(width, 2 * width, 2), _conv(2 * width, 2 * width))
         self.head = _conv(2 * width, 2 * width)
-        self.classifier = nn.Conv2d(2 * width, self.anchors_per_cell * num_classes, 3, padding=1)
+        self.classifier = nn.Conv2d(2 * width, self.anchors_per_cell * self.num_classes, 3,
+                                    padding=1)
         self.regressor = nn.Conv2d(2 * width, self.anchors_per_cell * 4, 3, padding=1)
         self.reset_head(prior)
         self.register_buffer("anchors", make_anchors(image_size // self.stride, self.stride,
@@ -64,7 +79,11 @@ class TinyDetector(nn.Module):
 
     def reset_head(self, prior: float = 0.01) -> None:
         """Re-initialise the head; class biases start at log(prior / (1 - prior)), so every
-        anchor first predicts "background" with probability 1 - prior (RetinaNet's trick)."""
+        anchor first predicts "background" with probability 1 - prior (RetinaNet's trick;
+        prior = 0.5 is the naive start, bias 0)."""
+        prior = check_positive(prior, "prior")
+        if prior >= 1:
+            raise ValueError(f"prior must lie in (0, 1), got {prior}")
         for module in (self.classifier, self.regressor):
             nn.init.normal_(module.weight, std=0.01)
             nn.init.zeros_(module.bias)
@@ -82,9 +101,10 @@ class TinyDetector(nn.Module):
         return logits, deltas
 
     def forward(self, images: Tensor) -> tuple[Tensor, Tensor]:
-        if images.ndim != 4 or images.shape[1:] != (3, self.image_size, self.image_size):
+        if not isinstance(images, Tensor) or images.ndim != 4 or \
+                images.shape[1:] != (3, self.image_size, self.image_size):
             raise ValueError(f"images must have shape (N, 3, {self.image_size}, "
-                             f"{self.image_size}), got {tuple(images.shape)}")
+                             f"{self.image_size}), got {tuple(getattr(images, 'shape', ()))}")
         return self.predict_head(self.backbone(images))
 
 
@@ -100,6 +120,10 @@ def build_targets(anchors: Tensor, boxes: Sequence, labels: Sequence, fg_iou: fl
     with the highest IoU for each box are matched (so small boxes get an anchor too). This is
     the rule of torchvision's ``Matcher(fg_iou, bg_iou, allow_low_quality_matches=True)``.
     """
+    anchors = as_boxes(anchors, "anchors")
+    fg_iou, bg_iou = check_fraction(fg_iou, "fg_iou"), check_fraction(bg_iou, "bg_iou")
+    if bg_iou > fg_iou:
+        raise ValueError(f"bg_iou must be <= fg_iou, got bg_iou={bg_iou}, fg_iou={fg_iou}")
     if len(boxes) != len(labels):
         raise ValueError(f"boxes and labels must have the same length, got {len(boxes)} "
                          f"and {len(labels)}")
@@ -107,12 +131,13 @@ def build_targets(anchors: Tensor, boxes: Sequence, labels: Sequence, fg_iou: fl
     g = max([len(b) for b in boxes] + [1])
     gt = anchors.new_zeros(n, g, 4)
     gt_labels = torch.full((n, g), -1, dtype=torch.long, device=anchors.device)
-    for i, (b, l) in enumerate(zip(boxes, labels)):
+    for i, (b, lab) in enumerate(zip(boxes, labels)):
         b = as_boxes(b, f"boxes[{i}]")
-        l = torch.as_tensor(l, dtype=torch.long)
-        if l.shape != b.shape[:1]:
-            raise ValueError(f"labels[{i}] must have shape ({b.shape[0]},), got {tuple(l.shape)}")
-        gt[i, :len(b)], gt_labels[i, :len(b)] = b.to(gt), l.to(gt_labels.device)
+        lab = torch.as_tensor(lab, dtype=torch.long)
+        if lab.shape != b.shape[:1]:
+            raise ValueError(f"labels[{i}] must have shape ({b.shape[0]},), got "
+                             f"{tuple(lab.shape)}")
+        gt[i, :len(b)], gt_labels[i, :len(b)] = b.to(gt), lab.to(gt_labels.device)
     valid = gt_labels >= 0                                              # (N, G)
     iou = box_iou(anchors, gt.reshape(-1, 4)).reshape(num_anchors, n, g).permute(1, 0, 2)
     iou = iou.masked_fill(~valid[:, None, :], -1.0)                     # (N, A, G)
@@ -148,11 +173,11 @@ def detection_loss(logits: Tensor, deltas: Tensor, target_labels: Tensor, target
                          f"{tuple(deltas.shape)}, target_deltas {tuple(target_deltas.shape)}")
     valid, positive = target_labels >= 0, target_labels > 0
     num_pos = positive.sum().clamp(min=1)
-    onehot = F.one_hot(target_labels.clamp(min=0), logits.shape[-1] + 1)[..., 1:].to(logits)
+    onehot = onehot_targets(target_labels, logits.shape[-1]).to(logits)
     if classification == "focal":
         cls = sigmoid_focal_loss(logits[valid], onehot[valid], alpha, gamma, "sum")
     else:
-        cls = sigmoid_focal_loss(logits[valid], onehot[valid], -1.0, 0.0, "sum")
+        cls = sigmoid_focal_loss(logits[valid], onehot[valid], None, 0.0, "sum")
     box = F.l1_loss(deltas[positive], target_deltas[positive], reduction="sum")
     cls, box = cls / num_pos, box / num_pos
     return {"loss": cls + box, "cls": cls, "box": box}
@@ -166,17 +191,22 @@ def train_detector(model: TinyDetector, images: Tensor, target_labels: Tensor,
 
     images: (N, 3, S, S) (moved batch by batch to the model's device), target_labels (N, A),
     target_deltas (N, A, 4) from ``build_targets``. With ``head_only`` the backbone is frozen
-    and its features are computed once (fast, for comparing losses on the same features).
+    and its features are computed once (fast, for heads that share a trained backbone).
     Returns the per-step history {"loss", "cls", "box"}.
     """
+    if not isinstance(model, TinyDetector):
+        raise TypeError(f"model must be a TinyDetector, got {type(model).__name__}")
     check_choice(classification, "classification", CLASSIFICATION_LOSSES)
-    if not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"steps must be a positive integer, got {steps!r}")
+    steps = check_int(steps, "steps", 1)
+    batch_size = check_int(batch_size, "batch_size", 1)
+    seed = check_int(seed, "seed", 0)
+    _check_bool(head_only, "head_only")
+    _check_bool(progress, "progress")
     if not (len(images) == len(target_labels) == len(target_deltas)):
         raise ValueError(f"images, target_labels and target_deltas must have the same length, "
                          f"got {len(images)}, {len(target_labels)}, {len(target_deltas)}")
     lr = check_positive(lr, "lr")
-    device = model.anchors.device
+    device = model_device(model)
     if head_only:
         model.backbone.eval()
         with torch.no_grad():
@@ -187,8 +217,11 @@ def train_detector(model: TinyDetector, images: Tensor, target_labels: Tensor,
     else:
         inputs, params = images, list(model.parameters())
     optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=1e-4)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=steps,
-                                                   pct_start=0.2)
+    if steps >= 10:   # warm up over the first 20% of the steps, then anneal
+        schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=steps,
+                                                       pct_start=0.2)
+    else:             # too few steps for a schedule: a constant rate
+        schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
     generator = torch.Generator().manual_seed(seed)
     history: dict[str, list[float]] = {"loss": [], "cls": [], "box": []}
     model.train()
@@ -211,14 +244,38 @@ def train_detector(model: TinyDetector, images: Tensor, target_labels: Tensor,
 
 
 @torch.no_grad()
+def backbone_features(model: TinyDetector, images: Tensor, stages: int | None = None,
+                      batch_size: int = 256) -> Tensor:
+    """Feature maps after the first ``stages`` backbone blocks (all five by default), in eval
+    mode: images (N, 3, S, S) -> (N, F, S / s, S / s), on the model's device. Blocks 1, 2
+    and 4 halve the resolution: 3 blocks give stride 4 with ``width`` channels."""
+    if not isinstance(model, TinyDetector):
+        raise TypeError(f"model must be a TinyDetector, got {type(model).__name__}")
+    stages = len(model.backbone) if stages is None else check_int(stages, "stages", 1)
+    if stages > len(model.backbone):
+        raise ValueError(f"stages must be <= {len(model.backbone)}, got {stages}")
+    batch_size = check_int(batch_size, "batch_size", 1)
+    was_training = model.training
+    model.eval()
+    device = model_device(model)
+    features = torch.cat([model.backbone[:stages](images[i:i + batch_size].to(device))
+                          for i in range(0, len(images), batch_size)])
+    model.train(was_training)
+    return features
+
+
+@torch.no_grad()
 def raw_detections(model: TinyDetector, images: Tensor,
                    batch_size: int = 256) -> tuple[Tensor, Tensor]:
     """Every anchor's decoded box and class probabilities, before any thresholding or NMS.
 
     images: (N, 3, S, S) -> boxes (N, A, 4) clipped to the image, scores (N, A, C) (CPU).
     """
+    if not isinstance(model, TinyDetector):
+        raise TypeError(f"model must be a TinyDetector, got {type(model).__name__}")
+    batch_size = check_int(batch_size, "batch_size", 1)
     model.eval()
-    device = model.anchors.device
+    device = model_device(model)
     boxes, scores = [], []
     for i in range(0, len(images), batch_size):
         logits, deltas = model(images[i:i + batch_size].to(device))
@@ -236,6 +293,13 @@ def postprocess(boxes: Tensor, scores: Tensor, score_threshold: float = 0.05,
     NMS removes duplicates; the best ``max_detections`` remain.
     Returns {"boxes": (K, 4), "scores": (K,), "labels": (K,)}.
     """
+    boxes = as_boxes(boxes)
+    if not isinstance(scores, Tensor) or scores.ndim != 2 or len(scores) != len(boxes):
+        raise ValueError(f"scores must have shape ({len(boxes)}, C) to match boxes, got "
+                         f"{tuple(getattr(scores, 'shape', ()))}")
+    score_threshold = check_fraction(score_threshold, "score_threshold")
+    check_fraction(iou_threshold, "iou_threshold")
+    max_detections = check_int(max_detections, "max_detections", 1)
     anchor_idx, labels = torch.nonzero(scores > score_threshold, as_tuple=True)
     cand_boxes, cand_scores = boxes[anchor_idx], scores[anchor_idx, labels]
     keep = batched_nms(cand_boxes, cand_scores, labels, iou_threshold)[:max_detections]
@@ -250,26 +314,32 @@ def detect(model: TinyDetector, images: Tensor, score_threshold: float = 0.05,
             for b, s in zip(boxes, scores)]
 
 
-@torch.no_grad()
-def loss_by_group(logits: Tensor, target_labels: Tensor, easy: float = 0.1
-                  ) -> dict[str, dict[str, float]]:
-    """Where the classification loss comes from: positives, hard and easy negatives.
+def refinement_gain(anchors, boxes, scores, gt_boxes: Sequence, min_score: float = 0.5
+                    ) -> tuple[Tensor, Tensor]:
+    """IoU with the best-overlapping ground-truth box of every confident anchor, before
+    (the anchor itself) and after refinement (its decoded box).
 
-    logits: (N, A, C), target_labels: (N, A). An (anchor, class) output whose target is 0 is a
-    negative; it is *easy* when its predicted probability is below ``easy``. Returns, for
-    "cross_entropy" and "focal", the summed loss of each group plus the group sizes.
+    anchors: (A, 4); boxes: (N, A, 4) decoded; scores: (N, A, C); gt_boxes: N tensors (G_i, 4).
+    An anchor is confident when its best class probability is >= ``min_score``.
+    Returns two (M,) tensors over the M confident anchors.
     """
-    if target_labels.shape != logits.shape[:2]:
-        raise ValueError(f"target_labels must have shape {tuple(logits.shape[:2])}, "
-                         f"got {tuple(target_labels.shape)}")
-    valid = target_labels >= 0
-    onehot = F.one_hot(target_labels.clamp(min=0), logits.shape[-1] + 1)[..., 1:].to(logits)
-    x, t = logits[valid], onehot[valid]
-    p = torch.sigmoid(x)
-    groups = {"positives": t == 1, "hard negatives": (t == 0) & (p >= easy),
-              "easy negatives": (t == 0) & (p < easy)}
-    result = {"count": {name: float(mask.sum()) for name, mask in groups.items()}}
-    for kind, (alpha, gamma) in {"cross_entropy": (-1.0, 0.0), "focal": (0.25, 2.0)}.items():
-        loss = sigmoid_focal_loss(x, t, alpha, gamma)
-        result[kind] = {name: float(loss[mask].sum()) for name, mask in groups.items()}
-    return result
+    anchors = as_boxes(anchors, "anchors")
+    if boxes.ndim != 3 or boxes.shape[1:] != (len(anchors), 4):
+        raise ValueError(f"boxes must have shape (N, {len(anchors)}, 4), got "
+                         f"{tuple(boxes.shape)}")
+    if scores.ndim != 3 or scores.shape[:2] != boxes.shape[:2]:
+        raise ValueError(f"scores must have shape ({boxes.shape[0]}, {len(anchors)}, C), got "
+                         f"{tuple(scores.shape)}")
+    if len(gt_boxes) != len(boxes):
+        raise ValueError(f"gt_boxes must hold one entry per image ({len(boxes)}), got "
+                         f"{len(gt_boxes)}")
+    before, after = [], []
+    for b, s, g in zip(boxes, scores, gt_boxes):
+        chosen = s.max(dim=1).values >= min_score
+        if len(g) == 0 or not chosen.any():
+            continue
+        before.append(box_iou(anchors[chosen], g).max(dim=1).values)
+        after.append(box_iou(b[chosen], g).max(dim=1).values)
+    if not before:
+        return torch.zeros(0), torch.zeros(0)
+    return torch.cat(before), torch.cat(after)
