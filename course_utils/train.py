@@ -17,7 +17,9 @@ def accuracy(logits: torch.Tensor, targets: torch.Tensor) -> float:
     if logits.ndim != 2 or targets.shape != logits.shape[:1]:
         raise ValueError(f"logits must be (N, K) and targets (N,), got {tuple(logits.shape)} "
                          f"and {tuple(targets.shape)}")
-    return (logits.argmax(dim=1) == targets).float().mean().item()
+    from .metrics import accuracy as label_accuracy
+
+    return label_accuracy(logits.argmax(dim=1), targets)
 
 
 @torch.no_grad()

@@ -12,6 +12,8 @@ from torchvision.models.detection._utils import BoxCoder
 from course_utils import anchors as A, boxes as B, nms as N
 from course_utils.data.shapes import make_dataset
 
+pytestmark = pytest.mark.chapter("04_object_recognition")
+
 
 @pytest.fixture(scope="module")
 def scenes():

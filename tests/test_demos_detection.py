@@ -14,6 +14,8 @@ from course_utils import nms as N, one_stage as M  # noqa: E402
 from course_utils.data.shapes import make_dataset  # noqa: E402
 from course_utils.demos import detection as demos  # noqa: E402
 
+pytestmark = pytest.mark.chapter("04_object_recognition")
+
 
 @pytest.fixture(scope="module")
 def scenes():

@@ -1,4 +1,5 @@
 """The degradation figure: one loss curve per history and the measured gradient norms."""
+import pytest
 import matplotlib
 
 matplotlib.use("Agg")
@@ -6,6 +7,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from course_utils.demos import resnet as demos  # noqa: E402
+
+pytestmark = pytest.mark.chapter("04_object_recognition")
 
 
 def test_show_degradation_plots_each_history_and_the_gradients():

@@ -14,6 +14,8 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from course_utils.demos import segmentation as demos  # noqa: E402
 
+pytestmark = pytest.mark.chapter("04_object_recognition")
+
 
 @pytest.fixture(autouse=True)
 def _close_figures():

@@ -7,6 +7,8 @@ import torchvision
 
 from course_utils import losses as L
 
+pytestmark = pytest.mark.chapter("04_object_recognition")
+
 # ----------------------------------------------------------------------------- focal loss
 @pytest.mark.parametrize("alpha, gamma", [(0.25, 2.0), (0.5, 0.0), (-1.0, 2.0), (0.75, 1.5)])
 @pytest.mark.parametrize("reduction", ["none", "mean", "sum"])

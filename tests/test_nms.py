@@ -7,6 +7,8 @@ from hypothesis import given, strategies as st
 
 from course_utils import boxes as B, nms as N
 
+pytestmark = pytest.mark.chapter("04_object_recognition")
+
 
 def random_boxes(n, seed, size=100.0, max_side=50.0, dtype=torch.float64):
     """Seeded boxes from the shared generator: corners in [0, size), sides in [0, max_side)."""

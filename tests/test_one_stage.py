@@ -8,6 +8,8 @@ from course_utils import boxes as B, metrics, one_stage as M
 from course_utils.boxes import box_iou, decode_boxes
 from course_utils.data.shapes import make_dataset
 
+pytestmark = pytest.mark.chapter("04_object_recognition")
+
 
 @pytest.fixture(scope="module")
 def scenes():

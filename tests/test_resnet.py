@@ -10,6 +10,8 @@ from course_utils.device import count_parameters
 from course_utils.resnet import (Block, DeepCNN, activation_scales, first_layer_gradient_norm,
                                  train_on_digits)
 
+pytestmark = pytest.mark.chapter("04_object_recognition")
+
 
 def _zero_last_conv(block: Block) -> None:
     torch.nn.init.zeros_(block.conv2.weight)

@@ -19,6 +19,8 @@ from course_utils.segmentation import (UNet, boundary_mask, class_weights, max_u
                                        predict_labels, train_segmenter, transposed_conv2d,
                                        transposed_conv_output_size, upsample_nearest)
 
+pytestmark = pytest.mark.chapter("04_object_recognition")
+
 # ----------------------------------------------------------------------------- upsampling
 
 
@@ -407,3 +409,19 @@ def test_class_weights_errors():
         class_weights(labels, 2, power=-1)
     with pytest.raises(ValueError, match=r"values in \[0, 2\)"):
         class_weights(labels + 2, 2)
+
+
+@pytest.mark.parametrize("stride, padding", [(1, 0), (2, 1), (3, 2)])
+def test_transposed_conv_is_the_transpose_of_chapter_03s_convolution_matrix(stride, padding):
+    """Chapter 03: conv(x) = M @ x. The transposed convolution applies M.T, the same matrix
+    the convolution's backward pass uses -- hence its name."""
+    from course_utils.layers import conv2d_matrix
+
+    rng = np.random.default_rng(stride)
+    weight = torch.tensor(rng.normal(size=(3, 2, 4, 4)))  # (C_in, C_out, k, k)
+    x = torch.tensor(rng.normal(size=(1, 3, 5, 5)))
+    out = transposed_conv2d(x, weight, stride=stride, padding=padding)
+    # the convolution that maps an image of out's size back to x's size, filters = weight
+    matrix = conv2d_matrix(weight.numpy(), tuple(out.shape[1:]), stride=stride, pad=padding)
+    assert matrix.shape[0] == x.numel()
+    np.testing.assert_allclose(out.numpy().ravel(), matrix.T @ x.numpy().ravel(), atol=1e-12)

@@ -8,6 +8,8 @@ from torchvision.ops import box_iou, masks_to_boxes
 
 from course_utils.data.shapes import BACKGROUNDS, CLASSES, make_dataset, make_scene
 
+pytestmark = pytest.mark.chapter("04_object_recognition")
+
 
 def _check_consistent(scene: dict, size: int) -> None:
     image, boxes, labels = scene["image"], scene["boxes"], scene["labels"]

@@ -7,6 +7,8 @@ import torchvision
 from course_utils import one_stage, two_stage as T
 from course_utils.data.shapes import make_dataset
 
+pytestmark = pytest.mark.chapter("04_object_recognition")
+
 
 @pytest.fixture(scope="module")
 def scenes():
