@@ -110,3 +110,23 @@ def test_widgets_show_their_last_figure_in_the_executed_notebook(repeated_run):
         assert outs[0]["data"]["image/png"]
     titles = [c.outputs[0]["text"] for c in nb.cells if "print(" in c.source]
     assert titles == ["seed 9\n"] * ROUNDS  # the slider moved, and the widget redrew
+
+
+def test_live_publishes_printed_text_and_errors_as_output_state():
+    """What ``live`` shows is set as its Output widget's ``outputs`` (nothing captured)."""
+    from course_utils.widgets import live, slider
+
+    def describe(n: int) -> None:
+        if n == 0:
+            raise ValueError("n must be positive")
+        print(f"n = {n}")
+
+    ui = live(describe, n=slider(2, 0, 5))
+    assert ui.out.outputs == ({"output_type": "stream", "name": "stdout", "text": "n = 2\n"},)
+    ui.children[0].value = 0
+    (error,) = ui.out.outputs
+    assert error["output_type"] == "error"
+    assert (error["ename"], error["evalue"]) == ("ValueError", "n must be positive")
+    assert any("raise ValueError" in line for line in error["traceback"])
+    ui.children[0].value = 3
+    assert ui.out.outputs[0]["text"] == "n = 3\n" and ui.out.msg_id == ""
