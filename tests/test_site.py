@@ -170,3 +170,10 @@ def test_a_failing_cell_fails_the_build_naming_notebook_and_cell(tmp_path, capsy
     assert site.main(["--out", str(tmp_path / "site"), "--notebooks-dir", str(nb_dir),
                       "--chapter", "02", "--jobs", "1"]) == 1
     assert "02_broken.ipynb: cell 3 failed: ZeroDivisionError" in capsys.readouterr().err
+
+
+def test_inline_widget_outputs_fails_when_the_widget_state_is_missing():
+    nb = _widget_nb([])
+    del nb.metadata["widgets"]
+    with pytest.raises(site.SiteBuildError, match="demo.ipynb: cell 2: the state of its widget"):
+        site.inline_widget_outputs(nb, "demo.ipynb")

@@ -164,6 +164,8 @@ def inline_widget_outputs(nb, notebook: str) -> None:
     from the metadata: the page needs no widget manager. Raises :class:`SiteBuildError` if a
     widget's output holds an error (its function raised).
     """
+    import nbformat
+
     models = _widget_models(nb)
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
@@ -175,6 +177,9 @@ def inline_widget_outputs(nb, notebook: str) -> None:
             if view is None:
                 outputs.append(out)
                 continue
+            if view.get("model_id") not in models:
+                raise SiteBuildError(f"{notebook}: cell {index + 1}: the state of its widget was "
+                                     "not saved (executed without widget state?)")
             controls, shown = [], []
             for model in _walk(models, view.get("model_id", "")):
                 state = model.get("state", {})
@@ -195,8 +200,6 @@ def inline_widget_outputs(nb, notebook: str) -> None:
                     "text/plain": text}})
             outputs.extend(shown)
         if outputs != cell.get("outputs", []):
-            import nbformat
-
             cell.outputs = [nbformat.from_dict(o) for o in outputs]
     nb.metadata.pop("widgets", None)
 
