@@ -4,11 +4,15 @@ Tests call the plain function; notebooks call ``live(show_x, param=slider(...))`
 """
 from __future__ import annotations
 
+import sys
 from typing import Callable
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
+from IPython import get_ipython
 from IPython.display import display
+from IPython.utils.capture import capture_output
+from ipywidgets.widgets.interaction import show_inline_matplotlib_plots
 
 
 def slider(value: float, min: float, max: float, step: float | None = None,
@@ -26,11 +30,62 @@ def slider(value: float, min: float, max: float, step: float | None = None,
     return cls(**kwargs)
 
 
+def _error_output() -> dict:
+    """The exception being handled as an nbformat error output (IPython's coloured traceback)."""
+    etype, value, tb = sys.exc_info()
+    shell = get_ipython()
+    if shell is not None:
+        lines = shell.InteractiveTB.structured_traceback(etype, value, tb)
+    else:
+        import traceback
+        lines = traceback.format_exception(etype, value, tb)
+    return {"output_type": "error", "ename": etype.__name__, "evalue": str(value),
+            "traceback": list(lines)}
+
+
+class _Live(widgets.interactive):
+    """``ipywidgets.interactive`` that *sets* its Output widget's outputs instead of capturing.
+
+    ``interactive.update`` runs the function inside ``with self.out:``. Every output captured
+    that way is mirrored back to the kernel by a headless executor: nbclient's stand-in for the
+    Output widget (used by nbconvert ``--execute``, papermill, Jupyter Book) sends a
+    ``comm_msg`` on the shell channel for each captured output, while the same client waits on
+    that channel for the cell's ``execute_reply``. jupyter_client sends it raw on a sync shadow
+    of the asyncio socket, which drains the socket's edge-triggered ZMQ_FD: when the reply has
+    just arrived, the asyncio poll is never woken and the reply waits, unread, until the cell's
+    timeout (forever by default; jupyter/nbclient#312, jupyter/jupyter_client#1059).
+
+    Here the function runs under IPython's ``capture_output`` (in the kernel, no messages) and
+    the result is published as the Output widget's ``outputs`` state: one comm update on IOPub
+    that JupyterLab renders the same way and executors store with the widget state, and
+    nothing for the executor to send back.
+    """
+
+    def update(self, *args):
+        """Call the function with the controls' values and show what it printed and drew."""
+        self.kwargs = {w._kwarg: w.get_interact_value() for w in self.kwargs_widgets}
+        outputs = []
+        with capture_output() as captured:
+            try:
+                self.result = self.f(**self.kwargs)
+                show_inline_matplotlib_plots()  # pyplot figures the function left open
+            except Exception:
+                outputs.append(_error_output())
+        streams = [{"output_type": "stream", "name": name, "text": text}
+                   for name, text in (("stdout", captured.stdout), ("stderr", captured.stderr))
+                   if text]
+        displays = [{"output_type": "display_data", "data": dict(o.data),
+                     "metadata": dict(o.metadata or {})} for o in captured.outputs]
+        self.out.outputs = tuple(streams + displays + outputs)
+
+
 def live(fn: Callable[..., "plt.Figure"], **controls) -> widgets.interactive:
     """Display ``fn``'s figure under the given controls and redraw it when they change.
 
     Controls are ipywidgets (e.g. from ``slider``) or anything ``ipywidgets.interactive``
-    accepts. Returns the interactive widget (its ``.result`` holds the last figure).
+    accepts. Returns the interactive widget (its ``.result`` holds the last figure, its
+    ``.out.outputs`` what the widget shows: the figure as a display_data mimebundle, and any
+    printed text as stream outputs).
     """
     if not controls:
         raise ValueError("live needs at least one control, e.g. sigma=slider(1, 0.5, 5)")
@@ -42,6 +97,6 @@ def live(fn: Callable[..., "plt.Figure"], **controls) -> widgets.interactive:
             plt.close(fig)
         return fig
 
-    ui = widgets.interactive(_draw, **controls)
+    ui = _Live(_draw, **controls)
     display(ui)
     return ui
