@@ -8,7 +8,7 @@ CHAPTER ?=
 WORKERS ?= 2
 ROOT_FLAG := $(shell [ "$$(id -u)" = "0" ] && echo --allow-root)
 
-.PHONY: setup lab test test-fast bench release autograde merge-grades clean
+.PHONY: setup lab test test-fast bench release autograde merge-grades site clean
 
 setup: $(STAMP)
 
@@ -36,17 +36,22 @@ bench: setup
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf $(VENV) release autograded feedback gradebook*.db grades*.csv test-artifacts
+	rm -rf $(VENV) release autograded feedback gradebook*.db grades*.csv test-artifacts site
 
 # Homework (nbgrader): student versions in release/, grades.csv + feedback/ from submitted/.
 release: setup
-	$(BIN)/python -m course_utils.homework release $(foreach c,$(CHAPTER),--chapter $(c))
+	$(BIN)/python -m course_utils.instructor.homework release $(foreach c,$(CHAPTER),--chapter $(c))
 
 autograde: setup
-	$(BIN)/python -m course_utils.homework autograde $(foreach c,$(CHAPTER),--chapter $(c)) \
+	$(BIN)/python -m course_utils.instructor.homework autograde $(foreach c,$(CHAPTER),--chapter $(c)) \
 		$(if $(TIMEOUT),--timeout $(TIMEOUT)) $(if $(JOBS),--jobs $(JOBS)) \
 		$(if $(SHARD),--shard $(SHARD))
 
 # After `make autograde SHARD=i/n` for i = 1..n (e.g. an array job): one grades.csv.
 merge-grades: setup
-	$(BIN)/python -m course_utils.homework merge-grades
+	$(BIN)/python -m course_utils.instructor.homework merge-grades
+
+# The rendered course site: every chapter executed (two at a time) and rendered to site/.
+site: setup
+	$(BIN)/python -m course_utils.instructor.site --out site $(foreach c,$(CHAPTER),--chapter $(c)) \
+		$(if $(JOBS),--jobs $(JOBS))

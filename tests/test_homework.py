@@ -27,7 +27,7 @@ import psutil
 import pytest
 from nbgrader.preprocessors import ClearSolutions
 
-from course_utils import homework
+from course_utils.instructor import homework
 
 pytestmark = pytest.mark.slow
 

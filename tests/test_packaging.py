@@ -69,3 +69,17 @@ def test_notebooks_are_committed_clean(notebook):
                          ids=lambda p: p.name)
 def test_notebooks_are_listed_in_the_readme(notebook):
     assert notebook.name in (ROOT / "README.md").read_text()
+
+
+def test_importing_course_utils_loads_no_instructor_tooling():
+    """What a student imports: never nbgrader, nbconvert or the instructor subpackage."""
+    import subprocess
+    import sys
+
+    code = ("import sys, course_utils\n"
+            "bad = sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('nbgrader', 'nbconvert', 'nbclient') or m.startswith('course_utils.instructor'))\n"
+            "print(','.join(bad))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=ROOT).stdout.strip()
+    assert out == "", f"import course_utils loaded {out}"

@@ -1,4 +1,4 @@
-"""Instructor tooling (building the rendered course site, ...).
+"""Instructor tooling: homework with nbgrader (`homework`) and the rendered course site (`site`).
 
 Nothing here is part of what a notebook needs: ``import course_utils`` never loads this
 subpackage, and its modules import their heavy dependencies (nbconvert, nbclient) only when
