@@ -258,15 +258,20 @@ def show_pr_curves(results: dict[str, dict]):
             ax.plot(recall, precision, color=colour, alpha=0.4, linewidth=0.8)
             ax.step(r, p, where="pre", color=colour,
                     label=f"{CLASSES[c]}: AP {result['ap'][c]:.3f}")
-        ax.set_xlabel("recall")
-        ax.set_ylabel("precision")
-        ax.set_xlim(0, 1.01)
-        ax.set_ylim(0, 1.02)
-        ax.set_title(f"{name}: mAP@0.5 = {result['map']:.3f}", fontsize=10)
-        ax.legend(loc="lower left", fontsize=8)
-        ax.grid(alpha=0.3)
+        _pr_axes(ax, f"{name}: mAP@0.5 = {result['map']:.3f}")
     fig.tight_layout()
     return fig
+
+
+def _pr_axes(ax, title: str) -> None:
+    """Label, limit and title a precision-recall panel; legend at the lower left."""
+    ax.set_xlabel("recall")
+    ax.set_ylabel("precision")
+    ax.set_xlim(0, 1.01)
+    ax.set_ylim(0, 1.02)
+    ax.set_title(title, fontsize=10)
+    ax.legend(loc="lower left", fontsize=8)
+    ax.grid(alpha=0.3)
 
 
 def show_loss_breakdown(breakdown: dict):
@@ -292,7 +297,6 @@ def show_loss_breakdown(breakdown: dict):
     return fig
 
 
-
 def show_pr_threshold(result: dict, score_threshold: float = 0.5):
     """Precision-recall curve of each class (a ``mean_average_precision`` result), with the
     operating point of ``score_threshold`` marked: keeping only detections scoring at least
@@ -305,13 +309,7 @@ def show_pr_threshold(result: dict, score_threshold: float = 0.5):
         p, r = (float(precision[kept - 1]), float(recall[kept - 1])) if kept else (1.0, 0.0)
         ax.plot([r], [p], "o", color=colour, markeredgecolor="black",
                 label=f"{CLASSES[c]}: precision {p:.2f}, recall {r:.2f} ({kept} kept)")
-    ax.set_xlabel("recall")
-    ax.set_ylabel("precision")
-    ax.set_xlim(0, 1.01)
-    ax.set_ylim(0, 1.02)
-    ax.set_title(f"keep detections with score >= {score_threshold:.2f}", fontsize=10)
-    ax.legend(loc="lower left", fontsize=8)
-    ax.grid(alpha=0.3)
+    _pr_axes(ax, f"keep detections with score >= {score_threshold:.2f}")
     fig.tight_layout()
     return fig
 
