@@ -13,8 +13,10 @@ def time_call(fn: Callable, *args, repeat: int = 5, warmup: int = 1, min_time: f
     ``warmup`` calls are made first and not timed. With ``min_time > 0`` each run loops the
     call until at least that long has passed and reports the time per call (for fast calls).
     """
-    if repeat < 1:
-        raise ValueError(f"repeat must be >= 1, got {repeat}")
+    if not callable(fn):
+        raise TypeError(f"fn must be callable, got {type(fn).__name__}")
+    if isinstance(repeat, bool) or not isinstance(repeat, int) or repeat < 1:
+        raise ValueError(f"repeat must be an integer >= 1, got {repeat!r}")
     for _ in range(warmup):
         fn(*args, **kwargs)
     samples = []

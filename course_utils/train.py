@@ -58,7 +58,7 @@ def fit(model: torch.nn.Module, train_loader: Iterable[Batch], loss_fn: Callable
     ``val_loss`` and ``val_metric`` when a metric / validation loader is given.
     ``scheduler`` (if any) is stepped once per epoch.
     """
-    if not isinstance(epochs, int) or epochs < 1:
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
     device = model_device(model)
     history: dict[str, list[float]] = {"train_loss": []}

@@ -7,6 +7,8 @@ from typing import Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
+from .validate import check_int
+
 IMAGE_CMAP = "gray"        # intensities
 SIGNED_CMAP = "RdBu_r"     # kernels, derivatives: zero is white
 MAGNITUDE_CMAP = "magma"   # spectra, saliency, error maps
@@ -25,6 +27,10 @@ def show_image(ax, image, title: str | None = None, cmap: str | None = None,
     ``signed=True`` uses a diverging map centred on zero (for kernels and derivatives).
     """
     image = _to_numpy(image)
+    if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[0] not in (1, 3)
+                                    and image.shape[2] not in (1, 3, 4)):
+        raise ValueError(f"image must be (H, W), (H, W, C) or (C, H, W) with C = 1 or 3, got "
+                         f"shape {image.shape}")
     if image.ndim == 3 and image.shape[0] in (1, 3) and image.shape[2] not in (1, 3):
         image = np.moveaxis(image, 0, -1)  # (C, H, W) -> (H, W, C)
     if image.ndim == 3 and image.shape[2] == 1:
@@ -61,7 +67,7 @@ def show_images(images: Sequence, titles: Sequence[str] | None = None, cols: int
     if titles is not None and len(titles) != len(images):
         raise ValueError(f"titles must have one entry per image ({len(images)}), "
                          f"got {len(titles)}")
-    cols = cols or min(len(images), 4)
+    cols = min(len(images), 4) if cols is None else check_int(cols, "cols", 1)
     rows = math.ceil(len(images) / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(size * cols, size * rows), squeeze=False)
     for i, ax in enumerate(axes.flat):
@@ -80,6 +86,8 @@ def plot_history(history: dict[str, Sequence[float]], keys: Sequence[str] | None
                  ax=None, logy: bool = False, title: str | None = None):
     """Plot per-epoch curves from ``fit``'s history; return the Figure."""
     keys = list(keys or history.keys())
+    if not keys:
+        raise ValueError("history must hold at least one curve, e.g. fit's {'train_loss': [...]}")
     missing = [k for k in keys if k not in history]
     if missing:
         raise KeyError(f"keys not in history: {missing}; available: {list(history)}")

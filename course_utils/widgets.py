@@ -18,8 +18,12 @@ from ipywidgets.widgets.interaction import show_inline_matplotlib_plots
 def slider(value: float, min: float, max: float, step: float | None = None,
            description: str = "", integer: bool | None = None) -> widgets.ValueWidget:
     """An int or float slider that updates on release (so heavy plots stay responsive)."""
+    if not min < max:
+        raise ValueError(f"min must be smaller than max, got min={min}, max={max}")
     if not min <= value <= max:
         raise ValueError(f"value must lie in [min, max] = [{min}, {max}], got {value}")
+    if step is not None and not 0 < step <= max - min:
+        raise ValueError(f"step must lie in (0, max - min] = (0, {max - min}], got {step}")
     integer = all(isinstance(v, int) for v in (value, min, max, step or 1)) if integer is None \
         else integer
     cls = widgets.IntSlider if integer else widgets.FloatSlider

@@ -139,3 +139,31 @@ def test_format_table_aligns_columns_and_applies_formats():
         format_table([])
     with pytest.raises(ValueError, match="columns"):
         format_table([{"x": 1}], [("y", "y", "")])
+
+
+@pytest.mark.parametrize("call, error, words", [
+    (lambda: show_images([np.zeros((2, 2))], cols=0), ValueError, "cols must be an integer"),
+    (lambda: show_images([np.zeros(4)]), ValueError, "image must be"),
+    (lambda: show_images([np.zeros((2, 2, 5))]), ValueError, "image must be"),
+    (lambda: plot_history({}), ValueError, "history must hold"),
+    (lambda: slider(1, 2, 0), ValueError, "min must be smaller than max"),
+    (lambda: slider(1, 0, 2, step=0), ValueError, "step must lie"),
+    (lambda: slider(1, 0, 2, step=5), ValueError, "step must lie"),
+])
+def test_plot_and_widget_helpers_name_the_bad_argument(call, error, words):
+    with pytest.raises(error, match=words):
+        call()
+
+
+def test_time_call_and_fit_name_the_bad_argument():
+    import torch
+
+    from course_utils import fit
+    from course_utils.timing import time_call
+
+    with pytest.raises(TypeError, match="fn must be callable"):
+        time_call(1)
+    with pytest.raises(ValueError, match="repeat must be an integer"):
+        time_call(lambda: None, repeat=True)
+    with pytest.raises(ValueError, match="epochs must be a positive integer"):
+        fit(torch.nn.Linear(2, 2), [], torch.nn.functional.mse_loss, None, epochs=True)
