@@ -11,7 +11,7 @@ import torch
 import torchvision
 
 from course_utils.boxes import random_boxes
-from course_utils.nms import batched_nms, nms, nms_timings
+from course_utils.nms import batched_nms, nms_timings
 from course_utils.timing import time_call
 from course_utils.viz import format_table
 
