@@ -141,3 +141,18 @@ def test_check_real_accepts_finite_reals_only():
     for bad in (True, "1", None, float("nan"), float("inf"), 1j):
         with pytest.raises(TypeError, match="angle must be a finite real number"):
             check_real(bad, "angle")
+
+
+def test_count_multiply_adds_matches_the_layer_formulas():
+    import torch
+    from torch import nn
+
+    from course_utils.device import count_multiply_adds
+
+    assert count_multiply_adds(nn.Linear(3, 4), torch.zeros(2, 3)) == 2 * 3 * 4
+    conv = nn.Conv3d(2, 5, (3, 3, 3), padding=1)
+    # every output value of every clip is one dot product of length C_in * kt * kh * kw
+    assert count_multiply_adds(conv, torch.zeros(1, 2, 4, 6, 6)) == (5 * 4 * 6 * 6) * (2 * 27)
+    assert count_multiply_adds(nn.ReLU(), torch.zeros(3)) == 0
+    with pytest.raises(TypeError, match="model must be"):
+        count_multiply_adds(lambda x: x, torch.zeros(1))
