@@ -316,3 +316,32 @@ def peak_frequency(spectra) -> np.ndarray:
     f, h, w = spectra.shape
     rows, cols = np.unravel_index(spectra.reshape(f, -1).argmax(axis=1), (h, w))
     return np.hypot((rows - h // 2) / h, (cols - w // 2) / w)
+
+
+class SmallCNN(nn.Module):
+    """conv3x3(16) -> ReLU -> maxpool2 -> conv3x3(32) -> ReLU -> maxpool2 -> linear(64) -> ReLU
+    -> linear, built from modules (nn.ReLU layers, as attribution methods such as guided
+    backprop expect).
+
+    x: (N, C, S, S) -> logits (N, classes); ``embed(x)``: the 64 penultimate features (N, 64).
+    ``layers`` names the stages whose outputs later chapters inspect: conv1, conv2, embedding.
+    """
+
+    def __init__(self, in_channels: int = 1, size: int = 20, classes: int = 10) -> None:
+        super().__init__()
+        size = check_int(size, "size", 4)
+        self.conv1 = nn.Sequential(nn.Conv2d(check_int(in_channels, "in_channels", 1), 16, 3, padding=1),
+                                   nn.ReLU())
+        self.conv2 = nn.Sequential(nn.MaxPool2d(2), nn.Conv2d(16, 32, 3, padding=1), nn.ReLU())
+        self.embedding = nn.Sequential(nn.MaxPool2d(2), nn.Flatten(),
+                                       nn.Linear(32 * (size // 4) ** 2, 64), nn.ReLU())
+        self.head = nn.Linear(64, check_int(classes, "classes", 2))
+        self.size = size
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        if x.ndim != 4 or x.shape[2:] != (self.size, self.size):
+            raise ValueError(f"x must be (N, C, {self.size}, {self.size}), got {tuple(x.shape)}")
+        return self.embedding(self.conv2(self.conv1(x)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.embed(x))
