@@ -115,8 +115,8 @@ def show_lucas_kanade(frame0, frame1, true_flow, window: int = 15, levels: int =
 def show_aperture(frame0, eigenvalues, recovered: Mapping[str, Sequence[float]],
                   points: Mapping[str, tuple[int, int]], true_motion) -> plt.Figure:
     """The moving bar and the ratio of the structure tensor's eigenvalues (2, H, W), with the
-    flow one Lucas-Kanade window recovered at named (row, col) points: arrows 6x longer, true
-    motion in white, recovered in red."""
+    flow one Lucas-Kanade window recovered at named (row, col) points: arrows 12x longer, true
+    motion in cyan, recovered in red."""
     fig, axes = plt.subplots(1, 2, figsize=(7.5, 3.4))
     show_image(axes[0], frame0, "moving bar, frame 0", cmap=IMAGE_CMAP)
     ratio = eigenvalues[1] / (eigenvalues[0] + 1e-12)
@@ -125,11 +125,11 @@ def show_aperture(frame0, eigenvalues, recovered: Mapping[str, Sequence[float]],
     for name, (r, c) in points.items():
         u = recovered[name]
         for ax in axes:
-            ax.annotate("", (c + 6 * true_motion[1], r + 6 * true_motion[0]), (c, r),
-                        arrowprops=dict(color="white", width=1.5, headwidth=6))
-            ax.annotate("", (c + 6 * u[1], r + 6 * u[0]), (c, r),
+            ax.annotate("", (c + 12 * true_motion[1], r + 12 * true_motion[0]), (c, r),
+                        arrowprops=dict(color="cyan", width=1.5, headwidth=6))
+            ax.annotate("", (c + 12 * u[1], r + 12 * u[0]), (c, r),
                         arrowprops=dict(color="red", width=1.5, headwidth=6))
-        axes[0].text(c + 2, r - 3, name, color="cyan", fontsize=8)
+        axes[0].text(c - 12, r - 3, name, color="yellow", fontsize=8)
     fig.tight_layout()
     return fig
 
