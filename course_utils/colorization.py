@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .device import model_device
+from .train import fit_steps
 from .validate import check_choice, check_int, check_positive
 
 Tensor = torch.Tensor
@@ -117,18 +118,24 @@ def mean_chroma(ab: Tensor) -> float:
 
 
 # ---------------------------------------------------------------- the colorizing network
+def pixel_network(out_channels: int, hidden: int = 32) -> nn.Sequential:
+    """A fully convolutional (N, 1, H, W) -> (N, out_channels, H, W) network: three 3x3
+    convolutions (the middle one dilated, so each output sees 9 x 9 pixels) and a 1x1 one."""
+    out_channels, hidden = check_int(out_channels, "out_channels", 1), check_int(hidden, "hidden", 1)
+    return nn.Sequential(
+        nn.Conv2d(1, hidden, 3, padding=1), nn.ReLU(),
+        nn.Conv2d(hidden, hidden, 3, padding=2, dilation=2), nn.ReLU(),
+        nn.Conv2d(hidden, hidden, 3, padding=1), nn.ReLU(),
+        nn.Conv2d(hidden, out_channels, 1))
+
+
 class Colorizer(nn.Module):
     """Lightness (N, 1, H, W), scaled to [0, 1], -> (N, out_channels, H, W): 2 for (a, b)
-    regression, Q for bin classification. Four 3x3 convolutions, the middle one dilated."""
+    regression, Q for bin classification (``pixel_network``)."""
 
     def __init__(self, out_channels: int, hidden: int = 32):
         super().__init__()
-        out_channels, hidden = check_int(out_channels, "out_channels", 1), check_int(hidden, "hidden", 1)
-        self.net = nn.Sequential(
-            nn.Conv2d(1, hidden, 3, padding=1), nn.ReLU(),
-            nn.Conv2d(hidden, hidden, 3, padding=2, dilation=2), nn.ReLU(),
-            nn.Conv2d(hidden, hidden, 3, padding=1), nn.ReLU(),
-            nn.Conv2d(hidden, out_channels, 1))
+        self.net = pixel_network(out_channels, hidden)
 
     def forward(self, lightness: Tensor) -> Tensor:
         return self.net(lightness)
@@ -149,19 +156,11 @@ def train_colorizer(model: nn.Module, lightness: Tensor, ab: Tensor, mode: str,
             raise ValueError("centres must be given for mode='classification'")
         labels = quantize_ab(ab.movedim(1, -1), centres)
     device = model_device(model)
-    generator = torch.Generator().manual_seed(seed)
-    optimizer = torch.optim.Adam(model.parameters(), lr=check_positive(lr, "lr"))
-    losses = []
-    model.train()
-    for _ in range(steps):
+
+    def batch_loss(generator):
         idx = torch.randint(0, lightness.shape[0], (batch_size,), generator=generator)
         out = model(lightness[idx].to(device))
         if mode == "regression":
-            loss = F.mse_loss(out, ab[idx].to(device) / 100)
-        else:
-            loss = F.cross_entropy(out, labels[idx].to(device))
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
-    return losses
+            return F.mse_loss(out, ab[idx].to(device) / 100)
+        return F.cross_entropy(out, labels[idx].to(device))
+    return fit_steps(model, batch_loss, steps, check_positive(lr, "lr"), seed)

@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .device import model_device
+from .train import fit_steps
 from .validate import check_int, check_positive
 
 Tensor = torch.Tensor
@@ -108,20 +109,11 @@ def train_flow_net(model: nn.Module, frames: Tensor, flows: Tensor, steps: int =
         raise ValueError(f"frames and flows must be (N, 2, H, W) of matching N, H, W, got "
                          f"{tuple(frames.shape)} and {tuple(flows.shape)}")
     device = model_device(model)
-    generator = torch.Generator().manual_seed(seed)
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps)
-    history: dict[str, list] = {"loss": []}
-    model.train()
-    for _ in range(steps):
+
+    def batch_loss(generator):
         idx = torch.randint(0, frames.shape[0], (batch_size,), generator=generator)
-        loss = epe_loss(model(frames[idx].to(device)), flows[idx].to(device))
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        schedule.step()
-        history["loss"].append(loss.item())
-    return history
+        return epe_loss(model(frames[idx].to(device)), flows[idx].to(device))
+    return {"loss": fit_steps(model, batch_loss, steps, lr, seed, cosine=True)}
 
 
 @torch.no_grad()

@@ -14,9 +14,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .colorization import pixel_network
 from .device import model_device
 from .flow import attention_copy
 from .metrics import confusion_matrix, iou_from_confusion
+from .train import fit_steps
 from .validate import check_int, check_positive
 
 Tensor = torch.Tensor
@@ -27,12 +29,7 @@ class PixelEmbedder(nn.Module):
 
     def __init__(self, dim: int = 16, hidden: int = 32):
         super().__init__()
-        dim, hidden = check_int(dim, "dim", 1), check_int(hidden, "hidden", 1)
-        self.net = nn.Sequential(
-            nn.Conv2d(1, hidden, 3, padding=1), nn.ReLU(),
-            nn.Conv2d(hidden, hidden, 3, padding=2, dilation=2), nn.ReLU(),
-            nn.Conv2d(hidden, hidden, 3, padding=1), nn.ReLU(),
-            nn.Conv2d(hidden, dim, 1))
+        self.net = pixel_network(dim, hidden)     # the colorizer's architecture
 
     def forward(self, grey: Tensor) -> Tensor:
         return F.normalize(self.net(grey), dim=1)
@@ -102,11 +99,8 @@ def train_by_colorization(model: nn.Module, grey: Tensor, colour_bins: Tensor, n
         raise ValueError(f"sequences need more than max_gap={max_gap} frames, got {frames}")
     target_pixels = min(check_int(target_pixels, "target_pixels", 1), pixels)
     device = model_device(model)
-    generator = torch.Generator().manual_seed(seed)
-    optimizer = torch.optim.Adam(model.parameters(), lr=check_positive(lr, "lr"))
-    losses = []
-    model.train()
-    for _ in range(steps):
+
+    def batch_loss(generator):
         seq = torch.randint(0, grey.shape[0], (batch_size,), generator=generator)
         ref = torch.randint(0, frames - max_gap, (batch_size,), generator=generator)
         tgt = ref + torch.randint(1, max_gap + 1, (batch_size,), generator=generator)
@@ -117,12 +111,8 @@ def train_by_colorization(model: nn.Module, grey: Tensor, colour_bins: Tensor, n
                                 pixel_table(embed[batch_size:], sigma, temperature,
                                             "target")[:, pick], one_hot, temperature)
         truth = colour_bins[seq, tgt].flatten(1)[:, pick].to(device)
-        loss = F.nll_loss(torch.log(copied + 1e-6).transpose(1, 2), truth)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
-    return losses
+        return F.nll_loss(torch.log(copied + 1e-6).transpose(1, 2), truth)
+    return fit_steps(model, batch_loss, steps, check_positive(lr, "lr"), seed)
 
 
 @torch.no_grad()
