@@ -2,7 +2,7 @@
 
 Detection: matching detections to objects, precision-recall, AP and mAP (VOC all-point or
 COCO 101-point), proposal recall@k, recall by object size. Labelling: the confusion matrix
-and (mean) intersection over union of label maps.
+and (mean) intersection over union of label maps. Motion: the end-point error of a flow.
 """
 from __future__ import annotations
 
@@ -274,3 +274,33 @@ def mean_iou(pred, target, num_classes: int, per_class: bool = False):
     iou = iou_from_confusion(confusion_matrix(pred, target, num_classes))
     mean = float(torch.nanmean(iou))
     return (mean, iou) if per_class else mean
+
+
+# ---------------------------------------------------------------- motion: end-point error
+def endpoint_error(flow, true_flow, mask=None) -> float:
+    """Mean end-point error in pixels: the average length of ``flow - true_flow``.
+
+    flow, true_flow: (2, H, W) or (N, 2, H, W) displacement fields (numpy or torch), the two
+    components on axis -3; mask: optional boolean (H, W) or (N, H, W), True where to average.
+    """
+    def as_array(x, name):
+        x = x.detach().cpu().double().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
+        if x.dtype == object or not (np.issubdtype(x.dtype, np.number) or x.dtype == bool):
+            raise TypeError(f"{name} must be a numeric array, got dtype {x.dtype}")
+        return x
+    flow, true_flow = as_array(flow, "flow"), as_array(true_flow, "true_flow")
+    if flow.ndim not in (3, 4) or flow.shape[-3] != 2:
+        raise ValueError(f"flow must be (2, H, W) or (N, 2, H, W), got shape {flow.shape}")
+    if flow.shape != true_flow.shape:
+        raise ValueError(f"flow and true_flow must have the same shape, got {flow.shape} and "
+                         f"{true_flow.shape}")
+    flow, true_flow = flow.astype(np.float64), true_flow.astype(np.float64)
+    errors = np.sqrt(((flow - true_flow) ** 2).sum(axis=-3))
+    if mask is None:
+        return float(errors.mean())
+    mask = as_array(mask, "mask") != 0
+    if mask.shape != errors.shape:
+        raise ValueError(f"mask must have shape {errors.shape}, got {mask.shape}")
+    if not mask.any():
+        raise ValueError("mask must select at least one pixel")
+    return float(errors[mask].mean())

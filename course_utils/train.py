@@ -98,3 +98,31 @@ def fit(model: torch.nn.Module, train_loader: Iterable[Batch], loss_fn: Callable
                 history["val_metric"].append(val["metric"])
         bar.set_postfix(loss=f"{history['train_loss'][-1]:.4f}")
     return history
+
+
+def fit_steps(model: torch.nn.Module, batch_loss: Callable[[torch.Generator], torch.Tensor],
+              steps: int, lr: float, seed: int = 0, cosine: bool = False) -> list[float]:
+    """Adam on ``model`` for ``steps`` steps; return the loss of every step.
+
+    ``batch_loss(generator)`` draws one random batch with the seeded ``generator`` and returns
+    its scalar loss (on the model's device). With ``cosine`` the learning rate decays from
+    ``lr`` to zero along a cosine.
+    """
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        raise ValueError(f"steps must be a positive integer, got {steps!r}")
+    if not lr > 0:
+        raise ValueError(f"lr must be > 0, got {lr!r}")
+    generator = torch.Generator().manual_seed(seed)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps) if cosine else None
+    model.train()
+    losses = []
+    for _ in range(steps):
+        loss = batch_loss(generator)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        if schedule is not None:
+            schedule.step()
+        losses.append(loss.item())
+    return losses

@@ -5,6 +5,7 @@ import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 from course_utils import accuracy, evaluate, fit, seed_everything
+from course_utils.train import fit_steps
 
 
 def _regression_data(n=256, seed=0):
@@ -87,3 +88,27 @@ def test_fit_rejects_bad_arguments():
         fit(model, [], torch.nn.functional.mse_loss, opt, epochs=0)
     with pytest.raises(ValueError, match="train_loader yielded no batches"):
         fit(model, [], torch.nn.functional.mse_loss, opt, epochs=1, progress=False)
+
+
+def test_fit_steps_minimises_the_batch_loss_reproducibly():
+    def run():
+        torch.manual_seed(0)
+        model = torch.nn.Linear(3, 1)
+        x = torch.randn(64, 3, generator=torch.Generator().manual_seed(1))
+        y = x @ torch.tensor([[1.0], [-2.0], [0.5]]) + 0.3
+
+        def batch_loss(generator):
+            idx = torch.randint(0, 64, (16,), generator=generator)
+            return torch.nn.functional.mse_loss(model(x[idx]), y[idx])
+        return fit_steps(model, batch_loss, steps=300, lr=0.05, seed=2, cosine=True)
+    losses = run()
+    assert len(losses) == 300 and losses[-1] < 1e-3 * losses[0]
+    assert losses == run()                      # the seed fixes the batches
+
+
+def test_fit_steps_errors():
+    model = torch.nn.Linear(1, 1)
+    with pytest.raises(ValueError, match="steps must be a positive integer"):
+        fit_steps(model, lambda g: model.weight.sum(), steps=0, lr=0.1)
+    with pytest.raises(ValueError, match="lr must be > 0"):
+        fit_steps(model, lambda g: model.weight.sum(), steps=1, lr=0.0)

@@ -1,0 +1,113 @@
+"""Colour spaces and colorization: Lab against skimage.color, bins, decoding, colourfulness,
+and the regression-vs-classification claim on ambiguous colours."""
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, strategies as st
+from skimage import color
+
+from course_utils import colorization as colz
+
+pytestmark = pytest.mark.chapter("06_tracking")
+
+
+def test_rgb_to_lab_matches_skimage(device, dtype):
+    rgb = np.random.default_rng(0).uniform(0, 1, (200, 3))
+    rgb[:20] *= 0.03                                     # dark colours: the linear branches
+    ours = colz.rgb_to_lab(torch.tensor(rgb, dtype=dtype, device=device))
+    assert ours.dtype == dtype and ours.device.type == device.type
+    # skimage rounds two constants of the dark branch (0.008856, 7.787): up to ~2e-4 there
+    atol = 1e-3 if dtype == torch.float32 else 3e-4
+    np.testing.assert_allclose(ours.double().cpu().numpy(), color.rgb2lab(rgb), atol=atol)
+    bright = np.random.default_rng(3).uniform(0.3, 1, (200, 3))        # away from both branches
+    np.testing.assert_allclose(colz.rgb_to_lab(bright).numpy(), color.rgb2lab(bright), atol=1e-9)
+
+
+def test_lab_to_rgb_matches_skimage_and_clips_out_of_gamut():
+    rng = np.random.default_rng(1)
+    rgb = rng.uniform(0.1, 1, (100, 3))
+    lab = color.rgb2lab(rgb)
+    np.testing.assert_allclose(colz.lab_to_rgb(lab).numpy(), color.lab2rgb(lab), atol=1e-9)
+    wild = np.array([[50.0, 120.0, -120.0], [90.0, -100.0, 100.0]])     # outside sRGB
+    ours = colz.lab_to_rgb(wild).numpy()
+    assert ours.min() >= 0 and ours.max() <= 1
+    np.testing.assert_allclose(ours, color.lab2rgb(wild), atol=1e-6)
+
+
+@given(st.lists(st.floats(0.0, 1.0), min_size=3, max_size=3))
+def test_rgb_lab_round_trip(values):
+    rgb = torch.tensor([values], dtype=torch.float64)
+    np.testing.assert_allclose(colz.lab_to_rgb(colz.rgb_to_lab(rgb)).numpy(), rgb.numpy(), atol=1e-9)
+
+
+def test_rgb_to_lab_gradcheck():
+    rgb = torch.tensor([[0.3, 0.6, 0.8], [0.9, 0.2, 0.5]], dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(colz.rgb_to_lab, (rgb,))
+
+
+def test_bins_quantize_to_the_nearest_centre():
+    centres = colz.ab_bin_centres(step=20.0, limit=110.0)
+    assert centres.shape == (121, 2) and centres.max() == 100 and centres.min() == -100
+    ab = torch.tensor(np.random.default_rng(2).uniform(-110, 110, (50, 2)), dtype=torch.float32)
+    brute = torch.tensor([int(np.argmin(((centres.numpy() - p) ** 2).sum(1))) for p in ab.numpy()])
+    assert torch.equal(colz.quantize_ab(ab, centres), brute)
+    with pytest.raises(ValueError, match=r"ab must be \(\.\.\., 2\)"):
+        colz.quantize_ab(torch.zeros(3, 3), centres)
+
+
+def test_decode_temperature_moves_from_mean_to_mode():
+    centres = torch.tensor([[0.0, 0.0], [50.0, 0.0], [0.0, 60.0]])
+    logits = torch.log(torch.tensor([0.2, 0.5, 0.3]))[None, :, None, None]
+    mean = colz.decode_ab(logits, centres, temperature=1.0)[0, :, 0, 0]
+    torch.testing.assert_close(mean, torch.tensor([25.0, 18.0]))
+    mode = colz.decode_ab(logits, centres, temperature=0.01)[0, :, 0, 0]
+    torch.testing.assert_close(mode, torch.tensor([50.0, 0.0]))
+    with pytest.raises(ValueError, match="temperature must be finite and > 0"):
+        colz.decode_ab(logits, centres, temperature=0)
+    with pytest.raises(ValueError, match="logits must be"):
+        colz.decode_ab(logits[:, :2], centres)
+
+
+def test_colourfulness_formula_and_grey_images():
+    assert colz.colourfulness(np.full((4, 4, 3), 0.4)) == pytest.approx(0.0, abs=1e-9)
+    rgb = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
+    rg, yb = np.array([255.0, 0.0]), np.array([127.5, -255.0])
+    expected = np.sqrt(rg.var() + yb.var()) + 0.3 * np.hypot(rg.mean(), yb.mean())
+    assert colz.colourfulness(rgb) == pytest.approx(expected, rel=1e-12)
+    ab = torch.tensor([[3.0, 0.0], [0.0, -4.0]]).T.reshape(1, 2, 1, 2)
+    assert colz.mean_chroma(ab) == pytest.approx(3.5)
+    with pytest.raises(ValueError, match=r"rgb must have 3 channels"):
+        colz.colourfulness(np.zeros((4, 4)))
+    with pytest.raises(ValueError, match=r"ab must be \(N, 2, H, W\)"):
+        colz.mean_chroma(torch.zeros(2, 2))
+
+
+def test_regression_greys_out_ambiguous_colours_classification_does_not(one_torch_thread):
+    """One grey level, two equally likely colours: regression learns their mean (grey), the
+    classifier learns both modes and its low-temperature decoding is vivid."""
+    torch.manual_seed(0)
+    lightness = torch.full((64, 1, 8, 8), 0.6)
+    hue = torch.randint(0, 2, (64, 1, 1, 1)).float()
+    ab = torch.cat([60 * (2 * hue - 1), torch.zeros_like(hue)], 1).expand(-1, -1, 8, 8)
+    centres = colz.ab_bin_centres(20.0)
+    regressor, classifier = colz.Colorizer(2, hidden=8), colz.Colorizer(len(centres), hidden=8)
+    colz.train_colorizer(regressor, lightness, ab, "regression", steps=150, lr=1e-2)
+    losses = colz.train_colorizer(classifier, lightness, ab, "classification", centres=centres,
+                                  steps=150, lr=1e-2)
+    assert losses[-1] < 0.75                        # close to log 2: the two modes, 50/50
+    with torch.no_grad():
+        grey = colz.mean_chroma(regressor(lightness[:1]) * 100)
+        vivid = colz.mean_chroma(colz.decode_ab(classifier(lightness[:1]), centres, 1e-3))  # the mode
+    assert vivid > 45 and grey < 0.3 * vivid
+
+
+def test_colorizer_and_training_errors():
+    with pytest.raises(ValueError, match="mode must be one of"):
+        colz.train_colorizer(colz.Colorizer(2), torch.zeros(2, 1, 4, 4), torch.zeros(2, 2, 4, 4), "ranking")
+    with pytest.raises(ValueError, match="centres must be given"):
+        colz.train_colorizer(colz.Colorizer(2), torch.zeros(2, 1, 4, 4), torch.zeros(2, 2, 4, 4),
+                             "classification")
+    with pytest.raises(ValueError, match="out_channels must be an integer >= 1"):
+        colz.Colorizer(0)
+    with pytest.raises(TypeError, match="rgb must hold floating-point values"):
+        colz.rgb_to_lab(torch.zeros(2, 3, dtype=torch.int64))
