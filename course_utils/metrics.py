@@ -304,3 +304,28 @@ def endpoint_error(flow, true_flow, mask=None) -> float:
     if not mask.any():
         raise ValueError("mask must select at least one pixel")
     return float(errors[mask].mean())
+
+
+# ---------------------------------------------------------------- embeddings and clusters
+def recall_at_1(embeddings, labels) -> float:
+    """Share of rows whose nearest other row (Euclidean) has the same label.
+    embeddings: (N, D), labels: (N,)."""
+    embeddings = torch.as_tensor(embeddings, dtype=torch.float64)
+    labels = torch.as_tensor(labels)
+    if embeddings.ndim != 2 or labels.shape != embeddings.shape[:1] or len(labels) < 2:
+        raise ValueError(f"embeddings must be (N, D) with N >= 2 and labels (N,), got "
+                         f"{tuple(embeddings.shape)} and {tuple(labels.shape)}")
+    distance = torch.cdist(embeddings, embeddings)
+    distance.fill_diagonal_(float("inf"))
+    return (labels[distance.argmin(dim=1)] == labels).double().mean().item()
+
+
+def cluster_purity(assignments, labels) -> float:
+    """Each cluster votes for its most frequent label; the share of points that agree with
+    their cluster's vote. assignments, labels: (N,) integer arrays."""
+    assignments, labels = np.asarray(assignments), np.asarray(labels)
+    if assignments.shape != labels.shape or assignments.ndim != 1 or assignments.size == 0:
+        raise ValueError(f"assignments and labels must be non-empty (N,) arrays, got "
+                         f"{assignments.shape} and {labels.shape}")
+    agree = sum(np.bincount(labels[assignments == c]).max() for c in np.unique(assignments))
+    return float(agree / len(labels))

@@ -345,3 +345,33 @@ class SmallCNN(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.embed(x))
+
+
+class ConvEncoder(nn.Module):
+    """Three 3x3 conv blocks (conv -> BatchNorm -> ReLU, the last two with stride 2), then
+    global max (or mean) pooling: any (N, C, H, W) -> features (N, widths[-1]).
+
+    The encoder of the self-supervised chapter: pooling makes it indifferent to the input size,
+    so one encoder serves whole images and small patches alike.
+    """
+
+    def __init__(self, in_channels: int = 3, widths: tuple[int, ...] = (16, 32, 64),
+                 pool: str = "max") -> None:
+        super().__init__()
+        self.pool = check_choice(pool, "pool", ("max", "mean"))
+        if not widths:
+            raise ValueError("widths must name at least one layer width")
+        layers, previous = [], check_int(in_channels, "in_channels", 1)
+        for i, width in enumerate(widths):
+            width = check_int(width, "widths", 1)
+            layers += [nn.Conv2d(previous, width, 3, stride=1 if i == 0 else 2, padding=1),
+                       nn.BatchNorm2d(width), nn.ReLU()]
+            previous = width
+        self.layers = nn.Sequential(*layers)
+        self.out_features = previous
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.ndim != 4:
+            raise ValueError(f"x must be (N, C, H, W), got {tuple(x.shape)}")
+        maps = self.layers(x)
+        return maps.amax(dim=(2, 3)) if self.pool == "max" else maps.mean(dim=(2, 3))

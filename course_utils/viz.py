@@ -105,6 +105,27 @@ def plot_history(history: dict[str, Sequence[float]], keys: Sequence[str] | None
     return ax.figure
 
 
+def plot_series(x: Sequence[float], series: dict[str, Sequence[float]], xlabel: str, ylabel: str,
+                logx: bool = False, ylim: tuple[float, float] | None = None,
+                figsize: tuple[float, float] = (5.6, 3.3)):
+    """One line with markers per named series against the shared ``x``; return the Figure."""
+    if not series:
+        raise ValueError("series must hold at least one named curve")
+    fig, ax = plt.subplots(figsize=figsize)
+    for name, values in series.items():
+        ax.plot(x, values, marker="o", label=name)
+    if logx:
+        ax.set_xscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if ylim is not None:
+        ax.set_ylim(*ylim)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
 def format_table(rows: Sequence[dict], columns: Sequence[tuple[str, str, str]] | None = None
                  ) -> str:
     """Rows of dicts as an aligned plain-text table, one line per row.

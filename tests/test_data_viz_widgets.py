@@ -167,3 +167,19 @@ def test_time_call_and_fit_name_the_bad_argument():
         time_call(lambda: None, repeat=True)
     with pytest.raises(ValueError, match="epochs must be a positive integer"):
         fit(torch.nn.Linear(2, 2), [], torch.nn.functional.mse_loss, None, epochs=True)
+
+
+def test_plot_series_draws_each_named_curve():
+    import matplotlib.pyplot as plt
+
+    from course_utils.viz import plot_series
+
+    fig = plot_series([1, 10, 100], {"a": [0.1, 0.2, 0.3], "b": [0.5, 0.4, 0.3]}, "x", "y", logx=True,
+                      ylim=(0, 1))
+    ax = fig.axes[0]
+    np.testing.assert_allclose(ax.get_lines()[1].get_ydata(), [0.5, 0.4, 0.3])
+    assert ax.get_xscale() == "log" and ax.get_ylim() == (0, 1) and ax.get_xlabel() == "x"
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["a", "b"]
+    plt.close(fig)
+    with pytest.raises(ValueError, match="series"):
+        plot_series([1], {}, "x", "y")

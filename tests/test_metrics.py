@@ -234,3 +234,29 @@ def test_metric_argument_errors(call, match):
     preds, targets = noisy_predictions(0, 3)
     with pytest.raises(ValueError, match=match):
         call(preds, targets)
+
+
+def test_recall_at_1_matches_scikit_learn_neighbours():
+    from sklearn.neighbors import NearestNeighbors
+
+    from course_utils.metrics import recall_at_1
+
+    g = torch.Generator().manual_seed(0)
+    embeddings, labels = torch.randn(50, 3, generator=g), torch.randint(0, 4, (50,), generator=g)
+    _, index = NearestNeighbors(n_neighbors=2).fit(embeddings.numpy()).kneighbors(embeddings.numpy())
+    expected = np.mean(labels.numpy()[index[:, 1]] == labels.numpy())
+    assert recall_at_1(embeddings, labels) == pytest.approx(expected)
+    with pytest.raises(ValueError, match="N >= 2"):
+        recall_at_1(embeddings[:1], labels[:1])
+
+
+def test_cluster_purity_brute_force_and_bounds():
+    from course_utils.metrics import cluster_purity
+
+    assignments = np.array([0, 0, 0, 1, 1, 2])
+    labels = np.array([5, 5, 1, 1, 1, 0])
+    assert cluster_purity(assignments, labels) == pytest.approx((2 + 2 + 1) / 6)
+    assert cluster_purity(labels, labels) == 1.0
+    assert cluster_purity(np.zeros(6, dtype=int), labels) == pytest.approx(3 / 6)
+    with pytest.raises(ValueError, match="assignments and labels"):
+        cluster_purity(assignments, labels[:3])

@@ -18,7 +18,7 @@ from ..boxes import as_boxes, box_iou
 from ..data.shapes import CLASSES
 from ..losses import loss_by_group, sigmoid_focal_loss
 from ..nms import batched_nms, nms
-from ..viz import show_image
+from ..viz import plot_series, show_image
 
 CLASS_COLOURS = ("#ffd400", "#00e5ff", "#ff4fd8")   # square, circle, triangle
 GT_COLOUR = "white"
@@ -197,17 +197,8 @@ def show_objectness(image, objectness, boxes, gt_boxes, feature_size: int = 8, k
 
 def show_proposal_recall(ks: Sequence[int], recalls: dict[str, Sequence[float]]):
     """Recall of ground-truth objects against the number of proposals kept per image."""
-    fig, ax = plt.subplots(figsize=(5, 3.5))
-    for name, values in recalls.items():
-        ax.plot(ks, values, marker="o", label=name)
-    ax.set_xscale("log")
-    ax.set_xlabel("proposals per image")
-    ax.set_ylabel("recall at IoU 0.5")
-    ax.set_ylim(0, 1.02)
-    ax.grid(alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    return fig
+    return plot_series(ks, recalls, "proposals per image", "recall at IoU 0.5", logx=True,
+                       ylim=(0, 1.02), figsize=(5, 3.5))
 
 
 def show_nms(image, boxes, scores, iou_threshold: float = 0.5, score_threshold: float = 0.3,
