@@ -51,7 +51,7 @@ def cycle_loss(x: torch.Tensor, reconstructed: torch.Tensor) -> torch.Tensor:
 
 
 def train_cyclegan(domain_a: torch.Tensor, domain_b: torch.Tensor, *, cycle_weight: float = 10.0,
-                   steps: int = 700, lr: float = 2e-3, batch: int = 64, channels: int = 8,
+                   steps: int = 500, lr: float = 2e-3, batch: int = 64, channels: int = 8,
                    kernel: int = 5, seed: int = 0
                    ) -> tuple[ConvTranslator, ConvTranslator, dict[str, list[float]]]:
     """Train translators a_to_b and b_to_a on *unpaired* batches of ``domain_a: (Na, 1, H, W)``

@@ -64,23 +64,16 @@ def frame_by_class(x: torch.Tensor, labels: torch.Tensor, width: int = 2, classe
     return torch.where(region, level.expand_as(x), x), region
 
 
-def thick_inverted(x: torch.Tensor) -> torch.Tensor:
-    """Domain B of chapter 09's CycleGAN: strokes thickened by a 3 x 3 grey-level dilation
-    (max filter), then inverted (dark ink on a light background). x: (N, C, H, W) in [0, 1]."""
-    if x.ndim != 4:
-        raise ValueError(f"x must be (N, C, H, W), got {tuple(x.shape)}")
-    return 1.0 - torch.nn.functional.max_pool2d(x, 3, stride=1, padding=1)
-
 
 def unpaired_domains(seed: int = 0):
     """Two unpaired image domains built from the training digits of ``digits_tensors(seed=seed)``.
 
-    Domain A: the first half, as they are. Domain B: the *other* half, ``thick_inverted``: no
-    image of A has its counterpart in B, so a model sees no pairs. The notebook keeps what the
-    model does not see: B's labels and the hidden pairing (``thick_inverted`` of A, and the
-    originals of B). Returns a: (Na, 1, 8, 8), a_labels, b: (Nb, 1, 8, 8), b_labels,
-    b_originals: (Nb, 1, 8, 8).
+    Domain A: the first half, as they are (light strokes on black). Domain B: the *other*
+    half, inverted (1 - x: dark strokes on white). No image of A has its counterpart in B, so
+    a model sees no pairs. The notebook keeps what the model does not see: B's labels and the
+    hidden pairing (B's originals; the counterpart of an A image a is 1 - a).
+    Returns a: (Na, 1, 8, 8), a_labels, b: (Nb, 1, 8, 8), b_labels, b_originals: (Nb, 1, 8, 8).
     """
     x_tr, y_tr, _, _ = digits_tensors(seed=seed)
     half = len(x_tr) // 2
-    return x_tr[:half], y_tr[:half], thick_inverted(x_tr[half:]), y_tr[half:], x_tr[half:]
+    return x_tr[:half], y_tr[:half], 1.0 - x_tr[half:], y_tr[half:], x_tr[half:]
