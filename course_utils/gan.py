@@ -145,15 +145,16 @@ def strong_discriminator_gradients(generator: nn.Module, discriminator: nn.Modul
                      **{kind: generator_gradient_norm(generator, discriminator, probe, kind)
                         for kind in GENERATOR_LOSSES}})
 
+    done = [0]   # discriminator steps taken so far (batch_loss runs once at the start of each)
+
     def batch_loss(g: torch.Generator) -> torch.Tensor:
-        if len(calls) % every == 0:
-            measure(len(calls))
-        calls.append(None)
+        if done[0] % every == 0:
+            measure(done[0])
+        done[0] += 1
         with torch.no_grad():
             fake = generator(torch.randn(batch, latent, generator=g))
         return discriminator_loss(discriminator(sample_real(batch, g)), discriminator(fake))
 
-    calls: list[None] = []
     fit_steps(discriminator, batch_loss, steps, lr, seed)
     measure(steps)
     return rows

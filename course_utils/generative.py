@@ -3,8 +3,8 @@
 - the closed-form KL of a diagonal Gaussian from the standard normal, and the
   reparameterisation trick (the two pieces of a VAE's ELBO);
 - counting the modes a 2-D sampler covers, and the share of its samples near a mode;
-- judging image samples with a classifier (confident share, spread over classes) and by their
-  distance to the nearest training image;
+- judging image samples with a classifier trained on held-out digits (confident share,
+  spread over classes) and by their distance to the nearest training image;
 - the simplest generative classifier: one Gaussian per class, which can both label points and
   draw new ones (the discriminative counterpart is logistic regression).
 
@@ -14,6 +14,7 @@ The models live in ``vae.py`` (autoencoders), ``gan.py`` (GAN losses, networks, 
 from __future__ import annotations
 
 import torch
+from torch.nn import functional as F
 
 from .validate import check_int, check_positive
 
@@ -76,6 +77,31 @@ def nearest_distance(samples: torch.Tensor, data: torch.Tensor) -> torch.Tensor:
         raise ValueError(f"samples and data must be (N, ...) and (M, ...) with the same item "
                          f"shape, got {tuple(samples.shape)} and {tuple(data.shape)}")
     return torch.cdist(samples.flatten(1).double(), data.flatten(1).double()).amin(dim=1)
+
+
+def train_digit_judge(images: torch.Tensor, labels: torch.Tensor, steps: int = 600,
+                      lr: float = 3e-3, batch: int = 64, seed: int = 0) -> torch.nn.Module:
+    """A ``networks.DigitsCNN`` trained (``train.fit_steps``, cross-entropy on random batches)
+    on ``images: (N, 1, 8, 8)`` with ``labels: (N,)``, returned in eval mode.
+
+    Trained on digits the generative models never see, it judges their samples.
+    """
+    from .networks import DigitsCNN
+    from .train import fit_steps
+
+    if images.ndim != 4 or labels.shape != images.shape[:1]:
+        raise ValueError(f"images must be (N, 1, 8, 8) and labels (N,), got {tuple(images.shape)} "
+                         f"and {tuple(labels.shape)}")
+    batch = check_int(batch, "batch", 1)
+    torch.manual_seed(check_int(seed, "seed", 0))
+    judge = DigitsCNN()
+
+    def batch_loss(generator: torch.Generator) -> torch.Tensor:
+        index = torch.randint(0, len(images), (batch,), generator=generator)
+        return F.cross_entropy(judge(images[index]), labels[index])
+
+    fit_steps(judge, batch_loss, steps, lr, seed)
+    return judge.eval()
 
 
 @torch.no_grad()

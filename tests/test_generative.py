@@ -205,3 +205,16 @@ def test_class_gaussians_errors():
         generative.fit_class_gaussians(torch.zeros(3, 2), torch.tensor([0, 1]), 2)
     with pytest.raises(ValueError, match="n must be an integer >= 1"):
         generative.sample_class_gaussians(torch.zeros(1, 2), torch.eye(2)[None], torch.ones(1), 0)
+
+
+def test_the_digit_judge_reads_digits_it_was_not_trained_on(one_torch_thread):
+    from course_utils.data.digits import digits_tensors
+    from course_utils.train import accuracy
+
+    x_train, y_train, x_held, y_held = digits_tensors(seed=0)
+    judge = generative.train_digit_judge(x_held, y_held, steps=300)
+    assert not judge.training
+    with torch.no_grad():
+        assert accuracy(judge(x_train), y_train) > 0.85
+    with pytest.raises(ValueError, match=r"images must be \(N, 1, 8, 8\) and labels \(N,\)"):
+        generative.train_digit_judge(x_held, y_held[:3])

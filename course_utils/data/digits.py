@@ -65,7 +65,7 @@ def frame_by_class(x: torch.Tensor, labels: torch.Tensor, width: int = 2, classe
 
 
 
-def unpaired_domains(seed: int = 0):
+def unpaired_domains(seed: int = 0) -> tuple[torch.Tensor, ...]:
     """Two unpaired image domains built from the training digits of ``digits_tensors(seed=seed)``.
 
     Domain A: the first half, as they are (light strokes on black). Domain B: the *other*
