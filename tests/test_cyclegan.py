@@ -54,6 +54,9 @@ def test_training_with_the_cycle_loss_lowers_the_cycle_error(one_torch_thread):
     (lambda: cyclegan.train_cyclegan(torch.zeros(4, 1, 8, 8), torch.zeros(4, 1, 6, 6)), "same image size"),
     (lambda: cyclegan.train_cyclegan(torch.zeros(4, 1, 8, 8), torch.zeros(4, 1, 8, 8), cycle_weight=-1.0),
      "cycle_weight must be finite and >= 0"),
+    (lambda: cyclegan.train_cyclegan(torch.zeros(4, 1, 8, 8), torch.zeros(4, 1, 8, 8), steps=0), "steps must be"),
+    (lambda: cyclegan.train_cyclegan(torch.zeros(4, 1, 8, 8), torch.zeros(4, 1, 8, 8), lr=0.0), "lr must be"),
+    (lambda: cyclegan.ConvTranslator(channels=0), "channels must be an integer >= 1"),
 ])
 def test_errors(call, match):
     with pytest.raises(ValueError, match=match):

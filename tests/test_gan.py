@@ -113,6 +113,14 @@ def test_a_stronger_discriminator_starves_only_the_saturating_loss(one_torch_thr
     (lambda: gan.train_gan(gan.make_generator(), gan.make_discriminator(), None, steps=0), "steps must be"),
     (lambda: gan.train_gan(gan.make_generator(), gan.make_discriminator(), None, lr_g=0.0), "lr_g must be"),
     (lambda: gan.make_generator(depth=0), "depth must be an integer >= 1"),
+    (lambda: gan.make_discriminator(depth=0), "depth must be an integer >= 1"),
+    (lambda: gan.train_gan(gan.make_generator(), gan.make_discriminator(), None, snapshot_every=0),
+     "snapshot_every must be an integer >= 1"),
+    (lambda: gan.train_gan(gan.make_generator(), gan.make_discriminator(), None, batch=1), "batch must be"),
+    (lambda: gan.train_gan(gan.make_generator(), gan.make_discriminator(), None, kind="wasserstein"),
+     "kind must be one of"),
+    (lambda: gan.strong_discriminator_gradients(gan.make_generator(), gan.make_discriminator(), None, every=0),
+     "every must be an integer >= 1"),
 ])
 def test_errors(call, match):
     with pytest.raises(ValueError, match=match):

@@ -52,6 +52,8 @@ def test_mixture_samples_come_from_their_mode_and_are_seeded(sampler):
     (lambda: toy2d.ring_of_gaussians(5, std=-0.1), "std must be finite and >= 0"),
     (lambda: toy2d.mixture_samples(torch.zeros(3), 5), r"centers must be a non-empty \(K, 2\)"),
     (lambda: toy2d.ring_of_gaussians(5, seed=-1), "seed must be an integer >= 0"),
+    (lambda: toy2d.grid_centers(0), "side must be an integer >= 1"),
+    (lambda: toy2d.grid_of_gaussians(5, spacing=-2.0), "spacing must be finite and > 0"),
 ])
 def test_toy2d_errors(call, match):
     with pytest.raises(ValueError, match=match):

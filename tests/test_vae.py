@@ -96,5 +96,11 @@ def test_errors(images):
         vae.train_autoencoder(model, images, steps=1, beta=-1.0)
     with pytest.raises(ValueError, match="steps must be a positive integer"):
         vae.train_autoencoder(model, images, steps=0)
+    with pytest.raises(ValueError, match="batch must be an integer >= 1"):
+        vae.train_autoencoder(model, images, steps=1, batch=0)
+    with pytest.raises(ValueError, match="hidden must be an integer >= 1"):
+        vae.Autoencoder(hidden=0)
+    with pytest.raises(ValueError, match="n must be an integer >= 1"):
+        vae.sample_prior(model, 0)
     with pytest.raises(ValueError, match="steps must be an integer >= 2"):
         vae.interpolate(model, images[0], images[1], steps=1)
