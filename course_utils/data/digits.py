@@ -62,3 +62,18 @@ def frame_by_class(x: torch.Tensor, labels: torch.Tensor, width: int = 2, classe
     region[width:-width, width:-width] = False
     level = (0.25 + 0.5 * labels.to(x.dtype) / (classes - 1))[:, None, None, None]
     return torch.where(region, level.expand_as(x), x), region
+
+
+
+def unpaired_domains(seed: int = 0) -> tuple[torch.Tensor, ...]:
+    """Two unpaired image domains built from the training digits of ``digits_tensors(seed=seed)``.
+
+    Domain A: the first half, as they are (light strokes on black). Domain B: the *other*
+    half, inverted (1 - x: dark strokes on white). No image of A has its counterpart in B, so
+    a model sees no pairs. The notebook keeps what the model does not see: B's labels and the
+    hidden pairing (B's originals; the counterpart of an A image a is 1 - a).
+    Returns a: (Na, 1, 8, 8), a_labels, b: (Nb, 1, 8, 8), b_labels, b_originals: (Nb, 1, 8, 8).
+    """
+    x_tr, y_tr, _, _ = digits_tensors(seed=seed)
+    half = len(x_tr) // 2
+    return x_tr[:half], y_tr[:half], 1.0 - x_tr[half:], y_tr[half:], x_tr[half:]
