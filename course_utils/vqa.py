@@ -2,8 +2,8 @@
 questions, answers), a Relation Network and its baselines, and question programs executed on
 the object table.
 
-Object table: (N, 6, 9) per scene, one row per object in a random order (a scene is a set):
-colour one-hot (6), is-circle (1), x, y in [0, 1] (x to the right, y downwards). A question is (colour, type):
+Object table: (N, 6, 9) per scene, one row per object, listed in COLOURS order: colour
+one-hot (6), is-circle (1), x, y in [0, 1] (x to the right, y downwards). A question is (colour, type):
 encoded as one-hot colour (6) + one-hot type (6) = 12 numbers. Answers index ANSWERS.
 """
 from __future__ import annotations
@@ -67,9 +67,37 @@ def _render(table: np.ndarray, size: int) -> np.ndarray:
     return image
 
 
-def sort_of_clevr(n: int, seed: int = 0, size: int = 64, render: bool = True) -> dict[str, torch.Tensor]:
+def random_table(rng: np.random.Generator, objects: int = 6, left_bias: float | None = None) -> np.ndarray:
+    """One scene's table (objects, 9): the first ``objects`` colours, random shapes, positions
+    at least 0.15 apart. With ``left_bias`` each object lands in the left half (x < 0.5) with
+    that probability (a deliberate prior for the "left" questions)."""
+    objects = check_int(objects, "objects", 1)
+    if objects > len(COLOURS):
+        raise ValueError(f"objects must be at most {len(COLOURS)}, got {objects}")
+    points = []
+    while len(points) < objects:
+        p = rng.uniform(0.1, 0.9, size=2)
+        if left_bias is not None:
+            p[0] = rng.uniform(0.1, 0.5) if rng.random() < left_bias else rng.uniform(0.5, 0.9)
+        if all(np.hypot(*(p - q)) >= 0.15 for q in points):
+            points.append(p)
+    table = np.zeros((objects, 9))
+    table[:, :6] = np.eye(6)[:objects]
+    table[:, 6] = rng.integers(0, 2, size=objects)
+    table[:, 7:] = points
+    return table
+
+
+def render_scene(table: np.ndarray, size: int = 64) -> np.ndarray:
+    """The picture of one table: (3, size, size) in [0, 1], white background."""
+    return _render(np.asarray(table), check_int(size, "size", 8))
+
+
+def sort_of_clevr(n: int, seed: int = 0, size: int = 64, render: bool = True,
+                  left_bias: float | None = None) -> dict[str, torch.Tensor]:
     """``n`` scenes of six objects (one per colour, random shape, positions at least 0.15
-    apart) and all 36 questions about each (every colour x every type).
+    apart) and all 36 questions about each (every colour x every type). ``left_bias``: see
+    ``random_table``.
 
     Returns tensors: images (n, 3, size, size) float32 (zeros if ``render=False``); tables
     (n, 6, 9) float32; questions (n * 36, 12) float32; question_scene (n * 36,) int64 (which
@@ -77,16 +105,7 @@ def sort_of_clevr(n: int, seed: int = 0, size: int = 64, render: bool = True) ->
     """
     n, size = check_int(n, "n", 1), check_int(size, "size", 8)
     rng = np.random.default_rng(check_int(seed, "seed", 0))
-    tables = np.zeros((n, 6, 9))
-    for s in range(n):
-        points = []
-        while len(points) < 6:
-            p = rng.uniform(0.1, 0.9, size=2)
-            if all(np.hypot(*(p - q)) >= 0.15 for q in points):
-                points.append(p)
-        tables[s, :, :6] = np.eye(6)[rng.permutation(6)]
-        tables[s, :, 6] = rng.integers(0, 2, size=6)
-        tables[s, :, 7:] = points
+    tables = np.stack([random_table(rng, 6, left_bias) for _ in range(n)])
     colours, types = np.meshgrid(np.arange(6), np.arange(6), indexing="ij")
     colours, types = colours.ravel(), types.ravel()
     questions = np.concatenate([np.eye(6)[colours], np.eye(6)[types]], axis=1)
@@ -250,3 +269,15 @@ def run_program(program: list[tuple[str, str]], scene: np.ndarray) -> str:
         else:
             return str(int(np.sum(scene[:, 6] == scene[current, 6])))
     raise ValueError("program must end with query or count_same_shape")
+
+
+def consistency(predictions: torch.Tensor, data: dict) -> float:
+    """Do a model's answers agree with each other? For every scene and colour X, its answer to
+    "how many objects have the same shape as X" should equal the number of objects to which it
+    gives the shape it gave X. Returns the share of (scene, colour) pairs where they agree.
+    predictions: (M,) answer indices for every question of ``data``, in its order."""
+    per_scene = predictions.reshape(-1, 6, len(QUESTION_TYPES))          # scene, colour, type
+    shapes = per_scene[:, :, QUESTION_TYPES.index("shape")]               # answer index 0 / 1
+    counts = per_scene[:, :, QUESTION_TYPES.index("count same shape")] - 3  # "1" sits at index 4
+    implied = (shapes[:, :, None] == shapes[:, None, :]).sum(dim=2)
+    return (counts == implied).float().mean().item()
