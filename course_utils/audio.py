@@ -48,8 +48,15 @@ def stft_loop(x, n_fft: int, hop: int) -> np.ndarray:
     return out
 
 
-def stft(x, n_fft: int = 256, hop: int = 64) -> torch.Tensor:
-    """All frames at once (``unfold``): x (..., T) -> complex (..., n_fft // 2 + 1, frames)."""
+WINDOWS = ("hann",)
+
+
+def stft(x, n_fft: int = 256, hop: int = 64, window: str = "hann") -> torch.Tensor:
+    """All frames at once (``unfold``): x (..., T) -> complex (..., n_fft // 2 + 1, frames).
+    ``window``: the taper applied to every frame (only "hann", periodic, is provided)."""
+    from .validate import check_choice
+
+    check_choice(window, "window", WINDOWS)
     x = _check_signal(x)
     n_fft, hop = _check_frames(n_fft, hop, x.shape[-1])
     x = x.to(torch.float64) if not x.is_floating_point() else x
@@ -60,8 +67,11 @@ def stft(x, n_fft: int = 256, hop: int = 64) -> torch.Tensor:
     return torch.fft.rfft(frames, dim=-1).transpose(-1, -2)
 
 
-def istft(spectrum: torch.Tensor, n_fft: int, hop: int, length: int) -> torch.Tensor:
+def istft(spectrum: torch.Tensor, n_fft: int, hop: int, length: int, window: str = "hann") -> torch.Tensor:
     """Inverse of ``stft``: complex (..., n_fft // 2 + 1, frames) -> real (..., length)."""
+    from .validate import check_choice
+
+    check_choice(window, "window", WINDOWS)
     n_fft, hop, length = check_int(n_fft, "n_fft", 2), check_int(hop, "hop", 1), check_int(length, "length", 1)
     if spectrum.shape[-2] != n_fft // 2 + 1:
         raise ValueError(f"spectrum must have n_fft // 2 + 1 = {n_fft // 2 + 1} frequency rows, "

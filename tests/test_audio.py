@@ -94,6 +94,10 @@ def test_errors_name_the_argument():
         audio.stft(x, 64, 0)
     with pytest.raises(ValueError, match="hop must be <= n_fft / 2"):
         audio.stft(x, 64, 40)
+    with pytest.raises(ValueError, match="window"):
+        audio.stft(x, 64, 16, window="hamming")
+    with pytest.raises(ValueError, match="window"):
+        audio.istft(torch.zeros(33, 5, dtype=torch.complex128), 64, 16, 50, window="boxcar")
     with pytest.raises(ValueError, match="frequency rows"):
         audio.istft(torch.zeros(10, 5, dtype=torch.complex128), 64, 16, 50)
     with pytest.raises(ValueError, match="same shape"):
