@@ -263,7 +263,8 @@ def fill_interior(occupancy) -> np.ndarray:
 
 def sdf_from_voxels(solid, bound: float) -> np.ndarray:
     """Back from voxels to an SDF grid: (R, R, R) float, the Euclidean distance transform of
-    the outside minus that of the inside, in world units (off by up to about one voxel)."""
+    the outside minus that of the inside, in world units (off by up to about half a voxel
+    near the surface)."""
     occ = np.asarray(solid)
     if occ.ndim != 3 or occ.dtype != bool or len(set(occ.shape)) != 1:
         raise ValueError(f"solid must be a cube (R, R, R) bool array, got {occ.dtype} {occ.shape}")
