@@ -19,8 +19,9 @@ from skimage import measure
 from .validate import as_float_array, check_int, check_positive
 
 __all__ = ["Sphere", "Box", "Torus", "Union", "grid_axis", "grid_points", "sdf_grid",
-           "mesh_from_sdf", "triangle_areas", "mesh_area", "sample_mesh", "voxelize", "fill_interior",
-           "sdf_from_voxels", "iou", "representation_table", "growth_exponent"]
+           "mesh_from_sdf", "triangle_areas", "mesh_area", "sample_mesh", "voxelize",
+           "fill_interior", "sdf_from_voxels", "iou", "representation_table",
+           "growth_exponent"]
 
 
 def _points(points, name: str = "points") -> np.ndarray:
@@ -301,6 +302,9 @@ def representation_table(shape, resolutions=(16, 32, 64, 128), bound: float = 1.
     ``volume_error`` (relative error of the inside voxels' volume). Needs ``shape.area`` and
     ``shape.volume``.
     """
+    if not all(hasattr(shape, attr) for attr in ("area", "volume", "parameters")):
+        raise TypeError(f"shape must have an exact area and volume (a Sphere, Box or Torus), "
+                        f"got {type(shape).__name__}")
     bound = check_positive(bound, "bound")
     rows = []
     for resolution in resolutions:

@@ -270,6 +270,7 @@ def test_growth_exponent_of_a_power_law():
     (lambda: surfaces.iou(np.zeros(3, bool), np.zeros(3, bool)), "both be empty"),
     (lambda: surfaces.growth_exponent([1, 2], [1, 2, 3]), "resolutions and sizes"),
     (lambda: surfaces.representation_table(surfaces.Sphere(), (1,)), "resolution"),
+    (lambda: surfaces.representation_table(surfaces.Union(surfaces.Sphere())), "exact area"),
 ])
 def test_bad_arguments_raise_clear_errors(call, match):
     with pytest.raises((ValueError, TypeError), match=match):
