@@ -2,7 +2,7 @@
 
 Coordinates as in ``course_utils.photometric``: x along the columns, y along the rows, z
 towards the camera. Each surface is a dict with ``height`` (H, W), ``normals`` (H, W, 3) unit
-(exact, from the analytic gradient), ``albedo`` (H, W) in about [0.35, 0.95] with a smooth
+(exact, from the analytic gradient), ``albedo`` (H, W) in [0.45, 0.95] with a smooth
 seeded texture, and ``mask`` (H, W) bool (the pixels the surface covers).
 """
 from __future__ import annotations
@@ -14,9 +14,9 @@ from ..validate import as_float_array, check_int
 
 
 def _texture(shape, seed: int) -> np.ndarray:
-    noise = gaussian_filter(np.random.default_rng(seed).normal(size=shape), 3.0)
+    noise = gaussian_filter(np.random.default_rng(seed).normal(size=shape), 5.0)
     noise = (noise - noise.min()) / (np.ptp(noise) or 1.0)
-    return 0.35 + 0.6 * noise
+    return 0.45 + 0.5 * noise
 
 
 def _normals_from_slopes(p: np.ndarray, q: np.ndarray) -> np.ndarray:
@@ -51,7 +51,7 @@ def bumps(size: int = 64, count: int = 6, seed: int = 0) -> dict[str, np.ndarray
     for _ in range(count):
         cx, cy = rng.uniform(0.15, 0.85, size=2) * size
         s = rng.uniform(0.08, 0.16) * size
-        amp = rng.choice([-1.0, 1.0]) * rng.uniform(0.5, 1.0) * s
+        amp = rng.choice([-1.0, 1.0]) * rng.uniform(0.8, 1.4) * s
         g = amp * np.exp(-((x - cx) ** 2 + (y - cy) ** 2) / (2 * s ** 2))
         z += g
         p += -g * (x - cx) / s ** 2  # dz/dx
