@@ -91,7 +91,7 @@ def test_show_photometric_and_disparity_maps_panels():
     assert len(shown) == 3 + 4
     np.testing.assert_allclose(shown[2].images[0].get_array(), images[2])
     np.testing.assert_allclose(shown[4].images[0].get_array(), surface["albedo"])
-    assert "mean 0.5 deg" in shown[5].get_title()
+    assert "(mean 0.5)" in shown[5].get_title() and "degrees" in shown[5].get_title()
     plt.close(fig)
     truth = np.arange(12.0).reshape(3, 4)
     fig = demos.show_disparity_maps({"a": truth + 1, "b": truth * 0}, truth)

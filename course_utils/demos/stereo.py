@@ -144,7 +144,7 @@ def show_photometric(images, normals, albedo, error, height=None) -> plt.Figure:
     k = len(images)
     bottom = [(_normal_rgb(normals), "estimated normals", None),
               (np.asarray(albedo), "estimated albedo", "gray"),
-              (np.asarray(error), f"angular error (mean {np.nanmean(error):.2g} deg)", "viridis")]
+              (np.asarray(error), f"angular error, degrees\n(mean {np.nanmean(error):.2g})", "viridis")]
     if height is not None:
         bottom.append((np.asarray(height), "integrated height", "viridis"))
     cols = max(k, len(bottom))
