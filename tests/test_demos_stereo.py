@@ -56,7 +56,8 @@ def test_show_block_matching_shows_the_estimate_and_its_bad_pixel_rate():
     expected = stereo.block_matching(left, right, 8, 5, "ssd")
     np.testing.assert_array_equal(fig.axes[1].images[0].get_array(), expected)
     rate = stereo.disparity_errors(expected, truth)["bad_rate"]
-    assert f"{rate:.1%} bad" in fig.axes[1].get_title() and "SSD, window 5" in fig.axes[1].get_title()
+    title = fig.axes[1].get_title()
+    assert f"{rate:.1%} bad" in title and "SSD, window 5" in title
     shown_truth = np.ma.filled(fig.axes[0].images[0].get_array(), np.nan)
     assert np.isnan(shown_truth[:, :10]).all() and (shown_truth[:, 10:] == 5).all()
     plt.close(fig)

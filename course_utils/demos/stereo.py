@@ -36,9 +36,9 @@ def show_stereo_geometry(focal: float, baseline: float, depth: float, depths: Se
         hit = cx + (px - cx) * screen / depth
         ax.plot(hit, screen, "o", color="C1", ms=4)
         ax.plot(cx, 0, "ks", ms=7)
+        outward = -1 if name == "left" else 1
         ax.annotate(f"{name} camera", (cx, 0), textcoords="offset points",
-                    xytext=(-8 if name == "left" else 8, -3), ha="right" if name == "left" else "left",
-                    fontsize=8)
+                    xytext=(8 * outward, -3), ha="right" if outward < 0 else "left", fontsize=8)
     ax.plot(px, depth, "r*", ms=12)
     ax.annotate(f"point, Z = {depth:g} m", (px, depth), textcoords="offset points",
                 xytext=(8, -4), fontsize=8)
@@ -144,7 +144,8 @@ def show_photometric(images, normals, albedo, error, height=None) -> plt.Figure:
     k = len(images)
     bottom = [(_normal_rgb(normals), "estimated normals", None),
               (np.asarray(albedo), "estimated albedo", "gray"),
-              (np.asarray(error), f"angular error, degrees\n(mean {np.nanmean(error):.2g})", "viridis")]
+              (np.asarray(error), f"angular error, degrees\n(mean {np.nanmean(error):.2g})",
+               "viridis")]
     if height is not None:
         bottom.append((np.asarray(height), "integrated height", "viridis"))
     cols = max(k, len(bottom))
