@@ -89,7 +89,8 @@ def cost_volume(left, right, max_disparity: int, window: int, cost: str = "sad")
     Borders: both images are extended by replicating their edge pixels (numpy ``"edge"``
     padding), so every pixel has a full window. A candidate whose centre falls outside the
     right image (x - d < 0) costs +inf. Vectorised: one shifted difference image per d, then a
-    box filter (scipy.ndimage.uniform_filter) over the whole volume.
+    box filter (scipy.ndimage.uniform_filter) over the whole volume. Memory: a few float64
+    arrays of (D + 1) H W values (NCC needs the most), so halve large images first.
     """
     left, right, dmax, window = _check_pair(left, right, max_disparity, window, cost)
     h, w = left.shape

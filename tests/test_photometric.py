@@ -153,3 +153,16 @@ def test_light_directions_unit_and_known_values():
     assert lambertian.light_directions([0, 90, 180], 45).shape == (3, 3)
     with pytest.raises(ValueError, match="azimuth and elevation"):
         lambertian.light_directions([0, 90], [10, 20, 30])
+
+
+def test_surfaces_renderer_and_integration_reject_bad_input():
+    with pytest.raises(ValueError, match="size"):
+        lambertian.sphere(4)
+    with pytest.raises(ValueError, match="count"):
+        lambertian.bumps(16, count=0)
+    with pytest.raises(ValueError, match="albedo"):
+        lambertian.render_lambertian(np.zeros((4, 4, 3)), np.zeros((4, 5)), _lights(3))
+    with pytest.raises(ValueError, match="normals"):
+        photometric.integrate_normals(np.zeros((4, 4, 2)))
+    with pytest.raises(ValueError, match="mask"):
+        photometric.integrate_normals(np.zeros((4, 4, 3)), mask=np.ones((4, 4)))

@@ -161,3 +161,16 @@ def test_disparity_errors_on_a_hand_built_case():
         stereo.disparity_errors(estimate, truth[:, :3])
     with pytest.raises(ValueError, match="mask"):
         stereo.disparity_errors(estimate, truth, mask=np.ones((2, 4)))
+
+
+def test_depth_and_error_helpers_reject_bad_input():
+    with pytest.raises(ValueError, match="depth"):
+        stereo.quantized_depth_error([1.0, -2.0], 500, 0.1)
+    with pytest.raises(ValueError, match="disparity_error"):
+        stereo.depth_error([1.0], 500, 0.1, disparity_error=-0.5)
+    with pytest.raises(TypeError, match="disparity"):
+        stereo.depth_from_disparity(["a"], 500, 0.1)
+    with pytest.raises(ValueError, match="threshold"):
+        stereo.disparity_errors(np.ones((2, 2)), np.ones((2, 2)), threshold=-1)
+    with pytest.raises(ValueError, match="no finite pixel"):
+        stereo.disparity_errors(np.ones((2, 2)), np.full((2, 2), np.inf))
