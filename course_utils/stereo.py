@@ -2,7 +2,8 @@
 
 Convention: rectified grey images ``left`` and ``right`` of shape (H, W); a scene point seen at
 column ``x`` in the left image appears at column ``x - d`` in the right image, ``d >= 0`` its
-disparity. Disparity maps belong to the left image.
+disparity. Disparity maps belong to the left image. ``photometric_stereo`` (one camera, several lights)
+is re-exported from ``course_utils.photometric``.
 """
 from __future__ import annotations
 
@@ -10,6 +11,9 @@ import numpy as np
 from scipy.ndimage import uniform_filter
 
 from .validate import as_float_array, check_choice, check_int, check_positive
+
+# Issue 22's API names photometric stereo under ``stereo``; it lives in ``photometric``.
+from .photometric import photometric_stereo  # noqa: E402,F401
 
 COSTS = ("sad", "ssd", "ncc")
 _NCC_EPS = 1e-12  # windows whose variance product is below this count as flat (ncc = 0)
