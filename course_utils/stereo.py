@@ -2,8 +2,8 @@
 
 Convention: rectified grey images ``left`` and ``right`` of shape (H, W); a scene point seen at
 column ``x`` in the left image appears at column ``x - d`` in the right image, ``d >= 0`` its
-disparity. Disparity maps belong to the left image. ``photometric_stereo`` (one camera, several lights)
-is re-exported from ``course_utils.photometric``.
+disparity. Disparity maps belong to the left image. ``photometric_stereo`` (one camera, several
+lights) is re-exported from ``course_utils.photometric``.
 """
 from __future__ import annotations
 
