@@ -12,7 +12,7 @@ from scipy.ndimage import uniform_filter
 
 from .validate import as_float_array, check_choice, check_int, check_positive
 
-# Issue 22's API names photometric stereo under ``stereo``; it lives in ``photometric``.
+# Photometric stereo is also offered here, next to the other depth cues; it lives in ``photometric``.
 from .photometric import photometric_stereo  # noqa: E402,F401
 
 COSTS = ("sad", "ssd", "ncc")
