@@ -8,7 +8,7 @@ lights) is re-exported from ``course_utils.photometric``.
 from __future__ import annotations
 
 import numpy as np
-from scipy.ndimage import uniform_filter
+from scipy.ndimage import binary_dilation, uniform_filter
 
 from .validate import as_float_array, check_choice, check_int, check_positive
 
@@ -176,6 +176,30 @@ def block_matching(left, right, max_disparity: int, window: int, cost: str = "sa
     best = np.argmin(np.where(finite, volume, np.inf), axis=0).astype(np.float64)
     best[~finite.any(axis=0)] = np.nan
     return best
+
+
+def near_depth_edges(truth, jump: float = 2.0, width: int = 4) -> np.ndarray:
+    """Mask (H, W) of the known pixels within ``width`` pixels of a depth edge.
+
+    A depth edge lies between two horizontally or vertically adjacent pixels whose known
+    disparities (finite values of ``truth`` (H, W)) differ by more than ``jump``; both pixels
+    are marked, then the marks are dilated ``width`` times (4-neighbourhood).
+    """
+    gt = as_float_array(truth, "truth", ndim=2)
+    jump = check_positive(jump, "jump")
+    width = check_int(width, "width", 0)
+    known = np.isfinite(gt)
+    filled = np.where(known, gt, 0.0)
+    across = (np.abs(np.diff(filled, axis=1)) > jump) & known[:, 1:] & known[:, :-1]
+    down = (np.abs(np.diff(filled, axis=0)) > jump) & known[1:] & known[:-1]
+    edges = np.zeros_like(known)
+    edges[:, 1:] |= across
+    edges[:, :-1] |= across
+    edges[1:] |= down
+    edges[:-1] |= down
+    if width > 0:
+        edges = binary_dilation(edges, iterations=width)
+    return edges & known
 
 
 def _to_uint8(image: np.ndarray) -> np.ndarray:

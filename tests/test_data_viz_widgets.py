@@ -34,6 +34,17 @@ def test_stereo_pair_has_disparity():
     assert np.nanmax(disparity[np.isfinite(disparity)]) > 10
 
 
+def test_stereo_pair_downscaled_by_block_means():
+    left, right, disparity = load_stereo_pair()
+    small_left, small_right, small_disparity = load_stereo_pair(factor=2)
+    assert small_left.shape == small_right.shape == small_disparity.shape == (250, 370)
+    np.testing.assert_allclose(small_left[3, 5], left[6:8, 10:12].mean())
+    np.testing.assert_allclose(small_right[-1, -1], right[498:500, 738:740].mean())
+    np.testing.assert_array_equal(small_disparity, disparity[:500:2, :740:2] / 2)
+    with pytest.raises(ValueError, match="factor"):
+        load_stereo_pair(factor=0)
+
+
 def test_show_images_builds_a_grid_with_titles():
     fig = show_images([np.zeros((4, 4)), np.ones((4, 4, 3)), np.eye(4)], titles=["a", "b", "c"],
                       cols=2)

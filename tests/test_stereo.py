@@ -174,3 +174,20 @@ def test_depth_and_error_helpers_reject_bad_input():
         stereo.disparity_errors(np.ones((2, 2)), np.ones((2, 2)), threshold=-1)
     with pytest.raises(ValueError, match="no finite pixel"):
         stereo.disparity_errors(np.ones((2, 2)), np.full((2, 2), np.inf))
+
+
+def test_near_depth_edges_marks_a_band_around_each_jump():
+    truth = np.full((6, 20), 5.0)
+    truth[:, 10:] = 10.0            # a vertical edge between columns 9 and 10
+    truth[0, :] = np.inf            # an unknown row is never marked, nor makes edges
+    truth[3, 3] = 6.0               # a jump of 1 px: below the threshold
+    mask = stereo.near_depth_edges(truth, jump=2.0, width=2)
+    expected = np.zeros((6, 20), bool)
+    expected[1:, 7:13] = True
+    np.testing.assert_array_equal(mask, expected)
+    np.testing.assert_array_equal(stereo.near_depth_edges(truth, width=0)[1:, 8:12],
+                                  np.tile([False, True, True, False], (5, 1)))
+    with pytest.raises(ValueError, match="width"):
+        stereo.near_depth_edges(truth, width=-1)
+    with pytest.raises(ValueError, match="jump"):
+        stereo.near_depth_edges(truth, jump=0)

@@ -5,7 +5,7 @@ from functools import lru_cache
 
 import numpy as np
 from skimage import color, data, util
-from skimage.transform import resize
+from skimage.transform import downscale_local_mean, resize
 
 # Images that ship inside the scikit-image wheel (nothing is downloaded).
 AVAILABLE_IMAGES: tuple[str, ...] = (
@@ -69,11 +69,24 @@ def _face_pair(size: int) -> tuple[np.ndarray, np.ndarray]:
             resize(cat, (size, size), anti_aliasing=True))
 
 
-def load_stereo_pair() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def load_stereo_pair(factor: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Return skimage's motorcycle stereo pair as grey floats and its disparity map.
 
-    left, right: (H, W) in [0, 1]; disparity: (H, W) in pixels (may hold inf where unknown).
+    left, right: (H, W) in [0, 1]; disparity: (H, W) in pixels (inf where unknown). With
+    ``factor`` > 1 both images are averaged over factor x factor blocks (the edge rows and
+    columns that do not fill a block are dropped) and the disparity map keeps the top-left
+    value of each block, divided by ``factor``: a pair ``factor`` times smaller in every
+    dimension, disparities included.
     """
+    if isinstance(factor, bool) or not isinstance(factor, (int, np.integer)) or factor < 1:
+        raise ValueError(f"factor must be an integer >= 1, got {factor!r}")
     left, right, disparity = data.stereo_motorcycle()
-    return (color.rgb2gray(util.img_as_float64(left)),
-            color.rgb2gray(util.img_as_float64(right)), np.asarray(disparity, dtype=np.float64))
+    left = color.rgb2gray(util.img_as_float64(left))
+    right = color.rgb2gray(util.img_as_float64(right))
+    disparity = np.asarray(disparity, dtype=np.float64)
+    if factor == 1:
+        return left, right, disparity
+    h, w = left.shape[0] // factor * factor, left.shape[1] // factor * factor
+    return (downscale_local_mean(left[:h, :w], (factor, factor)),
+            downscale_local_mean(right[:h, :w], (factor, factor)),
+            disparity[:h:factor, :w:factor] / factor)
