@@ -1,4 +1,4 @@
-"""Figures for chapter 13, part A (stereo and photometric stereo): the stereo geometry and its
+"""Figures for chapter 13's stereo and photometric stereo: the stereo geometry and its
 depth error, stereograms, disparity maps, and the widgets' plain functions. Drawing only: the
 numbers come from stereo.py, photometric.py and data/lambertian.py."""
 from __future__ import annotations
