@@ -101,6 +101,15 @@ def positional_encoding(x: torch.Tensor, n_freqs: int) -> torch.Tensor:
     return torch.cat([x, torch.sin(angles).flatten(-2), torch.cos(angles).flatten(-2)], dim=-1)
 
 
+def transmittance(sigmas: torch.Tensor, deltas: torch.Tensor) -> torch.Tensor:
+    """Light reaching each sample: T_i = exp(-sum_{j<i} sigma_j delta_j) = prod_{j<i} (1 - alpha_j).
+
+    sigmas, deltas: (R, S) -> (R, S); T_1 = 1. (An exclusive cumulative sum: no division.)
+    """
+    optical_depth = sigmas * deltas
+    return torch.exp(-(torch.cumsum(optical_depth, dim=1) - optical_depth))
+
+
 def volume_render(sigmas: torch.Tensor, colors: torch.Tensor, deltas: torch.Tensor
                   ) -> tuple[torch.Tensor, torch.Tensor]:
     """The volume-rendering sum along each ray.
@@ -112,11 +121,8 @@ def volume_render(sigmas: torch.Tensor, colors: torch.Tensor, deltas: torch.Tens
     if sigmas.ndim != 2 or deltas.shape != sigmas.shape or colors.shape != (*sigmas.shape, 3):
         raise ValueError(f"sigmas (R, S), colors (R, S, 3) and deltas (R, S) must agree, got "
                          f"{tuple(sigmas.shape)}, {tuple(colors.shape)} and {tuple(deltas.shape)}")
-    optical_depth = sigmas * deltas
-    alpha = 1 - torch.exp(-optical_depth)
-    # T_i = exp(-sum_{j<i} sigma_j delta_j): the exclusive cumulative sum, no division needed
-    before = torch.cumsum(optical_depth, dim=1) - optical_depth
-    weights = torch.exp(-before) * alpha
+    alpha = 1 - torch.exp(-sigmas * deltas)
+    weights = transmittance(sigmas, deltas) * alpha
     return (weights[..., None] * colors).sum(dim=1), weights
 
 
@@ -142,14 +148,26 @@ class TinyNeRF(nn.Module):
         return nn.functional.softplus(out[..., 0] - 1.0), torch.sigmoid(out[..., 1:])
 
 
+def ray_samples(origins: torch.Tensor, directions: torch.Tensor, n_samples: int, bound: float = BOUND,
+                generator: torch.Generator | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Stratified samples of each ray inside the ball of radius ``bound``.
+
+    origins, directions: (R, 3) -> points (R, S, 3), depths (R, S), bin lengths (R, S) and
+    hit (R,) (whether the ray crosses the ball at all).
+    """
+    near, far, hit = sphere_bounds(origins, directions, bound)
+    depths, deltas = sample_along_rays(near, far, n_samples, generator)
+    points = origins[:, None, :] + depths[..., None] * directions[:, None, :]
+    return points, depths, deltas, hit
+
+
 def render_rays(model: TinyNeRF, origins: torch.Tensor, directions: torch.Tensor, n_samples: int = 16,
                 bound: float = BOUND, background: float = 1.0,
                 generator: torch.Generator | None = None) -> torch.Tensor:
     """Colour of each ray (R, 3): the field sampled inside the ball of radius ``bound`` (the
     scene's extent: nothing outside it is sampled), over a uniform ``background``."""
-    near, far, hit = sphere_bounds(origins, directions, bound)
-    depths, deltas = sample_along_rays(near, far, n_samples, generator)
-    points = origins[:, None, :] + depths[..., None] * directions[:, None, :]
+    points, _, deltas, hit = ray_samples(origins, directions, n_samples, bound, generator)
     sigmas, colors = model(points)
     rgb, weights = volume_render(sigmas * hit[:, None], colors, deltas)
     return rgb + (1 - weights.sum(dim=1, keepdim=True)) * background

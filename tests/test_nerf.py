@@ -47,6 +47,23 @@ def test_weights_follow_the_product_form():
             transmitted *= 1 - alpha
 
 
+def test_transmittance_is_the_product_of_what_each_sample_lets_through():
+    g = torch.Generator().manual_seed(2)
+    sigmas = torch.rand(4, 7, generator=g, dtype=torch.float64) * 5
+    deltas = torch.rand(4, 7, generator=g, dtype=torch.float64) * 0.4
+    passed = torch.exp(-sigmas * deltas)  # 1 - alpha
+    expected = torch.cat([torch.ones(4, 1, dtype=torch.float64), torch.cumprod(passed, dim=1)[:, :-1]], dim=1)
+    torch.testing.assert_close(nerf.transmittance(sigmas, deltas), expected)
+
+
+def test_ray_samples_lie_on_the_rays_inside_the_ball():
+    origins, directions = nerf.camera_rays(0.0, 0.0, 4, distance=3.0)
+    points, depths, deltas, hit = nerf.ray_samples(origins, directions, 5, bound=1.0)
+    assert points.shape == (16, 5, 3) and depths.shape == deltas.shape == (16, 5)
+    torch.testing.assert_close(points, origins[:, None] + depths[..., None] * directions[:, None])
+    assert hit.any() and (points[hit].norm(dim=-1) <= 1.0 + 1e-6).all()
+
+
 def test_varying_density_converges_to_the_integral():
     """C = int_0^L T(t) sigma(t) c(t) dt, T(t) = exp(-int_0^t sigma): the sum approaches it."""
     length = 2.0

@@ -36,11 +36,10 @@ def show_ray(model, azimuth: float, elevation: float, size: int, row: int, col: 
     origins, directions = nerf.camera_rays(azimuth, elevation, size)
     k = row * size + col
     o, d = origins[k:k + 1], directions[k:k + 1]
-    near, far, _ = nerf.sphere_bounds(o, d, nerf.BOUND)
-    depths, deltas = nerf.sample_along_rays(near, far, n_samples)
-    sigmas, colors = model(o[:, None] + depths[..., None] * d[:, None])
+    points, depths, deltas, _ = nerf.ray_samples(o, d, n_samples)
+    sigmas, colors = model(points)
     _, weights = nerf.volume_render(sigmas, colors, deltas)
-    transmittance = torch.exp(-(torch.cumsum(sigmas * deltas, 1) - sigmas * deltas))
+    transmittance = nerf.transmittance(sigmas, deltas)
     true_depth = float(scene3d.trace(o, d)[1])
     fig, ax = plt.subplots(figsize=(6.0, 2.8))
     t = depths[0].numpy()
