@@ -40,16 +40,16 @@ clean:
 
 # Homework (nbgrader): student versions in release/, grades.csv + feedback/ from submitted/.
 release: setup
-	$(BIN)/python -m course_utils.instructor.homework release $(foreach c,$(CHAPTER),--chapter $(c))
+	$(BIN)/python -m course_utils.instructor.cli release $(foreach c,$(CHAPTER),--chapter $(c))
 
 autograde: setup
-	$(BIN)/python -m course_utils.instructor.homework autograde $(foreach c,$(CHAPTER),--chapter $(c)) \
+	$(BIN)/python -m course_utils.instructor.cli autograde $(foreach c,$(CHAPTER),--chapter $(c)) \
 		$(if $(TIMEOUT),--timeout $(TIMEOUT)) $(if $(JOBS),--jobs $(JOBS)) \
 		$(if $(SHARD),--shard $(SHARD))
 
 # After `make autograde SHARD=i/n` for i = 1..n (e.g. an array job): one grades.csv.
 merge-grades: setup
-	$(BIN)/python -m course_utils.instructor.homework merge-grades
+	$(BIN)/python -m course_utils.instructor.cli merge-grades
 
 # The rendered course site: every chapter executed (two at a time) and rendered to site/.
 site: setup

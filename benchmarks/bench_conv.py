@@ -2,7 +2,7 @@
 chapter 03's convolution and max-pool layers as loops vs vectorised vs torch.
 
 Run with ``python -m benchmarks conv`` (or ``make bench`` for every benchmark). The measuring
-code is ``course_utils.speed.speed_table``, ``separable_speed_table`` and ``layer_speed_table``; the
+code is ``course_utils.filtering.speed.speed_table``, ``separable_speed_table`` and ``layer_speed_table``; the
 chapter 01 notebook shows the same tables on a smaller image.
 """
 from __future__ import annotations
@@ -12,8 +12,8 @@ import platform
 import numpy as np
 import torch
 
-from course_utils.speed import (LAYER_COLUMNS, format_speed_tables, layer_speed_table,
-                                separable_speed_table, speed_table)
+from course_utils.filtering.speed import format_speed_tables, separable_speed_table, speed_table
+from course_utils.learning.speed import LAYER_COLUMNS, layer_speed_table
 from course_utils.timing import time_call
 from course_utils.viz import format_table
 

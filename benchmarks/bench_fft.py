@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import argparse
 
-from course_utils.speed import (CONV_METHODS, DIRECT_METHODS, crossover, crossover_table,
-                                format_crossover_table)
+from course_utils.frequency.speed import (CONV_METHODS, DIRECT_METHODS, crossover,
+                                          crossover_table, format_crossover_table)
 
 KERNEL_SIZES = (3, 5, 9, 15, 21, 31, 41, 63)
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 from skimage.registration import optical_flow_ilk
 
-from course_utils import flow
-from course_utils.data.flow_pairs import textured_pair
+from course_utils.motion import flow
+from course_utils.motion.flow_pairs import textured_pair
 from course_utils.timing import time_call
 from course_utils.viz import format_table
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import torch
 import torchvision
 
-from course_utils.boxes import random_boxes
-from course_utils.nms import batched_nms, nms_timings
+from course_utils.recognition.boxes import random_boxes
+from course_utils.recognition.nms import batched_nms, nms_timings
 from course_utils.timing import time_call
 from course_utils.viz import format_table
 

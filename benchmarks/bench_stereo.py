@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from course_utils import stereo
+from course_utils.geometry3d import stereo
 from course_utils.data import load_stereo_pair
 from course_utils.timing import time_call
 from course_utils.viz import format_table

@@ -61,3 +61,14 @@ def check_choice(value, name: str, choices: Iterable[str]) -> str:
     if value not in choices:
         raise ValueError(f"{name} must be one of {choices}, got {value!r}")
     return value
+
+
+def check_shape_2d(shape) -> tuple[int, int]:
+    """``shape`` as two positive integers ``(H, W)``, else a ValueError naming it."""
+    try:
+        ok = len(shape) == 2 and all(int(s) == s and s >= 1 for s in shape)
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise ValueError(f"shape must be two positive integers (H, W), got {shape!r}")
+    return int(shape[0]), int(shape[1])

@@ -1,4 +1,4 @@
-"""Tests for course_utils.audio against torch.stft / istft, scipy, torchmetrics and the mel
+"""Tests for course_utils.sound.audio against torch.stft / istft, scipy, torchmetrics and the mel
 formula, plus the denoiser and the errors."""
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torchmetrics.functional.audio import scale_invariant_signal_distortion_ratio
 
-from course_utils import audio
+from course_utils.sound import audio
 
 pytestmark = pytest.mark.chapter("11_sound")
 
@@ -66,7 +66,7 @@ def test_si_sdr_matches_torchmetrics_and_ignores_scale(seed, scale):
 
 
 def test_snr_quiet_frames_and_denoising():
-    from course_utils.data.sounds import speech_like
+    from course_utils.sound.sounds import speech_like
 
     speech = speech_like(1)
     noisy = speech + 0.1 * np.random.default_rng(1).standard_normal(len(speech))

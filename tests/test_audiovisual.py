@@ -1,4 +1,4 @@
-"""Tests for course_utils.audiovisual and the generated sounds: the distillation loss, the
+"""Tests for course_utils.sound.audiovisual and the generated sounds: the distillation loss, the
 trainers, ideal masks and a short separation run."""
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from course_utils import audio, audiovisual
-from course_utils.data.sounds import SOUND_CLASSES, frames_for, make_sound, sound_dataset, speech_like
+from course_utils.sound import audio, audiovisual
+from course_utils.sound.sounds import (SOUND_CLASSES, frames_for, make_sound, sound_dataset,
+                                       speech_like)
 
 pytestmark = pytest.mark.chapter("11_sound")
 

@@ -8,7 +8,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from course_utils.autodiff import Value, topological_order
+from course_utils.learning.autodiff import Value, topological_order
 
 pytestmark = pytest.mark.chapter("03_backprop")
 

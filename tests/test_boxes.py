@@ -9,7 +9,7 @@ from box_strategies import box_sets
 from hypothesis import given, strategies as st
 from torchvision.models.detection._utils import BoxCoder
 
-from course_utils import anchors as A, boxes as B, nms as N
+from course_utils.recognition import anchors as A, boxes as B, nms as N
 from course_utils.data.shapes import make_dataset
 
 pytestmark = pytest.mark.chapter("04_object_recognition")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from course_utils import camera
-from course_utils.data.population import REFLECTANCE, SIZE, make_population
+from course_utils.audit import camera
+from course_utils.audit.population import REFLECTANCE, SIZE, make_population
 
 pytestmark = pytest.mark.chapter("10_ethics_audits")
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from course_utils.data.clips import moving_digit_clips, panning_clip
+from course_utils.temporal.clips import moving_digit_clips, panning_clip
 
 pytestmark = pytest.mark.chapter("05_video")
 

@@ -6,7 +6,7 @@ import torch
 from hypothesis import given, strategies as st
 from skimage import color
 
-from course_utils import colorization as colz
+from course_utils.motion import colorization as colz
 
 pytestmark = pytest.mark.chapter("06_tracking")
 

@@ -1,11 +1,11 @@
-"""Tests for course_utils.cyclegan: the translator's range and locality, the cycle loss, a
+"""Tests for course_utils.synthesis.cyclegan: the translator's range and locality, the cycle loss, a
 short training run whose cycle error falls, and the errors."""
 from __future__ import annotations
 
 import pytest
 import torch
 
-from course_utils import cyclegan
+from course_utils.synthesis import cyclegan
 from course_utils.data.digits import unpaired_domains
 
 pytestmark = pytest.mark.chapter("09_synthesis")

@@ -10,10 +10,12 @@ import torch
 from matplotlib.figure import Figure
 
 from course_utils import networks
+from course_utils.learning import diagnostics
+from course_utils.learning import numpy_models
 from course_utils.data.points import blobs, noisy_line, sample_target, xor_points
-from course_utils import layers
-from course_utils.autodiff import Value
-from course_utils.demos import backprop as demo
+from course_utils.learning import layers
+from course_utils.learning.autodiff import Value
+from course_utils.learning import figures as demo
 
 
 pytestmark = [pytest.mark.chapter("03_backprop"), pytest.mark.usefixtures("one_torch_thread")]
@@ -51,7 +53,7 @@ def test_show_gradient_norms_responds_to_depth_and_activation():
     norms = bold_line(fig).get_ydata()
     assert len(norms) == 15 and bold_line(fig).get_label().startswith("sigmoid")
     assert norms[0] / norms[-1] < 1e-5
-    np.testing.assert_allclose(norms, networks.gradient_norms(14, "sigmoid"), rtol=1e-12)
+    np.testing.assert_allclose(norms, diagnostics.gradient_norms(14, "sigmoid"), rtol=1e-12)
     with pytest.raises(ValueError, match="activation"):
         demo.show_gradient_norms(activation="elu")
 
@@ -68,8 +70,8 @@ def test_show_pool_routing_puts_one_gradient_per_window():
 
 @pytest.mark.slow
 def test_dead_relus_grow_with_learning_rate_and_bad_init():
-    good = networks.dead_relus_after_training([1e-3, 1e-1], steps=100)
-    bad = networks.dead_relus_after_training([1e-3], init="negative_bias", steps=100)
+    good = diagnostics.dead_relus_after_training([1e-3, 1e-1], steps=100)
+    bad = diagnostics.dead_relus_after_training([1e-3], init="negative_bias", steps=100)
     assert set(good) == {0.0, 1e-3, 1e-1} and good[0.0]["dead"].shape == (4,)
     assert good[1e-1]["dead"].mean() > good[1e-3]["dead"].mean() + 0.3
     assert bad[0.0]["dead"].mean() > 0.8
@@ -99,7 +101,7 @@ def test_show_filters_draws_filters_and_spectra():
     assert len(fig.axes) == 10  # row 0: filters, row 1: spectra
     np.testing.assert_allclose(fig.axes[2].images[0].get_array(), weight[2, 0].numpy())
     np.testing.assert_allclose(fig.axes[5 + 2].images[0].get_array(),
-                               networks.filter_spectra(weight, size=12)[2])
+                               diagnostics.filter_spectra(weight, size=12)[2])
     assert fig.axes[7].images[0].get_array().shape == (12, 12)
 
 
@@ -115,13 +117,13 @@ def test_static_figures():
         z, torch.ones_like(z), reduction="none").numpy()
     np.testing.assert_allclose(logistic.get_ydata(), reference, rtol=1e-10)
     x, y = noisy_line()
-    fig = demo.show_linear_regression(x, y, networks.fit_linear_regression(x, y, steps=50))
+    fig = demo.show_linear_regression(x, y, numpy_models.fit_linear_regression(x, y, steps=50))
     assert "y = " in fig.axes[0].get_legend().get_texts()[1].get_text()
     x, y = blobs()
-    fig = demo.show_logistic_regression(x, y, networks.fit_logistic_regression(x, y, steps=50))
+    fig = demo.show_logistic_regression(x, y, numpy_models.fit_logistic_regression(x, y, steps=50))
     assert "accuracy" in fig.axes[0].get_title()
     x, y = xor_points()
-    fig = demo.show_logistic_regression(x, y, networks.fit_logistic_regression(x, y, steps=50), "XOR")
+    fig = demo.show_logistic_regression(x, y, numpy_models.fit_logistic_regression(x, y, steps=50), "XOR")
     assert fig.axes[0].get_title().startswith("XOR")
 
 

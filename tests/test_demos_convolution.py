@@ -10,11 +10,12 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from course_utils import filters as F  # noqa: E402
+from course_utils.filtering import filters as F  # noqa: E402
+from course_utils.filtering import measurements  # noqa: E402
 from course_utils import load_image  # noqa: E402
 from course_utils.data.images import noisy_camera  # noqa: E402
 from course_utils.data.patterns import grating  # noqa: E402
-from course_utils.demos import convolution as D  # noqa: E402
+from course_utils.filtering import figures as D  # noqa: E402
 
 pytestmark = pytest.mark.chapter("01_convolution")
 
@@ -38,7 +39,7 @@ def test_show_denoise_follows_sigma_and_size():
     clean, noisy = noisy_camera()
     np.testing.assert_allclose(panel(a, 3), F.gaussian_blur(noisy, 1.0))
     # the claim in the notebook: a moderate blur is closer to the clean image than the noise
-    assert F.rmse(panel(a, 3), clean) < F.rmse(noisy, clean)
+    assert measurements.rmse(panel(a, 3), clean) < measurements.rmse(noisy, clean)
 
 
 def test_show_sharpen_follows_amount():
@@ -107,7 +108,7 @@ def test_show_separable_scaling_fits_the_exponents():
 
 def test_show_template_matching_draws_the_maps_and_boxes():
     camera = load_image("camera")
-    match = F.template_matching(camera, 100, 230, 40, 40)
+    match = measurements.template_matching(camera, 100, 230, 40, 40)
     fig = D.show_template_matching(camera, match)
     np.testing.assert_array_equal(panel(fig, 3), match["ncc"])
     np.testing.assert_array_equal(panel(fig, 2), match["raw"])

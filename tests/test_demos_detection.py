@@ -9,10 +9,11 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from course_utils import anchors as A, boxes as B, losses as L, metrics as MT  # noqa: E402
-from course_utils import nms as N, one_stage as M  # noqa: E402
+from course_utils.recognition import detection_metrics  # noqa: E402
+from course_utils.recognition import anchors as A, boxes as B, losses as L  # noqa: E402
+from course_utils.recognition import nms as N, one_stage as M  # noqa: E402
 from course_utils.data.shapes import make_dataset  # noqa: E402
-from course_utils.demos import detection as demos  # noqa: E402
+from course_utils.recognition import figures_detection as demos  # noqa: E402
 
 pytestmark = pytest.mark.chapter("04_object_recognition")
 
@@ -131,7 +132,7 @@ def test_pr_curves_detections_and_breakdown(scenes, raw):
     anchors, boxes, scores = raw
     detections = [M.postprocess(b, s, 0.001, 0.5) for b, s in zip(boxes, scores)]
     targets = [{"boxes": b, "labels": l} for b, l in zip(scenes["boxes"], scenes["labels"])]
-    result = MT.mean_average_precision(detections, targets)
+    result = detection_metrics.mean_average_precision(detections, targets)
     fig = demos.show_pr_curves({"a": result, "b": result})
     assert len(fig.axes) == 2 and f"{result['map']:.3f}" in fig.axes[0].get_title()
     _close(fig)

@@ -6,8 +6,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from course_utils import camera  # noqa: E402
-from course_utils.demos import fairness as demos  # noqa: E402
+from course_utils.audit import camera  # noqa: E402
+from course_utils.audit import figures as demos  # noqa: E402
 
 pytestmark = pytest.mark.chapter("10_ethics_audits")
 

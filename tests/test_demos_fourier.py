@@ -4,9 +4,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from course_utils import fourier
+from course_utils.frequency import fourier
+from course_utils.data import patterns
 from course_utils.data.images import face_pair
-from course_utils.demos import fourier as demos
+from course_utils.frequency import figures as demos
 
 pytestmark = pytest.mark.chapter("02_fourier")
 
@@ -158,7 +159,7 @@ def test_show_compression_responds_to_fraction():
 
 def test_show_campbell_robson():
     fig = demos.show_campbell_robson((32, 64))
-    np.testing.assert_array_equal(image_data(fig), fourier.campbell_robson((32, 64)))
+    np.testing.assert_array_equal(image_data(fig), patterns.campbell_robson((32, 64)))
 
 
 @pytest.mark.parametrize("call,error,match", [

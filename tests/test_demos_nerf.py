@@ -7,10 +7,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from course_utils import nerf  # noqa: E402
-from course_utils.data import scene3d  # noqa: E402
-from course_utils.demos import nerf as demos  # noqa: E402
-from course_utils.fourier import psnr  # noqa: E402
+from course_utils.geometry3d import nerf, rays  # noqa: E402
+from course_utils.geometry3d import scene3d  # noqa: E402
+from course_utils.geometry3d import figures_nerf as demos  # noqa: E402
+from course_utils.metrics import psnr  # noqa: E402
 
 pytestmark = pytest.mark.chapter("13_3d_vision")
 
@@ -35,9 +35,9 @@ def test_ray_figure_plots_the_rendering_weights_and_the_true_depth():
     fig = demos.show_ray(field, 15.0, 22.0, 8, row=4, col=4, n_samples=32)
     ax = fig.axes[0]
     lines = {line.get_label(): line for line in ax.get_lines()}
-    origins, directions = nerf.camera_rays(15.0, 22.0, 8)
+    origins, directions = rays.camera_rays(15.0, 22.0, 8)
     o, d = origins[36:37], directions[36:37]
-    near, far, _ = nerf.sphere_bounds(o, d, nerf.BOUND)
+    near, far, _ = rays.sphere_bounds(o, d, nerf.BOUND)
     depths, deltas = nerf.sample_along_rays(near, far, 32)
     with torch.no_grad():
         sigmas, colors = field(o[:, None] + depths[..., None] * d[:, None])

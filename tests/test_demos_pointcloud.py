@@ -7,8 +7,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from course_utils import pointcloud  # noqa: E402
-from course_utils.demos import pointcloud as demos  # noqa: E402
+from course_utils.geometry3d import pointcloud  # noqa: E402
+from course_utils.geometry3d import figures_pointcloud as demos  # noqa: E402
 
 pytestmark = pytest.mark.chapter("13_3d_vision")
 

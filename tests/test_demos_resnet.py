@@ -6,7 +6,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from course_utils.demos import resnet as demos  # noqa: E402
+from course_utils.recognition import figures_resnet as demos  # noqa: E402
 
 pytestmark = pytest.mark.chapter("04_object_recognition")
 

@@ -12,7 +12,7 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from course_utils.demos import segmentation as demos  # noqa: E402
+from course_utils.recognition import figures_segmentation as demos  # noqa: E402
 
 pytestmark = pytest.mark.chapter("04_object_recognition")
 

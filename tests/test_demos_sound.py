@@ -7,8 +7,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from course_utils import audio  # noqa: E402
-from course_utils.demos import sound as demos  # noqa: E402
+from course_utils.sound import audio  # noqa: E402
+from course_utils.sound import figures as demos  # noqa: E402
 
 pytestmark = pytest.mark.chapter("11_sound")
 
@@ -42,7 +42,7 @@ def test_mix_and_denoise_widgets(capsys):
     value = audio.si_sdr(mixture, torch.tensor(first)).item()
     assert titles[0] == f"mixture ({value:.1f} dB)" and titles[1] == f"predicted mask ({value:.1f} dB)"
     plt.close(fig)
-    from course_utils.data.sounds import speech_like
+    from course_utils.sound.sounds import speech_like
 
     fig = demos.show_denoising(speech_like(0), noise_level=0.1)
     assert "denoised (SNR" in fig.axes[2].get_title()

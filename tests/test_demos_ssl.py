@@ -7,8 +7,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from course_utils import pretext, ssl  # noqa: E402
-from course_utils.demos import ssl as demos  # noqa: E402
+from course_utils.selfsup import pretext, ssl  # noqa: E402
+from course_utils.selfsup import figures as demos  # noqa: E402
 from course_utils.networks import ConvEncoder  # noqa: E402
 
 pytestmark = pytest.mark.chapter("08_self_supervised")

@@ -7,9 +7,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from course_utils import stereo  # noqa: E402
-from course_utils.data import lambertian  # noqa: E402
-from course_utils.demos import stereo as demos  # noqa: E402
+from course_utils.geometry3d import stereo  # noqa: E402
+from course_utils.geometry3d import lambertian  # noqa: E402
+from course_utils.geometry3d import figures_stereo as demos  # noqa: E402
 
 pytestmark = pytest.mark.chapter("13_3d_vision")
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from skimage import measure
 
-from course_utils import surfaces
-from course_utils.demos import surfaces as demos
+from course_utils.geometry3d import surfaces
+from course_utils.geometry3d import figures_surfaces as demos
 
 pytestmark = pytest.mark.chapter("13_3d_vision")
 

@@ -7,9 +7,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from course_utils import generative, vae  # noqa: E402
-from course_utils.demos import synthesis as demos  # noqa: E402
-from course_utils.networks import LinearModel  # noqa: E402
+from course_utils.synthesis import generative, vae  # noqa: E402
+from course_utils.synthesis import figures as demos  # noqa: E402
+from course_utils.learning.numpy_models import LinearModel  # noqa: E402
 
 pytestmark = pytest.mark.chapter("09_synthesis")
 

@@ -11,9 +11,9 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 from matplotlib.colors import rgb_to_hsv  # noqa: E402
 
-from course_utils import flow  # noqa: E402
-from course_utils.data import flow_pairs  # noqa: E402
-from course_utils.demos import tracking as demos  # noqa: E402
+from course_utils.motion import flow  # noqa: E402
+from course_utils.motion import flow_pairs  # noqa: E402
+from course_utils.motion import figures as demos  # noqa: E402
 
 pytestmark = pytest.mark.chapter("06_tracking")
 

@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from course_utils.demos import video as demos  # noqa: E402
+from course_utils.temporal import figures as demos  # noqa: E402
 
 pytestmark = pytest.mark.chapter("05_video")
 

@@ -6,8 +6,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from course_utils import vqa  # noqa: E402
-from course_utils.demos import vqa as demos  # noqa: E402
+from course_utils.language import vqa  # noqa: E402
+from course_utils.language import figures as demos  # noqa: E402
 
 pytestmark = pytest.mark.chapter("12_vqa")
 

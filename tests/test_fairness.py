@@ -1,4 +1,4 @@
-"""Tests for course_utils.fairness against fairlearn's MetricFrame and metrics, the weights,
+"""Tests for course_utils.audit.fairness against fairlearn's MetricFrame and metrics, the weights,
 the weighted/resampled trainer and the model card."""
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import torch
 from fairlearn.metrics import MetricFrame, false_negative_rate, false_positive_rate, selection_rate
 from sklearn.metrics import accuracy_score
 
-from course_utils import fairness
+from course_utils.audit import fairness
 
 pytestmark = pytest.mark.chapter("10_ethics_audits")
 

@@ -1,4 +1,4 @@
-"""course_utils.filters against scipy.signal, scipy.ndimage, torch and scikit-image.
+"""course_utils.filtering.filters against scipy.signal, scipy.ndimage, torch and scikit-image.
 
 Tolerances: float64 throughout; results that are the same sums in another order agree to
 atol = rtol = 1e-10 (values are O(1) to O(100)); NCC (a ratio of sums) to atol = 1e-8.
@@ -18,7 +18,8 @@ from hypothesis.extra.numpy import arrays
 from skimage.feature import match_template
 from skimage.filters import gabor_kernel as skimage_gabor
 
-from course_utils import filters as F
+from course_utils.filtering import filters as F
+from course_utils.filtering import measurements
 
 pytestmark = pytest.mark.chapter("01_convolution")
 
@@ -396,22 +397,22 @@ def test_other_bad_inputs():
     (lambda: F.gabor_kernel(0.1, phase=None), TypeError, "phase must be a finite real number"),
     (lambda: F.difference_of_gaussians_kernel(1.0, ratio=1.0), ValueError, "ratio must be > 1"),
     (lambda: F.difference_of_gaussians_kernel(0.0), ValueError, "sigma"),
-    (lambda: F.rmse(np.ones(3), np.ones(4)), ValueError, "a and b must have the same shape"),
-    (lambda: F.sharpening_kernel(-1.0), ValueError, "amount"),
-    (lambda: F.grating_gain(np.ones((3, 3)), 0.2, size=16, margin=8), ValueError, "margin"),
-    (lambda: F.grating_gain(np.ones((3, 3)), -0.2), ValueError, "frequency"),
-    (lambda: F.edge_snr(np.ones((8, 64)), column=2), ValueError, "does not fit"),
-    (lambda: F.edge_snr(np.ones(64), column=32), ValueError, "response must have 2"),
-    (lambda: F.padding_example(np.ones(3), width=4), ValueError, "width must be at most"),
-    (lambda: F.border_gradient(np.ones((6, 6)), width=3), ValueError, "width 3 leaves no inside"),
-    (lambda: F.border_gradient(np.ones(6)), ValueError, "image must have 2"),
-    (lambda: F.padding_example(np.ones((3, 3))), ValueError, "signal must have 1"),
-    (lambda: F.template_matching(np.ones((20, 20)), 15, 0, 10, 10), ValueError, "does not fit"),
-    (lambda: F.template_matching(np.ones((20, 20)), -1, 0, 4, 4), ValueError, "top must be"),
-    (lambda: F.template_matching(np.ones((20, 20)), 0, 0, 0, 4), ValueError, "height must be"),
-    (lambda: F.rotation_is_not_convolution(size=8, kernel_size=9), ValueError, "kernel_size"),
-    (lambda: F.rotation_is_not_convolution(kernel_size=4), ValueError, "kernel_size"),
-    (lambda: F.rotation_is_not_convolution(seed=-1), ValueError, "seed"),
+    (lambda: measurements.rmse(np.ones(3), np.ones(4)), ValueError, "a and b must have the same shape"),
+    (lambda: measurements.sharpening_kernel(-1.0), ValueError, "amount"),
+    (lambda: measurements.grating_gain(np.ones((3, 3)), 0.2, size=16, margin=8), ValueError, "margin"),
+    (lambda: measurements.grating_gain(np.ones((3, 3)), -0.2), ValueError, "frequency"),
+    (lambda: measurements.edge_snr(np.ones((8, 64)), column=2), ValueError, "does not fit"),
+    (lambda: measurements.edge_snr(np.ones(64), column=32), ValueError, "response must have 2"),
+    (lambda: measurements.padding_example(np.ones(3), width=4), ValueError, "width must be at most"),
+    (lambda: measurements.border_gradient(np.ones((6, 6)), width=3), ValueError, "width 3 leaves no inside"),
+    (lambda: measurements.border_gradient(np.ones(6)), ValueError, "image must have 2"),
+    (lambda: measurements.padding_example(np.ones((3, 3))), ValueError, "signal must have 1"),
+    (lambda: measurements.template_matching(np.ones((20, 20)), 15, 0, 10, 10), ValueError, "does not fit"),
+    (lambda: measurements.template_matching(np.ones((20, 20)), -1, 0, 4, 4), ValueError, "top must be"),
+    (lambda: measurements.template_matching(np.ones((20, 20)), 0, 0, 0, 4), ValueError, "height must be"),
+    (lambda: measurements.rotation_is_not_convolution(size=8, kernel_size=9), ValueError, "kernel_size"),
+    (lambda: measurements.rotation_is_not_convolution(kernel_size=4), ValueError, "kernel_size"),
+    (lambda: measurements.rotation_is_not_convolution(seed=-1), ValueError, "seed"),
 ])
 def test_more_bad_input_names_the_argument(call, error, match):
     with pytest.raises(error, match=match):
@@ -439,8 +440,8 @@ def test_log_kernel_is_an_inverted_mexican_hat_and_dog_the_hat():
 def test_sharpen_noise_gain_matches_measured_noise(amount):
     noise = np.random.default_rng(1).standard_normal((256, 256))
     measured = F.sharpen(noise, amount, 1.0, boundary="wrap").std() / noise.std()
-    assert F.sharpen_noise_gain(amount, 1.0) == pytest.approx(measured, rel=0.03)
-    np.testing.assert_allclose(F.conv2d(noise, F.sharpening_kernel(amount), boundary="wrap"),
+    assert measurements.sharpen_noise_gain(amount, 1.0) == pytest.approx(measured, rel=0.03)
+    np.testing.assert_allclose(F.conv2d(noise, measurements.sharpening_kernel(amount), boundary="wrap"),
                                F.sharpen(noise, amount, 1.0, boundary="wrap"), atol=1e-12)
 
 
@@ -450,8 +451,8 @@ def test_grating_gain_against_the_transfer_function():
         row = kernel.sum(axis=0)  # vertical stripes vary along x only
         _, response = sps.freqz(row, worN=[2 * np.pi * 0.2])
         expected = float(np.real(response[0] * np.exp(1j * 2 * np.pi * 0.2 * (row.size // 2))))
-        assert F.grating_gain(kernel, 0.2) == pytest.approx(expected, abs=1e-9)
-    assert F.grating_gain(F.box_kernel(7), 0.2) < -0.1 < 0 < F.grating_gain(F.gaussian_kernel(2.0), 0.2)
+        assert measurements.grating_gain(kernel, 0.2) == pytest.approx(expected, abs=1e-9)
+    assert measurements.grating_gain(F.box_kernel(7), 0.2) < -0.1 < 0 < measurements.grating_gain(F.gaussian_kernel(2.0), 0.2)
 
 
 def test_edge_snr_on_a_clean_and_a_noisy_step():
@@ -461,14 +462,14 @@ def test_edge_snr_on_a_clean_and_a_noisy_step():
     noisy = step_image(64) + rng.normal(0, 0.2, (64, 64))
     plain = F.image_gradients(noisy)[0]
     smooth = F.derivative_of_gaussian(noisy, 2.0)[0]
-    snr_plain, snr_smooth = F.edge_snr(plain, 32), F.edge_snr(smooth, 32)
+    snr_plain, snr_smooth = measurements.edge_snr(plain, 32), measurements.edge_snr(smooth, 32)
     assert snr_smooth > 4 * snr_plain > 0
     away = np.r_[0:24, 40:64]
     assert snr_plain == pytest.approx(plain[:, 31:33].mean() / plain[:, away].std())
 
 
 def test_padding_example_names_each_librarys_reflect():
-    out = F.padding_example(np.arange(1.0, 5.0), width=2)
+    out = measurements.padding_example(np.arange(1.0, 5.0), width=2)
     np.testing.assert_array_equal(out["filters reflect"], [2, 1, 1, 2, 3, 4, 4, 3])
     np.testing.assert_array_equal(out["filters reflect"], out["np.pad symmetric"])
     np.testing.assert_array_equal(out["filters reflect"], out["scipy.ndimage reflect"])
@@ -482,24 +483,24 @@ def test_border_gradient_against_numpy_gradient():
     rng = np.random.default_rng(4)
     image = rng.random((20, 24))
     magnitude = np.hypot(*np.gradient(image))  # central differences inside, one-sided at edges
-    band, inside = F.border_gradient(image, width=3)
+    band, inside = measurements.border_gradient(image, width=3)
     assert inside == pytest.approx(magnitude[3:-3, 3:-3].mean())
     frame = np.pad(np.ones((16, 20)), 2)  # a black frame: the band holds the only edges
-    band, inside = F.border_gradient(frame, width=3)
+    band, inside = measurements.border_gradient(frame, width=3)
     assert band > 0 and inside == 0
 
 
 def test_template_matching_raw_fails_ncc_finds_patch():
     from course_utils import load_image
 
-    result = F.template_matching(load_image("camera"), 100, 230, 40, 40)
+    result = measurements.template_matching(load_image("camera"), 100, 230, 40, 40)
     assert result["ncc_best"] == result["truth"] == (100, 230)
     assert np.hypot(*np.subtract(result["raw_best"], result["truth"])) > 50
     assert result["raw"].shape == result["ncc"].shape == (512 - 39, 512 - 39)
 
 
 def test_rotation_is_linear_but_not_a_convolution():
-    r = F.rotation_is_not_convolution()
+    r = measurements.rotation_is_not_convolution()
     assert r["linearity"] < 1e-12
     assert r["blur_shift_equivariance"] < 1e-12
     assert r["shift_equivariance"] > 0.5
@@ -512,4 +513,4 @@ def test_rmse_against_sklearn():
 
     rng = np.random.default_rng(3)
     a, b = rng.random((5, 7)), rng.random((5, 7))
-    assert F.rmse(a, b) == pytest.approx(np.sqrt(mean_squared_error(a, b)))
+    assert measurements.rmse(a, b) == pytest.approx(np.sqrt(mean_squared_error(a, b)))

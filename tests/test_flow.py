@@ -8,8 +8,9 @@ from hypothesis import given, strategies as st
 from scipy import ndimage as ndi
 from skimage.registration import optical_flow_ilk
 
-from course_utils import flow, metrics
-from course_utils.data.flow_pairs import moving_bar, textured_pair
+from course_utils import metrics
+from course_utils.motion import flow
+from course_utils.motion.flow_pairs import moving_bar, textured_pair
 
 pytestmark = pytest.mark.chapter("06_tracking")
 

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from course_utils import flow_net
-from course_utils.data.flow_pairs import flying_shapes_dataset
+from course_utils.motion import flow_net
+from course_utils.motion.flow_pairs import flying_shapes_dataset
 from course_utils.metrics import endpoint_error
 
 pytestmark = pytest.mark.chapter("06_tracking")

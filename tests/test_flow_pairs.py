@@ -5,8 +5,8 @@ from hypothesis import given, strategies as st
 from scipy import ndimage as ndi
 from skimage import color
 
-from course_utils import flow
-from course_utils.data import flow_pairs
+from course_utils.motion import flow
+from course_utils.motion import flow_pairs
 
 pytestmark = pytest.mark.chapter("06_tracking")
 

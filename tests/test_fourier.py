@@ -1,4 +1,4 @@
-"""course_utils.fourier against numpy.fft, torch.fft, scipy and skimage (float64 throughout).
+"""course_utils.frequency.fourier against numpy.fft, torch.fft, scipy and skimage (float64 throughout).
 
 Tolerances: transforms and FFT convolutions agree with the references to atol 1e-9 (sums of
 up to a few thousand products of O(1) numbers lose ~1e-13; 1e-9 leaves margin); the sampled
@@ -14,7 +14,10 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from skimage.metrics import peak_signal_noise_ratio
 
-from course_utils import filters, fourier
+from course_utils.filtering import filters
+from course_utils.frequency import fourier
+from course_utils.data import patterns
+from course_utils import metrics
 from course_utils.data.patterns import grating
 
 pytestmark = pytest.mark.chapter("02_fourier")
@@ -325,7 +328,7 @@ def test_keep_largest(rng):
                                largest, rtol=1e-6)
     _, one = fourier.keep_largest(image, 1e-9)
     assert one == 1
-    psnrs = [fourier.psnr(image, fourier.keep_largest(image, f)[0]) for f in (0.01, 0.1, 0.5)]
+    psnrs = [metrics.psnr(image, fourier.keep_largest(image, f)[0]) for f in (0.01, 0.1, 0.5)]
     assert psnrs[0] < psnrs[1] < psnrs[2]
 
 
@@ -333,13 +336,13 @@ def test_keep_largest(rng):
 def test_psnr_matches_skimage(rng, data_range):
     a = rng.random((16, 16))
     b = np.clip(a + 0.05 * rng.standard_normal(a.shape), 0, 1)
-    assert fourier.psnr(a, b, data_range) == pytest.approx(
+    assert metrics.psnr(a, b, data_range) == pytest.approx(
         peak_signal_noise_ratio(a, b, data_range=data_range), rel=1e-12)
-    assert fourier.psnr(a, a) == float("inf")
+    assert metrics.psnr(a, a) == float("inf")
 
 
 def test_campbell_robson_chart():
-    chart = fourier.campbell_robson((64, 400), f_min=0.01, f_max=0.2, contrast_min=0.01)
+    chart = patterns.campbell_robson((64, 400), f_min=0.01, f_max=0.2, contrast_min=0.01)
     assert chart.shape == (64, 400) and 0 <= chart.min() and chart.max() <= 1
     row = chart[-1] - 0.5
     crossings = np.flatnonzero(np.diff(np.sign(row)))
@@ -361,7 +364,7 @@ def test_campbell_robson_chart():
     (lambda: fourier.swap_phase(np.zeros((4, 4)), np.zeros((4, 5))), "same shape"),
     (lambda: fourier.hybrid_image(np.zeros((4, 4)), np.zeros((5, 4)), 1, 1), "same shape"),
     (lambda: fourier.apply_mask(np.zeros((4, 4)), np.ones((4, 3))), "mask must have"),
-    (lambda: fourier.psnr(np.zeros((4, 4)), np.zeros((4, 3))), "same shape"),
+    (lambda: metrics.psnr(np.zeros((4, 4)), np.zeros((4, 3))), "same shape"),
     (lambda: fourier.circular_convolve_1d(np.zeros(5), np.zeros(4)), "same shape"),
     (lambda: fourier.circular_convolve_1d(np.zeros((2, 2)), np.zeros(4)), "a must be a non-empty"),
     (lambda: fourier.dominant_frequency(np.zeros(4)), "image must have 2"),
@@ -377,7 +380,7 @@ def test_campbell_robson_chart():
     (lambda: fourier.keep_largest(np.zeros((4, 4)), 1.5), "fraction must be in"),
     (lambda: fourier.viewing_distance(np.zeros((4, 4)), 0), "levels must be"),
     (lambda: fourier.overshoot(np.zeros(4), np.ones(4)), "original must not be constant"),
-    (lambda: fourier.campbell_robson(f_min=0.3, f_max=0.2), "f_min < f_max"),
+    (lambda: patterns.campbell_robson(f_min=0.3, f_max=0.2), "f_min < f_max"),
     (lambda: fourier.box_ft(1.0, -2), "width must be"),
     (lambda: fourier.gaussian_ft(1.0, 0), "sigma must be"),
     (lambda: fourier.coefficient_to_sinusoid(1j, 0), "n_samples"),

@@ -1,4 +1,4 @@
-"""Tests for course_utils.future and the branching-future data: one head regresses to the mean,
+"""Tests for course_utils.temporal.future and the branching-future data: one head regresses to the mean,
 K heads find the futures, and the error measures."""
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from course_utils import future
-from course_utils.data.sequences import branching_futures, fork_angles, recall_first_sequences
+from course_utils.temporal import future
+from course_utils.temporal.sequences import branching_futures, fork_angles, recall_first_sequences
 
 pytestmark = pytest.mark.chapter("05_video")
 

@@ -1,4 +1,4 @@
-"""Tests for course_utils.gan: both losses against their formulas on hand-made logits, where
+"""Tests for course_utils.synthesis.gan: both losses against their formulas on hand-made logits, where
 each loss's gradient vanishes, minibatch features, the training loop, the gradient norm of
 the generator, and the errors."""
 from __future__ import annotations
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from course_utils import gan
+from course_utils.synthesis import gan
 
 pytestmark = pytest.mark.chapter("09_synthesis")
 

@@ -1,4 +1,4 @@
-"""Tests for course_utils.generative: the Gaussian KL against torch.distributions, the
+"""Tests for course_utils.synthesis.generative: the Gaussian KL against torch.distributions, the
 reparameterisation (moments and gradients), mode counting against a brute-force loop, the
 sample judge, the per-class Gaussians against numpy/scipy, and the errors."""
 from __future__ import annotations
@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy.stats import multivariate_normal
 
-from course_utils import generative
+from course_utils.synthesis import generative
 
 pytestmark = pytest.mark.chapter("09_synthesis")
 

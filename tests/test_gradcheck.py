@@ -1,4 +1,4 @@
-"""The gradient-check harness (course_utils.gradcheck) against torch.autograd, and the
+"""The gradient-check harness (course_utils.learning.gradcheck) against torch.autograd, and the
 checks table of every layer."""
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from course_utils import gradcheck as G
-from course_utils import layers as L
+from course_utils.learning import gradcheck as G
+from course_utils.learning import layers as L
 from course_utils.viz import format_table
 
 pytestmark = pytest.mark.chapter("03_backprop")

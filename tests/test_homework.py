@@ -27,14 +27,14 @@ import psutil
 import pytest
 from nbgrader.preprocessors import ClearSolutions
 
-from course_utils.instructor import homework
+from course_utils.instructor import cli, grades, staging, supervision
 
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURE = REPO / "tests" / "fixtures" / "homework_demo.ipynb"
 CHAPTERS = [REPO / "notebooks" / f"{c}.ipynb"
-            for c in homework.chapters_with_exercises(REPO / "notebooks")]
+            for c in staging.chapters_with_exercises(REPO / "notebooks")]
 NOTEBOOKS = CHAPTERS + [FIXTURE]
 # Tests of what holds for any notebook run on the fixture's batch only.
 fixture_only = pytest.mark.parametrize("batch", [FIXTURE], indirect=True, ids=[FIXTURE.stem])
@@ -43,8 +43,8 @@ fixture_only = pytest.mark.parametrize("batch", [FIXTURE], indirect=True, ids=[F
 # busy machine), so 10 s is safe and is what each runaway exercise costs. Ordinary cells keep
 # the long production limit: only a broken chapter would reach it.
 EXERCISE_TIMEOUT = 10
-CELL_TIMEOUT = homework.TIMEOUT
-TOTAL_TIMEOUT = homework.TOTAL_TIMEOUT
+CELL_TIMEOUT = supervision.TIMEOUT
+TOTAL_TIMEOUT = supervision.TOTAL_TIMEOUT
 JOBS = 2  # two submissions at a time: also exercises the shared gradebook
 STUB = ClearSolutions().code_stub["python"]        # nbgrader's own "raise NotImplementedError()"
 RUNAWAY = "while True:\n    pass"
@@ -136,7 +136,7 @@ def batch(request, tmp_path_factory) -> Batch:
     notebook: Path = request.param
     chapter, root = notebook.stem, tmp_path_factory.mktemp(f"course_{notebook.stem}")
     common = ["--root", str(root), "--notebooks", str(notebook.parent), "--chapter", chapter]
-    assert homework.main(["release", *common]) == 0
+    assert cli.main(["release", *common]) == 0
     source = nbformat.read(notebook, as_version=4)
     released = nbformat.read(root / "release" / chapter / f"{chapter}.ipynb", as_version=4)
     n = len(exercises(source))
@@ -153,7 +153,7 @@ def batch(request, tmp_path_factory) -> Batch:
     first_test = exercises(source)[0][1][0]
     renamed.cells[first_test].metadata.nbgrader["grade_id"] += "_renamed"
 
-    total = sum(homework.exercise_points(source).values())
+    total = sum(staging.exercise_points(source).values())
     expected = {PARTIAL: points_of(source, solved), BLANK: 0.0}
     if is_fixture:
         killer = copy.deepcopy(source)  # a student cell at the top that kills the kernel
@@ -173,9 +173,9 @@ def batch(request, tmp_path_factory) -> Batch:
     _submit(root, BLANK, chapter, released)
     _submit(root, WRONG_NAME, chapter, released, name=f"{chapter}-Copy1.ipynb")
 
-    assert homework.main(["autograde", *common, "--exercise-timeout", str(EXERCISE_TIMEOUT),
-                          "--timeout", str(CELL_TIMEOUT), "--total-timeout",
-                          str(TOTAL_TIMEOUT), "--jobs", str(JOBS)]) == 0
+    assert cli.main(["autograde", *common, "--exercise-timeout", str(EXERCISE_TIMEOUT),
+                     "--timeout", str(CELL_TIMEOUT), "--total-timeout",
+                     str(TOTAL_TIMEOUT), "--jobs", str(JOBS)]) == 0
     with open(root / "grades.csv", newline="") as f:
         rows = {r["student"]: r for r in csv.DictReader(f)}
     return Batch(chapter, source, released, root, rows, expected, total, runaway)
@@ -233,9 +233,9 @@ def release_problems(source, released) -> list[str]:
                 problems.append(f"visible tests of {meta['grade_id']} changed")
             if not meta.get("locked"):
                 problems.append(f"test cell {meta['grade_id']} is not locked")
-    if seen != len(homework.exercise_points(source)):
+    if seen != len(staging.exercise_points(source)):
         problems.append(f"{seen} test cells released, source has "
-                        f"{len(homework.exercise_points(source))}")
+                        f"{len(staging.exercise_points(source))}")
     return problems
 
 
@@ -307,7 +307,7 @@ def test_partial_submission_gets_exactly_the_solved_points(batch: Batch):
     score = batch.expected[PARTIAL]
     assert 0 < score < batch.total or len(exercises(batch.source)) < 2
     slow = {c.metadata.nbgrader["grade_id"]: round(_seconds(c), 1)
-            for c in batch.graded(PARTIAL).cells if homework.is_exercise_cell(c)}
+            for c in batch.graded(PARTIAL).cells if supervision.is_exercise_cell(c)}
     print(f"{batch.chapter}: exercise cell seconds in the partial grading: {slow}")
 
 
@@ -390,7 +390,7 @@ def test_each_check_finds_what_it_is_for(batch: Batch):
     assert any("passed unsolved" in p for p in blank_problems(batch, passing))
     broken = copy.deepcopy(graded)  # an ordinary cell that needs an exercise's function
     ordinary = next(i for i, c in enumerate(broken.cells) if c.cell_type == "code"
-                    and not homework.is_exercise_cell(c))
+                    and not supervision.is_exercise_cell(c))
     broken.cells[ordinary].outputs = [nbformat.v4.new_output(
         "error", ename="NotImplementedError", evalue="", traceback=[])]
     assert any("ordinary cell" in p for p in blank_problems(batch, broken))
@@ -412,16 +412,16 @@ def test_two_shards_grade_like_one_run(batch: Batch, tmp_path):
     students = [FULL, KILLER, BLANK, NOT_JSON, RENAMED, WRONG_NAME]
     for student in students:
         shutil.copytree(batch.root / "submitted" / student, tmp_path / "submitted" / student)
-    shards = [[s for s in students if homework.in_shard(s, (i, 2))] for i in (1, 2)]
+    shards = [[s for s in students if staging.in_shard(s, (i, 2))] for i in (1, 2)]
     assert sorted(shards[0] + shards[1]) == sorted(students)
     assert all({FULL, BLANK} & set(part) or KILLER in part for part in shards), shards
     common = ["--root", str(tmp_path), "--notebooks", str(FIXTURE.parent), "--chapter",
               batch.chapter, "--exercise-timeout", str(EXERCISE_TIMEOUT), "--jobs", "2"]
     for i in (1, 2):
-        assert homework.main(["autograde", *common, "--shard", f"{i}/2"]) == 0
+        assert cli.main(["autograde", *common, "--shard", f"{i}/2"]) == 0
         with open(tmp_path / f"grades-shard-{i}-of-2.csv", newline="") as f:
             assert sorted(r["student"] for r in csv.DictReader(f)) == sorted(shards[i - 1])
-    assert homework.main(["merge-grades", "--root", str(tmp_path)]) == 0
+    assert cli.main(["merge-grades", "--root", str(tmp_path)]) == 0
     with open(tmp_path / "grades.csv", newline="") as f:
         merged = {r["student"]: r for r in csv.DictReader(f)}
     assert merged == {s: batch.rows[s] for s in students}
@@ -430,27 +430,27 @@ def test_two_shards_grade_like_one_run(batch: Batch, tmp_path):
 
 
 def test_shard_arguments_and_merge_errors(tmp_path, capsys):
-    assert homework.parse_shard("2/8") == (2, 8) and homework.parse_shard(None) is None
+    assert staging.parse_shard("2/8") == (2, 8) and staging.parse_shard(None) is None
     for bad in ("0/2", "3/2", "a/b", "2"):
         with pytest.raises(ValueError, match="shard"):
-            homework.parse_shard(bad)
-    assert sum(homework.in_shard(f"student{k}", (i, 3)) for k in range(30) for i in (1, 2, 3)) \
+            staging.parse_shard(bad)
+    assert sum(staging.in_shard(f"student{k}", (i, 3)) for k in range(30) for i in (1, 2, 3)) \
         == 30  # every student in exactly one shard
     with pytest.raises(ValueError, match="no grades-shard"):
-        homework.merge_grades(tmp_path)
-    homework._write_rows(tmp_path / "grades-shard-1-of-2.csv",
-                         [homework.GradeRow("ann", "01_a", 1.0, 2.0, "graded")])
+        grades.merge_grades(tmp_path)
+    grades._write_rows(tmp_path / "grades-shard-1-of-2.csv",
+                       [grades.GradeRow("ann", "01_a", 1.0, 2.0, "graded")])
     with pytest.raises(ValueError, match=r"shards \[2\] of 2"):
-        homework.merge_grades(tmp_path)
-    homework._write_rows(tmp_path / "grades-shard-2-of-2.csv",
-                         [homework.GradeRow("ann", "01_a", 2.0, 2.0, "graded")])
+        grades.merge_grades(tmp_path)
+    grades._write_rows(tmp_path / "grades-shard-2-of-2.csv",
+                       [grades.GradeRow("ann", "01_a", 2.0, 2.0, "graded")])
     with pytest.raises(ValueError, match="graded by shards 1 and 2"):
-        homework.merge_grades(tmp_path)
+        grades.merge_grades(tmp_path)
     (tmp_path / "grades-shard-2-of-2.csv").unlink()  # _write_rows merges into a table
-    homework._write_rows(tmp_path / "grades-shard-2-of-2.csv",
-                         [homework.GradeRow("bob", "01_a", 2.0, 2.0, "graded")])
-    assert [r.student for r in homework.merge_grades(tmp_path)] == ["ann", "bob"]
-    assert homework.main(["autograde", "--root", str(tmp_path), "--shard", "5/2"]) == 2
+    grades._write_rows(tmp_path / "grades-shard-2-of-2.csv",
+                       [grades.GradeRow("bob", "01_a", 2.0, 2.0, "graded")])
+    assert [r.student for r in grades.merge_grades(tmp_path)] == ["ann", "bob"]
+    assert cli.main(["autograde", "--root", str(tmp_path), "--shard", "5/2"]) == 2
     assert "shard must satisfy" in capsys.readouterr().err
 
 
@@ -465,8 +465,8 @@ def test_wall_clock_limit_kills_grader_and_kernel(tmp_path):
         f"open({str(pid_file)!r}, 'w').write(str(os.getpid()))\ntime.sleep(3600)"))
     _submit(tmp_path, "a_stuck", chapter, stuck)
     _submit(tmp_path, "b_not_json", chapter, text="{")
-    rows = homework.autograde(tmp_path, FIXTURE.parent, [chapter], timeout=CELL_TIMEOUT,
-                              total_timeout=45, log=lambda line: None)
+    rows = grades.autograde(tmp_path, FIXTURE.parent, [chapter], timeout=CELL_TIMEOUT,
+                            total_timeout=45, log=lambda line: None)
     assert [(r.student, r.status, r.score) for r in rows] == [
         ("a_stuck", "timeout", 0.0), ("b_not_json", "malformed", 0.0)]
     assert "45 s wall-clock limit" in rows[0].message
@@ -479,25 +479,25 @@ def test_wall_clock_limit_kills_grader_and_kernel(tmp_path):
 # ------------------------------------------------------------------ arguments and grades.csv
 def test_bad_arguments_name_the_argument(tmp_path):
     with pytest.raises(ValueError, match="chapters"):
-        homework.release(tmp_path, FIXTURE.parent, ["no_such_chapter"])
+        staging.release(tmp_path, FIXTURE.parent, ["no_such_chapter"])
     with pytest.raises(ValueError, match="notebooks_dir"):
-        homework.release(tmp_path, tmp_path / "nowhere")
+        staging.release(tmp_path, tmp_path / "nowhere")
     with pytest.raises(ValueError, match="exercise_timeout"):
-        homework.autograde(tmp_path, FIXTURE.parent, exercise_timeout=0)
+        grades.autograde(tmp_path, FIXTURE.parent, exercise_timeout=0)
     with pytest.raises(ValueError, match="jobs"):
-        homework.autograde(tmp_path, FIXTURE.parent, jobs=0)
+        grades.autograde(tmp_path, FIXTURE.parent, jobs=0)
     with pytest.raises(ValueError, match="root: no submissions"):
-        homework.autograde(tmp_path, FIXTURE.parent)
+        grades.autograde(tmp_path, FIXTURE.parent)
     with pytest.raises(SystemExit):
-        homework.main(["grade"])
+        cli.main(["grade"])
 
 
 def test_grades_csv_merges_runs(tmp_path):
     path = tmp_path / "grades.csv"
-    homework._write_rows(path, [homework.GradeRow("ann", "01_a", 1.0, 2.0, "graded"),
-                                homework.GradeRow("bob", "01_a", 0.0, 2.0, "malformed", "x, y")])
-    homework._write_rows(path, [homework.GradeRow("ann", "01_a", 2.0, 2.0, "graded"),
-                                homework.GradeRow("ann", "02_b", 0.5, 1.0, "graded")])
+    grades._write_rows(path, [grades.GradeRow("ann", "01_a", 1.0, 2.0, "graded"),
+                              grades.GradeRow("bob", "01_a", 0.0, 2.0, "malformed", "x, y")])
+    grades._write_rows(path, [grades.GradeRow("ann", "01_a", 2.0, 2.0, "graded"),
+                              grades.GradeRow("ann", "02_b", 0.5, 1.0, "graded")])
     with open(path, newline="") as f:
         rows = [(r["student"], r["chapter"], r["score"], r["message"]) for r in csv.DictReader(f)]
     assert rows == [("ann", "01_a", "2", ""), ("ann", "02_b", "0.5", ""),

@@ -1,4 +1,4 @@
-"""Tests for course_utils.hyperbolic: the Poincare distance against its closed forms and the
+"""Tests for course_utils.temporal.hyperbolic: the Poincare distance against its closed forms and the
 metric laws, the exponential map, distortion, tree embeddings and the Frechet mean."""
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from course_utils import hyperbolic
-from course_utils.data.trees import balanced_tree, leaves_under, tree_distances
+from course_utils.temporal import hyperbolic
+from course_utils.temporal.trees import balanced_tree, leaves_under, tree_distances
 
 pytestmark = pytest.mark.chapter("05_video")
 

@@ -1,4 +1,4 @@
-"""Tests for course_utils.interpret against captum (Occlusion, Saliency, GuidedBackprop) on
+"""Tests for course_utils.interpretability.interpret against captum (Occlusion, Saliency, GuidedBackprop) on
 random and trained CNNs, plus FGSM, masks, class visualisation and the errors."""
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from captum.attr import GuidedBackprop, Occlusion, Saliency
 from torch import nn
 
-from course_utils import interpret
+from course_utils.interpretability import interpret
 from course_utils.networks import SmallCNN
 
 pytestmark = pytest.mark.chapter("07_interpretability")

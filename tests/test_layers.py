@@ -14,8 +14,8 @@ import torch.nn.functional as F
 from hypothesis import given
 from hypothesis import strategies as st
 
-from course_utils import gradcheck as G
-from course_utils import layers as L
+from course_utils.learning import gradcheck as G
+from course_utils.learning import layers as L
 
 pytestmark = pytest.mark.chapter("03_backprop")
 

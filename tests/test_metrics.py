@@ -12,6 +12,7 @@ from pycocotools.cocoeval import COCOeval
 from torchmetrics.detection import MeanAveragePrecision
 
 from course_utils import metrics as M
+from course_utils.recognition import detection_metrics
 
 # ----------------------------------------------------------------------------- AP / mAP
 def noisy_predictions(seed, n_images=40, n_classes=3):
@@ -77,12 +78,12 @@ def pycocotools_map50(preds, targets):
 @pytest.mark.parametrize("seed", range(4))
 def test_map_matches_pycocotools_and_torchmetrics(seed):
     preds, targets = noisy_predictions(seed)
-    coco = M.mean_average_precision(preds, targets, method="coco101")["map"]
+    coco = detection_metrics.mean_average_precision(preds, targets, method="coco101")["map"]
     assert coco == pytest.approx(pycocotools_map50(preds, targets), abs=1e-9)
     # torchmetrics samples recall at float32-rounded thresholds, so it may differ slightly
     reference = torchmetrics_map50(preds, targets)
     assert abs(coco - reference) < 0.01
-    all_point = M.mean_average_precision(preds, targets)["map"]
+    all_point = detection_metrics.mean_average_precision(preds, targets)["map"]
     assert abs(all_point - reference) < 0.01             # all-point vs 101 samples: close
 
 
@@ -93,37 +94,37 @@ def test_map_matches_pycocotools_property(seed, n_images):
     preds, targets = noisy_predictions(seed, n_images)
     # mAP is undefined without ground truth; COCO needs one detection
     assume(sum(len(t["labels"]) for t in targets) > 0 and sum(len(p["labels"]) for p in preds) > 0)
-    assert M.mean_average_precision(preds, targets, method="coco101")["map"] == \
+    assert detection_metrics.mean_average_precision(preds, targets, method="coco101")["map"] == \
         pytest.approx(pycocotools_map50(preds, targets), abs=1e-9)
 
 
 def test_average_precision_by_hand():
     # ranked hits TP, FP, TP with 3 objects: precision 1, 1/2, 2/3 at recall 1/3, 1/3, 2/3
-    precision, recall = M.precision_recall(torch.tensor([0.9, 0.8, 0.7]),
+    precision, recall = detection_metrics.precision_recall(torch.tensor([0.9, 0.8, 0.7]),
                                            torch.tensor([True, False, True]), 3)
     torch.testing.assert_close(precision, torch.tensor([1, 1 / 2, 2 / 3], dtype=torch.float64))
     torch.testing.assert_close(recall, torch.tensor([1 / 3, 1 / 3, 2 / 3], dtype=torch.float64))
     # envelope 1, 2/3, 2/3 -> area 1/3 * 1 + 1/3 * 2/3
-    assert M.average_precision(precision, recall) == pytest.approx(1 / 3 + 2 / 9)
+    assert detection_metrics.average_precision(precision, recall) == pytest.approx(1 / 3 + 2 / 9)
     # 101 samples: recall 0..0.33 (34 points) at 1, 0.34..0.66 (33 points) at 2/3, rest 0
-    assert M.average_precision(precision, recall, "coco101") == pytest.approx((34 + 22) / 101)
+    assert detection_metrics.average_precision(precision, recall, "coco101") == pytest.approx((34 + 22) / 101)
 
 
 def test_ap_laws():
     preds, targets = noisy_predictions(11)
     perfect = [{"boxes": t["boxes"], "scores": torch.rand(len(t["labels"])),
                 "labels": t["labels"]} for t in targets]
-    assert M.mean_average_precision(perfect, targets)["map"] == pytest.approx(1.0)
-    base = M.mean_average_precision(preds, targets)
+    assert detection_metrics.mean_average_precision(perfect, targets)["map"] == pytest.approx(1.0)
+    base = detection_metrics.mean_average_precision(preds, targets)
     # a false positive ranked below every detection leaves AP unchanged
     extra = [dict(p) for p in preds]
     extra[0] = {"boxes": torch.cat([preds[0]["boxes"], torch.tensor([[90.0, 90, 99, 99]])]),
                 "scores": torch.cat([preds[0]["scores"], torch.tensor([-1.0])]),
                 "labels": torch.cat([preds[0]["labels"], torch.tensor([0])])}
-    assert M.mean_average_precision(extra, targets)["map"] == pytest.approx(base["map"])
+    assert detection_metrics.mean_average_precision(extra, targets)["map"] == pytest.approx(base["map"])
     # image order does not matter
     order = list(reversed(range(len(preds))))
-    shuffled = M.mean_average_precision([preds[i] for i in order], [targets[i] for i in order])
+    shuffled = detection_metrics.mean_average_precision([preds[i] for i in order], [targets[i] for i in order])
     assert shuffled["map"] == pytest.approx(base["map"])
     assert all(0 <= v <= 1 for v in base["ap"].values())
 
@@ -132,30 +133,30 @@ def test_match_detections_rules():
     gt = torch.tensor([[0.0, 0.0, 10.0, 10.0]])
     preds = torch.tensor([[0.0, 0.0, 10.0, 10.0], [0.0, 0.0, 10.0, 10.0], [0.0, 0.0, 10.0, 5.0]])
     # the duplicate (lower score) is a false positive; IoU exactly 0.5 counts as a match
-    assert M.match_detections(preds[:2], [0.5, 0.9], gt).tolist() == [False, True]
-    assert M.match_detections(preds[2:], [0.5], gt, 0.5).tolist() == [True]
-    assert M.match_detections(preds[2:], [0.5], gt, 0.51).tolist() == [False]
-    assert M.match_detections(torch.zeros(0, 4), torch.zeros(0), gt).shape == (0,)
-    assert M.match_detections(preds, [1, 2, 3], torch.zeros(0, 4)).tolist() == [False] * 3
+    assert detection_metrics.match_detections(preds[:2], [0.5, 0.9], gt).tolist() == [False, True]
+    assert detection_metrics.match_detections(preds[2:], [0.5], gt, 0.5).tolist() == [True]
+    assert detection_metrics.match_detections(preds[2:], [0.5], gt, 0.51).tolist() == [False]
+    assert detection_metrics.match_detections(torch.zeros(0, 4), torch.zeros(0), gt).shape == (0,)
+    assert detection_metrics.match_detections(preds, [1, 2, 3], torch.zeros(0, 4)).tolist() == [False] * 3
 
 
 def test_ap_errors():
     preds, targets = noisy_predictions(0, 3)
     with pytest.raises(ValueError, match="same length"):
-        M.mean_average_precision(preds, targets[:2])
+        detection_metrics.mean_average_precision(preds, targets[:2])
     with pytest.raises(ValueError, match="num_gt"):
-        M.precision_recall(torch.ones(2), torch.ones(2, dtype=torch.bool), 0)
+        detection_metrics.precision_recall(torch.ones(2), torch.ones(2, dtype=torch.bool), 0)
     with pytest.raises(ValueError, match="is_tp"):
-        M.precision_recall(torch.ones(2), torch.ones(3, dtype=torch.bool), 2)
+        detection_metrics.precision_recall(torch.ones(2), torch.ones(3, dtype=torch.bool), 2)
     with pytest.raises(ValueError, match="method"):
-        M.average_precision(torch.ones(2), torch.ones(2), "11-point")
+        detection_metrics.average_precision(torch.ones(2), torch.ones(2), "11-point")
     with pytest.raises(ValueError, match="equal length"):
-        M.average_precision(torch.ones(2), torch.ones(3))
+        detection_metrics.average_precision(torch.ones(2), torch.ones(3))
     bad = [dict(preds[0], scores=torch.zeros(len(preds[0]["boxes"]) + 1))] + preds[1:]
     with pytest.raises(ValueError, match=r"preds\[0\]\['scores'\]"):
-        M.mean_average_precision(bad, targets)
+        detection_metrics.mean_average_precision(bad, targets)
     with pytest.raises(ValueError, match="pred_scores"):
-        M.match_detections(torch.zeros(2, 4), torch.zeros(3), torch.zeros(1, 4))
+        detection_metrics.match_detections(torch.zeros(2, 4), torch.zeros(3), torch.zeros(1, 4))
 
 
 # ----------------------------------------------------------------------------- proposal recall
@@ -165,13 +166,13 @@ def test_proposal_recall_by_hand():
                                [21.0, 21.0, 31.0, 31.0]]), torch.tensor([[0.0, 0.0, 5.0, 5.0]])]
     scores = [torch.tensor([0.9, 0.8, 0.1]), torch.tensor([0.5])]
     # top 1 covers the first object, top 2 adds a miss, top 3 covers the second (IoU 81/119)
-    recall = M.proposal_recall(proposals, scores, gt, ks=[1, 2, 3])
+    recall = detection_metrics.proposal_recall(proposals, scores, gt, ks=[1, 2, 3])
     torch.testing.assert_close(recall, torch.tensor([0.5, 0.5, 1.0]))
-    assert M.proposal_recall(proposals, scores, gt, ks=[3], iou_threshold=0.7).item() == 0.5
+    assert detection_metrics.proposal_recall(proposals, scores, gt, ks=[3], iou_threshold=0.7).item() == 0.5
     with pytest.raises(ValueError, match="same length"):
-        M.proposal_recall(proposals, scores[:1], gt, ks=[1])
+        detection_metrics.proposal_recall(proposals, scores[:1], gt, ks=[1])
     with pytest.raises(ValueError, match="at least one box"):
-        M.proposal_recall(proposals[1:], scores[1:], gt[1:], ks=[1])
+        detection_metrics.proposal_recall(proposals[1:], scores[1:], gt[1:], ks=[1])
 
 
 # ----------------------------------------------------------------------------- recall by size
@@ -181,15 +182,15 @@ def test_recall_by_size_by_hand():
                                     [0.0, 40.0, 8.0, 48.0]]),
              "scores": torch.tensor([0.9, 0.2, 0.95])}]
     bins = {"small": (0, 14), "large": (14, 65), "huge": (65, 100)}
-    confident = M.recall_by_size(dets, gt, bins, min_score=0.5)
+    confident = detection_metrics.recall_by_size(dets, gt, bins, min_score=0.5)
     assert confident["small"] == {"objects": 1, "recall": 0.0, "min_side": 10.0, "max_side": 10.0}
     assert confident["large"]["recall"] == 1.0 and confident["large"]["objects"] == 1
     assert confident["huge"]["objects"] == 0 and math.isnan(confident["huge"]["recall"])
-    assert M.recall_by_size(dets, gt, bins, min_score=0.1)["small"]["recall"] == 1.0
+    assert detection_metrics.recall_by_size(dets, gt, bins, min_score=0.1)["small"]["recall"] == 1.0
     nothing = [{"boxes": torch.zeros(0, 4), "scores": torch.zeros(0)}]
-    assert M.recall_by_size(nothing, gt, bins)["large"]["recall"] == 0.0
+    assert detection_metrics.recall_by_size(nothing, gt, bins)["large"]["recall"] == 0.0
     with pytest.raises(ValueError, match="same length"):
-        M.recall_by_size(dets * 2, gt, bins)
+        detection_metrics.recall_by_size(dets * 2, gt, bins)
 
 
 def test_accuracy_matches_sklearn():
@@ -207,26 +208,26 @@ def test_accuracy_matches_sklearn():
 
 def test_curves_carry_the_ranked_scores():
     preds, targets = noisy_predictions(2)
-    result = M.mean_average_precision(preds, targets)
+    result = detection_metrics.mean_average_precision(preds, targets)
     for c, (precision, recall, scores) in result["curves"].items():
         assert len(precision) == len(recall) == len(scores)
         assert torch.all(scores[:-1] >= scores[1:])
 
 
 @pytest.mark.parametrize("call, match", [
-    (lambda p, t: M.proposal_recall([torch.zeros(1, 4)], [torch.zeros(1)], [torch.ones(1, 4)],
+    (lambda p, t: detection_metrics.proposal_recall([torch.zeros(1, 4)], [torch.zeros(1)], [torch.ones(1, 4)],
                                     ks=[0]), "ks"),
-    (lambda p, t: M.proposal_recall([torch.zeros(1, 4)], [torch.zeros(1)], [torch.ones(1, 4)],
+    (lambda p, t: detection_metrics.proposal_recall([torch.zeros(1, 4)], [torch.zeros(1)], [torch.ones(1, 4)],
                                     ks=3), "ks"),
-    (lambda p, t: M.proposal_recall([torch.zeros(1, 4)], [torch.zeros(1)], [torch.ones(1, 4)],
+    (lambda p, t: detection_metrics.proposal_recall([torch.zeros(1, 4)], [torch.zeros(1)], [torch.ones(1, 4)],
                                     ks=[1], iou_threshold=2), "iou_threshold"),
-    (lambda p, t: M.mean_average_precision(p, t, iou_threshold=1.5), "iou_threshold"),
-    (lambda p, t: M.mean_average_precision(p, t, method="voc"), "method"),
-    (lambda p, t: M.mean_average_precision(p, t, max_detections=0), "max_detections"),
-    (lambda p, t: M.recall_by_size([], [], {}), "bins"),
-    (lambda p, t: M.match_detections(torch.zeros(1, 4), [1.0], torch.zeros(1, 4), -0.1),
+    (lambda p, t: detection_metrics.mean_average_precision(p, t, iou_threshold=1.5), "iou_threshold"),
+    (lambda p, t: detection_metrics.mean_average_precision(p, t, method="voc"), "method"),
+    (lambda p, t: detection_metrics.mean_average_precision(p, t, max_detections=0), "max_detections"),
+    (lambda p, t: detection_metrics.recall_by_size([], [], {}), "bins"),
+    (lambda p, t: detection_metrics.match_detections(torch.zeros(1, 4), [1.0], torch.zeros(1, 4), -0.1),
      "iou_threshold"),
-    (lambda p, t: M.precision_recall(torch.ones(2, 2), torch.ones(2), 1), "scores"),
+    (lambda p, t: detection_metrics.precision_recall(torch.ones(2, 2), torch.ones(2), 1), "scores"),
     (lambda p, t: M.confusion_matrix(torch.tensor([0, 5]), torch.tensor([0, 1]), 3), "pred"),
     (lambda p, t: M.confusion_matrix(torch.tensor([0, 1]), torch.tensor([0]), 3), "same shape"),
 ])

@@ -1,4 +1,4 @@
-"""Tests for course_utils.nerf and data.scene3d: volume rendering against the closed form for
+"""Tests for course_utils.geometry3d.nerf, rays and scene3d: volume rendering against the closed form for
 constant density and against a finely resolved integral (scipy.integrate), the encoding, the
 rays and cameras, the ray tracer against points on the spheres, a training claim, the errors."""
 from __future__ import annotations
@@ -11,9 +11,9 @@ import torch
 from scipy import integrate
 from skimage.metrics import peak_signal_noise_ratio
 
-from course_utils import nerf
-from course_utils.data import scene3d
-from course_utils.fourier import psnr
+from course_utils.geometry3d import nerf, rays
+from course_utils.geometry3d import scene3d
+from course_utils.metrics import psnr
 
 pytestmark = pytest.mark.chapter("13_3d_vision")
 
@@ -57,7 +57,7 @@ def test_transmittance_is_the_product_of_what_each_sample_lets_through():
 
 
 def test_ray_samples_lie_on_the_rays_inside_the_ball():
-    origins, directions = nerf.camera_rays(0.0, 0.0, 4, distance=3.0)
+    origins, directions = rays.camera_rays(0.0, 0.0, 4, distance=3.0)
     points, depths, deltas, hit = nerf.ray_samples(origins, directions, 5, bound=1.0)
     assert points.shape == (16, 5, 3) and depths.shape == deltas.shape == (16, 5)
     torch.testing.assert_close(points, origins[:, None] + depths[..., None] * directions[:, None])
@@ -94,7 +94,7 @@ def test_positional_encoding_layout():
 
 
 def test_camera_rays_look_at_the_origin():
-    origins, directions = nerf.camera_rays(30.0, 20.0, 8, fov=40, distance=3.0)
+    origins, directions = rays.camera_rays(30.0, 20.0, 8, fov=40, distance=3.0)
     assert origins.shape == directions.shape == (64, 3)
     torch.testing.assert_close(origins.norm(dim=-1), torch.full((64,), 3.0))
     torch.testing.assert_close(directions.norm(dim=-1), torch.ones(64))
@@ -112,7 +112,7 @@ def test_camera_rays_look_at_the_origin():
 def test_sphere_bounds_enter_and_leave():
     origins = torch.tensor([[0.0, 0.0, 5.0], [0.0, 2.0, 5.0]])
     directions = torch.tensor([[0.0, 0.0, -1.0], [0.0, 0.0, -1.0]])
-    near, far, hit = nerf.sphere_bounds(origins, directions, 1.0)
+    near, far, hit = rays.sphere_bounds(origins, directions, 1.0)
     torch.testing.assert_close(near[0], torch.tensor(4.0))
     torch.testing.assert_close(far[0], torch.tensor(6.0))
     assert hit.tolist() == [True, False]
@@ -175,7 +175,7 @@ def test_empty_field_renders_the_background():
     model = nerf.TinyNeRF(n_freqs=2, width=8)
     torch.nn.init.zeros_(model.mlp[-1].weight)
     torch.nn.init.constant_(model.mlp[-1].bias, -30.0)  # density softplus(-31) ~ 0
-    origins, directions = nerf.camera_rays(0.0, 0.0, 4)
+    origins, directions = rays.camera_rays(0.0, 0.0, 4)
     torch.testing.assert_close(nerf.render_rays(model, origins, directions, background=0.3),
                                torch.full((16, 3), 0.3), atol=1e-6, rtol=0)
 
@@ -197,15 +197,15 @@ def test_nerf_errors():
     with pytest.raises(ValueError, match="sigmas"):
         nerf.volume_render(torch.zeros(2, 3), torch.zeros(2, 3), torch.zeros(2, 3))
     with pytest.raises(ValueError, match="origins and directions"):
-        nerf.sphere_bounds(torch.zeros(4, 3), torch.zeros(4, 2), 1.0)
+        rays.sphere_bounds(torch.zeros(4, 3), torch.zeros(4, 2), 1.0)
     with pytest.raises(ValueError, match="radius"):
-        nerf.sphere_bounds(torch.zeros(4, 3), torch.zeros(4, 3), 0.0)
+        rays.sphere_bounds(torch.zeros(4, 3), torch.zeros(4, 3), 0.0)
     with pytest.raises(ValueError, match="elevation"):
-        nerf.look_at(0.0, 90.0)
+        rays.look_at(0.0, 90.0)
     with pytest.raises(ValueError, match="size"):
-        nerf.camera_rays(0.0, 0.0, 0)
+        rays.camera_rays(0.0, 0.0, 0)
     with pytest.raises(ValueError, match="fov"):
-        nerf.camera_rays(0.0, 0.0, 4, fov=180)
+        rays.camera_rays(0.0, 0.0, 4, fov=180)
     with pytest.raises(ValueError, match="n_freqs"):
         nerf.positional_encoding(torch.zeros(2, 3), -1)
     with pytest.raises(ValueError, match="n_samples"):

@@ -10,11 +10,12 @@ from hypothesis import strategies as st
 from sklearn.linear_model import LogisticRegression
 from torch import nn
 
-from course_utils import gradcheck, layers
+from course_utils.learning import gradcheck, layers
 from course_utils import networks
+from course_utils.learning import diagnostics
+from course_utils.learning import numpy_models
 from course_utils.data.digits import digits_tensors
-from course_utils.data.points import (blobs, noisy_line, sample_target, target_function,
-                                      xor_points)
+from course_utils.data.points import blobs, noisy_line, sample_target, target_function, xor_points
 from course_utils.device import count_parameters, get_device
 
 
@@ -80,7 +81,7 @@ def test_generators_reject_wrong_types():
 # ---- linear and logistic regression --------------------------------------------------------
 def test_linear_regression_reaches_least_squares():
     x, y = noisy_line(60, seed=1)
-    model = networks.fit_linear_regression(x, y, lr=0.1, steps=500)
+    model = numpy_models.fit_linear_regression(x, y, lr=0.1, steps=500)
     coef, *_ = np.linalg.lstsq(np.column_stack([x, np.ones(len(x))]), y, rcond=None)
     np.testing.assert_allclose([model.w[0], model.b], coef, rtol=1e-8)
     assert model.losses[-1] < model.losses[0]
@@ -89,7 +90,7 @@ def test_linear_regression_reaches_least_squares():
 
 def test_logistic_regression_matches_sklearn_unregularised():
     x, y = blobs(200, distance=2.0, seed=2)
-    model = networks.fit_logistic_regression(x, y, lr=1.0, steps=1000)
+    model = numpy_models.fit_logistic_regression(x, y, lr=1.0, steps=1000)
     ref = LogisticRegression(C=np.inf, tol=1e-12, max_iter=100000).fit(x, y)
     np.testing.assert_allclose(model.w, ref.coef_[0], atol=1e-6)
     assert model.b == pytest.approx(ref.intercept_[0], abs=1e-6)
@@ -97,22 +98,22 @@ def test_logistic_regression_matches_sklearn_unregularised():
 
 def test_a_linear_model_cannot_solve_xor():
     x, y = xor_points(200)
-    model = networks.fit_logistic_regression(x, y, steps=300)
+    model = numpy_models.fit_logistic_regression(x, y, steps=300)
     assert np.mean((model.scores(x) > 0) == y) < 0.6
 
 
 def test_regression_rejects_bad_input():
     with pytest.raises(ValueError, match="same number of rows"):
-        networks.fit_linear_regression(np.ones((3, 1)), np.ones(4))
+        numpy_models.fit_linear_regression(np.ones((3, 1)), np.ones(4))
     with pytest.raises(ValueError, match="x must have 2"):
-        networks.fit_linear_regression(np.ones(3), np.ones(3))
+        numpy_models.fit_linear_regression(np.ones(3), np.ones(3))
     with pytest.raises(ValueError, match="binary labels"):
-        networks.fit_logistic_regression(np.ones((3, 1)), np.array([0, 1, 2]))
+        numpy_models.fit_logistic_regression(np.ones((3, 1)), np.array([0, 1, 2]))
     with pytest.raises(ValueError, match="steps"):
-        networks.fit_linear_regression(np.ones((3, 1)), np.ones(3), steps=0)
+        numpy_models.fit_linear_regression(np.ones((3, 1)), np.ones(3), steps=0)
     with pytest.raises(ValueError, match="lr"):
-        networks.fit_linear_regression(np.ones((3, 1)), np.ones(3), lr=-1)
-    model = networks.fit_linear_regression(np.ones((3, 2)), np.ones(3), steps=1)
+        numpy_models.fit_linear_regression(np.ones((3, 1)), np.ones(3), lr=-1)
+    model = numpy_models.fit_linear_regression(np.ones((3, 2)), np.ones(3), steps=1)
     with pytest.raises(ValueError, match="x must have 2 columns"):
         model.scores(np.ones((3, 3)))
 
@@ -122,7 +123,7 @@ def test_regression_rejects_bad_input():
 def test_mlp_backward_matches_torch(activation):
     rng = np.random.default_rng(0)
     x, y = rng.normal(size=(7, 3)), rng.integers(0, 4, size=7)
-    model = networks.MLP(rng.normal(size=(5, 3)), rng.normal(size=5), rng.normal(size=(4, 5)),
+    model = numpy_models.MLP(rng.normal(size=(5, 3)), rng.normal(size=5), rng.normal(size=(4, 5)),
                     rng.normal(size=4), activation)
     scores, caches = model.forward(x)
     loss, dscores = layers.softmax_cross_entropy(scores, y)
@@ -140,28 +141,28 @@ def test_mlp_backward_matches_torch(activation):
 
 def test_mlp_solves_xor_and_one_hidden_unit_cannot():
     x, y = xor_points(200)
-    model = networks.train_mlp(x, y, hidden=8, lr=0.5, steps=500)
+    model = numpy_models.train_mlp(x, y, hidden=8, lr=0.5, steps=500)
     assert np.mean(model.predict(x) == y) >= 0.99
     assert model.losses[-1] < 0.05 < model.losses[0]
     # one hidden unit: the score is monotone in one projection w.x, so the classes are split
     # by a single line, and at most three of the four clusters can be right
-    narrow = networks.train_mlp(x, y, hidden=1, lr=0.5, steps=500)
+    narrow = numpy_models.train_mlp(x, y, hidden=1, lr=0.5, steps=500)
     assert np.mean(narrow.predict(x) == y) <= 0.8
 
 
 def test_train_mlp_is_seeded_and_checks_arguments():
     x, y = xor_points(40)
-    a = networks.train_mlp(x, y, hidden=4, steps=20, seed=1)
-    b = networks.train_mlp(x, y, hidden=4, steps=20, seed=1)
+    a = numpy_models.train_mlp(x, y, hidden=4, steps=20, seed=1)
+    b = numpy_models.train_mlp(x, y, hidden=4, steps=20, seed=1)
     np.testing.assert_array_equal(a.w1, b.w1)
     with pytest.raises(ValueError, match="hidden"):
-        networks.train_mlp(x, y, hidden=0)
+        numpy_models.train_mlp(x, y, hidden=0)
     with pytest.raises(ValueError, match="activation"):
-        networks.train_mlp(x, y, activation="swish")
+        numpy_models.train_mlp(x, y, activation="swish")
     with pytest.raises(ValueError, match="y must be integer labels"):
-        networks.train_mlp(x, y.astype(float))
+        numpy_models.train_mlp(x, y.astype(float))
     with pytest.raises(ValueError, match="x must not be empty"):
-        networks.train_mlp(np.ones((0, 2)), np.ones(0, int))
+        numpy_models.train_mlp(np.ones((0, 2)), np.ones(0, int))
 
 
 # ---- torch MLPs ------------------------------------------------------------------------
@@ -195,7 +196,7 @@ def test_gradients_vanish_with_sigmoid_but_not_with_relu():
     for act in ("sigmoid", "relu"):
         torch.manual_seed(0)
         model = networks.make_mlp(16, [32] * 12, 1, act, init="he")
-        norms = networks.layer_gradient_norms(model, x, y)
+        norms = diagnostics.layer_gradient_norms(model, x, y)
         assert norms.shape == (13,)
         first = model[0].weight
         model.zero_grad()
@@ -212,12 +213,12 @@ def test_dead_relu_fraction_counts_units_that_never_fire(device):
         model[0].weight.zero_()
         model[0].bias.copy_(torch.tensor([1.0] * 7 + [-1.0] * 3))  # 3 of 10 units dead
     x = torch.randn(50, 2, device=device)
-    fractions = networks.dead_relu_fraction(model, x)
+    fractions = diagnostics.dead_relu_fraction(model, x)
     assert fractions[0] == pytest.approx(0.3)
     manual = (model[:4](x) <= 0).all(dim=0).float().mean().item()
     assert fractions[1] == pytest.approx(manual)
     with pytest.raises(ValueError, match="ReLU"):
-        networks.dead_relu_fraction(networks.make_mlp(2, [4], 1, "tanh").to(device), x)
+        diagnostics.dead_relu_fraction(networks.make_mlp(2, [4], 1, "tanh").to(device), x)
 
 
 def test_fit_full_batch_is_plain_adam(device):
@@ -226,7 +227,7 @@ def test_fit_full_batch_is_plain_adam(device):
     model = networks.make_mlp(1, [8], 1, "tanh").to(device)
     twin = networks.make_mlp(1, [8], 1, "tanh").to(device)
     twin.load_state_dict(model.state_dict())
-    losses = networks.fit_full_batch(model, x, y, lr=1e-2, steps=30)
+    losses = diagnostics.fit_full_batch(model, x, y, lr=1e-2, steps=30)
     opt = torch.optim.Adam(twin.parameters(), lr=1e-2)
     manual = []
     for _ in range(30):
@@ -238,7 +239,7 @@ def test_fit_full_batch_is_plain_adam(device):
     np.testing.assert_allclose(losses, manual, rtol=1e-6)
     assert losses[-1] < losses[0]
     with pytest.raises(ValueError, match="x and y"):
-        networks.fit_full_batch(model, x[:, 0], y)
+        diagnostics.fit_full_batch(model, x[:, 0], y)
 
 
 @pytest.mark.slow
@@ -247,8 +248,8 @@ def test_deeper_net_fits_the_wiggly_target_better_at_equal_size():
     torch.manual_seed(0)
     wide, deep = networks.make_mlp(1, [197], 1, "tanh"), networks.make_mlp(1, [16, 16, 16], 1, "tanh")
     assert abs(count_parameters(wide) - count_parameters(deep)) <= 1
-    wide_loss = np.median(networks.fit_full_batch(wide, x, y, lr=1e-2, steps=600)[-50:])
-    deep_loss = np.median(networks.fit_full_batch(deep, x, y, lr=1e-2, steps=600)[-50:])
+    wide_loss = np.median(diagnostics.fit_full_batch(wide, x, y, lr=1e-2, steps=600)[-50:])
+    deep_loss = np.median(diagnostics.fit_full_batch(deep, x, y, lr=1e-2, steps=600)[-50:])
     assert deep_loss < wide_loss / 10
 
 
@@ -299,7 +300,7 @@ def test_digits_cnn_trains_on_cuda():
 
 def test_filter_spectra_against_torch_fft():
     w = torch.randn(6, 1, 5, 5, dtype=torch.float64)
-    amp = networks.filter_spectra(w, size=16)
+    amp = diagnostics.filter_spectra(w, size=16)
     padded = torch.zeros(6, 16, 16, dtype=torch.float64)
     padded[:, :5, :5] = w[:, 0]
     ref = torch.fft.fftshift(torch.fft.fft2(padded), dim=(-2, -1)).abs().numpy()
@@ -307,11 +308,11 @@ def test_filter_spectra_against_torch_fft():
     # the centre (zero frequency) holds |sum of the filter|
     np.testing.assert_allclose(amp[:, 8, 8], w.sum(dim=(1, 2, 3)).abs().numpy(), rtol=1e-10)
     with pytest.raises(ValueError, match="size"):
-        networks.filter_spectra(w, size=4)
+        diagnostics.filter_spectra(w, size=4)
     with pytest.raises(ValueError, match="one input channel"):
-        networks.filter_spectra(torch.randn(2, 3, 5, 5))
+        diagnostics.filter_spectra(torch.randn(2, 3, 5, 5))
     with pytest.raises(ValueError, match="filters must have 3 or 4"):
-        networks.filter_spectra(np.ones((5, 5)))
+        diagnostics.filter_spectra(np.ones((5, 5)))
 
 
 def test_peak_frequency_finds_the_frequency_of_a_cosine():
@@ -319,10 +320,10 @@ def test_peak_frequency_finds_the_frequency_of_a_cosine():
     filters = np.stack([np.ones((8, 8)),                                   # a blur: 0
                         np.cos(2 * np.pi * 0.25 * k)[None, :].repeat(8, 0),  # 1/4 along x
                         np.cos(2 * np.pi * 0.125 * k)[:, None].repeat(8, 1)])  # 1/8 along y
-    peaks = networks.peak_frequency(networks.filter_spectra(filters, size=16))
+    peaks = diagnostics.peak_frequency(diagnostics.filter_spectra(filters, size=16))
     np.testing.assert_allclose(peaks, [0.0, 0.25, 0.125])
     with pytest.raises(ValueError, match="spectra must have 3"):
-        networks.peak_frequency(np.ones((4, 4)))
+        diagnostics.peak_frequency(np.ones((4, 4)))
 
 
 def test_digits_cnn_matches_the_hand_written_layers_on_each_device(device, dtype):
@@ -344,17 +345,17 @@ def test_layer_gradient_norms_match_autograd_on_each_device(device):
     torch.manual_seed(0)
     model = networks.make_mlp(4, [6, 6], 2, "tanh").to(device)
     x, y = torch.randn(8, 4, device=device), torch.randn(8, 2, device=device)
-    norms = networks.layer_gradient_norms(model, x, y)
+    norms = diagnostics.layer_gradient_norms(model, x, y)
     weights = [m.weight for m in model if isinstance(m, nn.Linear)]
     grads = torch.autograd.grad(nn.functional.mse_loss(model(x), y), weights)
     np.testing.assert_allclose(norms, [g.norm().item() for g in grads], rtol=1e-5)
 
 
 def test_gradient_norms_is_seeded_and_has_one_value_per_layer():
-    a = networks.gradient_norms(depth=5, activation="relu", seed=2)
+    a = diagnostics.gradient_norms(depth=5, activation="relu", seed=2)
     assert a.shape == (6,)
-    np.testing.assert_array_equal(a, networks.gradient_norms(depth=5, activation="relu", seed=2))
-    assert not np.array_equal(a, networks.gradient_norms(depth=5, activation="relu", seed=3))
+    np.testing.assert_array_equal(a, diagnostics.gradient_norms(depth=5, activation="relu", seed=2))
+    assert not np.array_equal(a, diagnostics.gradient_norms(depth=5, activation="relu", seed=3))
 
 
 @pytest.mark.parametrize("call,error,match", [
@@ -362,25 +363,25 @@ def test_gradient_norms_is_seeded_and_has_one_value_per_layer():
     (lambda: networks.make_mlp(2, [4], 0), ValueError, "out_features"),
     (lambda: networks.make_mlp(2, "44", 1), ValueError, "hidden"),
     (lambda: networks.make_mlp(2, [4, 2.5], 1), ValueError, "hidden"),
-    (lambda: networks.train_mlp(np.ones((4, 2)), np.array([0, 1, 0, 1]), seed=-1), ValueError,
+    (lambda: numpy_models.train_mlp(np.ones((4, 2)), np.array([0, 1, 0, 1]), seed=-1), ValueError,
      "seed"),
-    (lambda: networks.train_mlp(np.ones((4, 2)), np.array([0, 1, 0, 1]), steps=2.0), ValueError,
+    (lambda: numpy_models.train_mlp(np.ones((4, 2)), np.array([0, 1, 0, 1]), steps=2.0), ValueError,
      "steps"),
     (lambda: networks.DigitsCNN(channels=(8,)), ValueError, "channels"),
     (lambda: networks.DigitsCNN(channels=(8, 0)), ValueError, "channels"),
     (lambda: networks.DigitsCNN(num_classes=0), ValueError, "num_classes"),
-    (lambda: networks.filter_spectra(np.ones((2, 5, 5)), size=16.0), ValueError, "size"),
-    (lambda: networks.gradient_norms(depth=0), ValueError, "depth"),
-    (lambda: networks.gradient_norms(width=0), ValueError, "width"),
-    (lambda: networks.gradient_norms(activation="elu"), ValueError, "activation"),
-    (lambda: networks.dead_relus_after_training([-1.0]), ValueError, "lrs"),
-    (lambda: networks.dead_relus_after_training(0.1), TypeError, "lrs must be a list"),
-    (lambda: networks.dead_relus_after_training([1e-3], steps=0), ValueError, "steps"),
-    (lambda: networks.fit_full_batch("net", torch.ones(2, 1), torch.ones(2, 1)), TypeError,
+    (lambda: diagnostics.filter_spectra(np.ones((2, 5, 5)), size=16.0), ValueError, "size"),
+    (lambda: diagnostics.gradient_norms(depth=0), ValueError, "depth"),
+    (lambda: diagnostics.gradient_norms(width=0), ValueError, "width"),
+    (lambda: diagnostics.gradient_norms(activation="elu"), ValueError, "activation"),
+    (lambda: diagnostics.dead_relus_after_training([-1.0]), ValueError, "lrs"),
+    (lambda: diagnostics.dead_relus_after_training(0.1), TypeError, "lrs must be a list"),
+    (lambda: diagnostics.dead_relus_after_training([1e-3], steps=0), ValueError, "steps"),
+    (lambda: diagnostics.fit_full_batch("net", torch.ones(2, 1), torch.ones(2, 1)), TypeError,
      "model must be a torch.nn.Module"),
-    (lambda: networks.layer_gradient_norms(None, torch.ones(2, 1), torch.ones(2, 1)), TypeError,
+    (lambda: diagnostics.layer_gradient_norms(None, torch.ones(2, 1), torch.ones(2, 1)), TypeError,
      "model must be"),
-    (lambda: networks.dead_relu_fraction([], torch.ones(2, 1)), TypeError, "model must be"),
+    (lambda: diagnostics.dead_relu_fraction([], torch.ones(2, 1)), TypeError, "model must be"),
 ])
 def test_more_bad_input_raises_naming_the_argument(call, error, match):
     with pytest.raises(error, match=match):

@@ -5,7 +5,7 @@ import torchvision
 from box_strategies import box_sets
 from hypothesis import given, strategies as st
 
-from course_utils import boxes as B, nms as N
+from course_utils.recognition import boxes as B, nms as N
 
 pytestmark = pytest.mark.chapter("04_object_recognition")
 

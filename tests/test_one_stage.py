@@ -4,8 +4,8 @@ import torch
 from torchvision.models.detection._utils import Matcher
 from torchvision.ops import sigmoid_focal_loss
 
-from course_utils import boxes as B, metrics, one_stage as M
-from course_utils.boxes import box_iou, decode_boxes
+from course_utils.recognition import boxes as B, detection_metrics, one_stage as M
+from course_utils.recognition.boxes import box_iou, decode_boxes
 from course_utils.data.shapes import make_dataset
 
 pytestmark = pytest.mark.chapter("04_object_recognition")
@@ -114,7 +114,7 @@ def test_short_training_reaches_a_minimum_quality(trained):
     detections = [M.postprocess(b, s) for b, s in zip(trained["boxes"], trained["scores"])]
     targets = [{"boxes": b, "labels": l} for b, l in zip(test["boxes"], test["labels"])]
     # 250 steps on 400 scenes: far from the notebook's detector, far above chance
-    assert metrics.mean_average_precision(detections, targets)["map"] >= 0.3
+    assert detection_metrics.mean_average_precision(detections, targets)["map"] >= 0.3
 
 
 def test_refinement_improves_the_confident_anchors(trained):
@@ -199,7 +199,7 @@ def test_recall_by_size_against_brute_force(raw):
     bins = {"small": (0, 16), "large": (16, 65)}
     all_scores = torch.cat([d["scores"] for d in dets])
     for min_score in all_scores.quantile(torch.tensor([0.0, 0.5, 0.9])).tolist():
-        result = metrics.recall_by_size(dets, scenes["boxes"], bins, min_score)
+        result = detection_metrics.recall_by_size(dets, scenes["boxes"], bins, min_score)
         for name, (low, high) in bins.items():
             found = []
             for d, g in zip(dets, scenes["boxes"]):

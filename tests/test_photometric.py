@@ -3,8 +3,8 @@ normal integration; the Lambertian test surfaces and renderer."""
 import numpy as np
 import pytest
 
-from course_utils import photometric
-from course_utils.data import lambertian
+from course_utils.geometry3d import photometric
+from course_utils.geometry3d import lambertian
 
 pytestmark = pytest.mark.chapter("13_3d_vision")
 
@@ -169,6 +169,6 @@ def test_surfaces_renderer_and_integration_reject_bad_input():
 
 
 def test_the_issue_api_name_under_stereo_is_the_same_function():
-    from course_utils import stereo
+    from course_utils.geometry3d import stereo
 
     assert stereo.photometric_stereo is photometric.photometric_stereo

@@ -1,4 +1,4 @@
-"""Tests for course_utils.pointcloud and data.primitives: samples on the true surfaces and
+"""Tests for course_utils.geometry3d.pointcloud and geometry3d.primitives: samples on the true surfaces and
 uniform by area, PointNet's permutation invariance (hypothesis), the loop against the batched
 network, critical points, the canonical pose against scikit-learn's PCA, a training claim,
 and the errors."""
@@ -11,8 +11,8 @@ from hypothesis import given, strategies as st
 from scipy import stats
 from sklearn.decomposition import PCA
 
-from course_utils import pointcloud as pc
-from course_utils.data import primitives
+from course_utils.geometry3d import pointcloud as pc
+from course_utils.geometry3d import primitives
 
 pytestmark = pytest.mark.chapter("13_3d_vision")
 

@@ -1,4 +1,4 @@
-"""Tests for course_utils.pretext: patch pairs and their labels, the colour cast and grey,
+"""Tests for course_utils.selfsup.pretext: patch pairs and their labels, the colour cast and grey,
 the counting terms, and short runs of each pretext task."""
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from course_utils import pretext
+from course_utils.selfsup import pretext
 from course_utils.networks import ConvEncoder
 
 pytestmark = pytest.mark.chapter("08_self_supervised")

@@ -1,4 +1,4 @@
-"""Tests for course_utils.representations: receptive fields against gradient support,
+"""Tests for course_utils.interpretability.representations: receptive fields against gradient support,
 top activations against a brute-force search, selectivity and the similarity matrix."""
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from course_utils import representations as rep
+from course_utils.interpretability import representations as rep
 from course_utils.networks import SmallCNN
 
 pytestmark = pytest.mark.chapter("07_interpretability")

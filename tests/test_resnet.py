@@ -1,4 +1,4 @@
-"""Tests for course_utils.resnet: the residual switch, identity at zero init, the signal of a
+"""Tests for course_utils.recognition.resnet: the residual switch, identity at zero init, the signal of a
 deep plain net, the first-layer gradient against autograd, and a short digits run."""
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import torch
 import torch.nn.functional as F
 
 from course_utils.device import count_parameters
-from course_utils.resnet import (Block, DeepCNN, activation_scales, first_layer_gradient_norm,
-                                 train_on_digits)
+from course_utils.recognition.resnet import (Block, DeepCNN, activation_scales,
+                                             first_layer_gradient_norm, train_on_digits)
 
 pytestmark = pytest.mark.chapter("04_object_recognition")
 

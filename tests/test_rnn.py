@@ -1,4 +1,4 @@
-"""Tests for course_utils.rnn: cells against torch.nn's, gradcheck, hand-written BPTT against
+"""Tests for course_utils.temporal.rnn: cells against torch.nn's, gradcheck, hand-written BPTT against
 autograd, gradient vs distance, and the clipping experiment."""
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from course_utils import rnn
+from course_utils.temporal import rnn
 
 pytestmark = pytest.mark.chapter("05_video")
 

@@ -1,4 +1,4 @@
-"""Tests for course_utils.segmentation: upsampling against torch, U-Net shapes and paths,
+"""Tests for course_utils.recognition.segmentation: upsampling against torch, U-Net shapes and paths,
 mIoU against torchmetrics and scikit-learn."""
 from __future__ import annotations
 
@@ -15,9 +15,10 @@ from torchmetrics.classification import MulticlassJaccardIndex
 from torchmetrics.segmentation import MeanIoU
 
 from course_utils.metrics import confusion_matrix, iou_from_confusion, mean_iou
-from course_utils.segmentation import (UNet, boundary_mask, class_weights, max_unpool,
-                                       predict_labels, train_segmenter, transposed_conv2d,
-                                       transposed_conv_output_size, upsample_nearest)
+from course_utils.recognition.segmentation import (UNet, boundary_mask, class_weights, max_unpool,
+                                                   predict_labels, train_segmenter,
+                                                   transposed_conv2d, transposed_conv_output_size,
+                                                   upsample_nearest)
 
 pytestmark = pytest.mark.chapter("04_object_recognition")
 
@@ -415,7 +416,7 @@ def test_class_weights_errors():
 def test_transposed_conv_is_the_transpose_of_chapter_03s_convolution_matrix(stride, padding):
     """Chapter 03: conv(x) = M @ x. The transposed convolution applies M.T, the same matrix
     the convolution's backward pass uses -- hence its name."""
-    from course_utils.layers import conv2d_matrix
+    from course_utils.learning.layers import conv2d_matrix
 
     rng = np.random.default_rng(stride)
     weight = torch.tensor(rng.normal(size=(3, 2, 4, 4)))  # (C_in, C_out, k, k)

@@ -1,4 +1,4 @@
-"""Tests for course_utils.ssl: NT-Xent against an independent formulation and a hand-computed
+"""Tests for course_utils.selfsup.ssl: NT-Xent against an independent formulation and a hand-computed
 case, the pair and triplet losses against torch, hard negatives, the linear probe against
 scikit-learn, the views and a short SimCLR run."""
 from __future__ import annotations
@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from sklearn.linear_model import LogisticRegression
 from torch import nn
 
-from course_utils import ssl
+from course_utils.selfsup import ssl
 from course_utils.networks import ConvEncoder
 
 pytestmark = pytest.mark.chapter("08_self_supervised")

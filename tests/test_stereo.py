@@ -6,7 +6,7 @@ from scipy.ndimage import gaussian_filter
 from scipy.signal import correlate2d
 from skimage.feature import match_template
 
-from course_utils import stereo
+from course_utils.geometry3d import stereo
 
 pytestmark = pytest.mark.chapter("13_3d_vision")
 

@@ -3,8 +3,8 @@ recovering it."""
 import numpy as np
 import pytest
 
-from course_utils import stereo
-from course_utils.data import stereograms
+from course_utils.geometry3d import stereo
+from course_utils.geometry3d import stereograms
 
 pytestmark = pytest.mark.chapter("13_3d_vision")
 

@@ -8,7 +8,7 @@ from scipy.spatial import cKDTree
 from skimage import measure
 from sklearn.metrics import jaccard_score
 
-from course_utils import surfaces
+from course_utils.geometry3d import surfaces
 
 pytestmark = pytest.mark.chapter("13_3d_vision")
 

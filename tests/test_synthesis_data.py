@@ -1,4 +1,4 @@
-"""Tests for chapter 09's data: the 2-D Gaussian mixtures (course_utils.data.toy2d) and the
+"""Tests for chapter 09's data: the 2-D Gaussian mixtures (course_utils.synthesis.toy2d) and the
 two unpaired digit domains (course_utils.data.digits)."""
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from course_utils.data import toy2d
+from course_utils.synthesis import toy2d
 from course_utils.data.digits import digits_tensors, unpaired_domains
 
 pytestmark = pytest.mark.chapter("09_synthesis")

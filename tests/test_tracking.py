@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from sklearn.decomposition import PCA
 
-from course_utils import flow, tracking
+from course_utils.motion import flow, tracking
 from course_utils.metrics import mean_iou
 
 pytestmark = pytest.mark.chapter("06_tracking")

@@ -4,7 +4,7 @@ import pytest
 import torch
 import torchvision
 
-from course_utils import one_stage, two_stage as T
+from course_utils.recognition import one_stage, two_stage as T
 from course_utils.data.shapes import make_dataset
 
 pytestmark = pytest.mark.chapter("04_object_recognition")

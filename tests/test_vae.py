@@ -1,4 +1,4 @@
-"""Tests for course_utils.vae: the ELBO terms against their formulas, training that lowers
+"""Tests for course_utils.synthesis.vae: the ELBO terms against their formulas, training that lowers
 both, interpolation end points, prior samples, and the errors."""
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from course_utils import generative, vae
+from course_utils.synthesis import generative, vae
 from course_utils.data.digits import digits_tensors
 
 pytestmark = pytest.mark.chapter("09_synthesis")

@@ -1,4 +1,4 @@
-"""Tests for course_utils.video: the causal 3-D convolution against nn.Conv3d and its no-leak
+"""Tests for course_utils.temporal.video: the causal 3-D convolution against nn.Conv3d and its no-leak
 law, layouts, frame differences and shuffles, and the clip models' order (in)variance."""
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from course_utils import video
+from course_utils.temporal import video
 
 pytestmark = pytest.mark.chapter("05_video")
 
@@ -137,7 +137,7 @@ def test_motion_kernels_prefer_their_direction():
 
 
 def test_training_a_3d_model_beats_a_frame_model_on_direction(one_torch_thread):
-    from course_utils.data.clips import moving_digit_clips
+    from course_utils.temporal.clips import moving_digit_clips
 
     x, y = moving_digit_clips(256, seed=5)
     x = video.to_conv3d_layout(x)

@@ -1,4 +1,4 @@
-"""Tests for course_utils.vqa: the generator against a brute-force reading of the object
+"""Tests for course_utils.language.vqa: the generator against a brute-force reading of the object
 table, programs on every question type, the Relation Network's permutation invariance, and
 the errors."""
 from __future__ import annotations
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from course_utils import vqa
+from course_utils.language import vqa
 
 pytestmark = pytest.mark.chapter("12_vqa")
 

@@ -1,4 +1,5 @@
-"""Synthetic test images for chapters 01 and 02: impulses, a step edge, a bar, gratings.
+"""Synthetic test images for chapters 01 and 02: impulses, a step edge, a bar, gratings, the
+Campbell-Robson chart.
 
 Coordinates as everywhere in the course: x is the column (to the right), y the row
 (downwards); ``image[y, x]``. Every pattern is float64 in [0, 1].
@@ -7,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..validate import check_int, check_positive
+from ..validate import check_int, check_positive, check_shape_2d
 
 
 def _check_shape(shape) -> tuple[int, int]:
@@ -77,3 +78,23 @@ def grating(shape, frequency: float, angle: float = 0.0, phase: float = 0.0) -> 
     y, x = np.mgrid[0:h, 0:w].astype(float)
     return 0.5 + 0.5 * np.cos(2 * np.pi * frequency * (x * np.cos(theta) + y * np.sin(theta))
                               + float(phase))
+
+
+def campbell_robson(shape: tuple[int, int] = (256, 512), f_min: float = 0.005,
+                    f_max: float = 0.25, contrast_min: float = 0.003) -> np.ndarray:
+    """Campbell-Robson chart in [0, 1]: (H, W).
+
+    Spatial frequency grows exponentially left to right from ``f_min`` to ``f_max`` cycles per
+    pixel; contrast falls exponentially bottom to top from 1 to ``contrast_min``. Where the
+    stripes seem to end traces your contrast sensitivity curve.
+    """
+    h, w = check_shape_2d(shape)
+    f_min, f_max = check_positive(f_min, "f_min"), check_positive(f_max, "f_max")
+    if not f_min < f_max <= 0.5:
+        raise ValueError(f"need f_min < f_max <= 0.5, got f_min={f_min}, f_max={f_max}")
+    contrast_min = check_positive(contrast_min, "contrast_min")
+    x = np.arange(w)
+    rate = np.log(f_max / f_min) / max(w - 1, 1)
+    phase = 2 * np.pi * f_min * np.expm1(rate * x) / rate  # integral of f_min exp(rate x)
+    contrast = np.geomspace(contrast_min, 1.0, h)[:, None]
+    return 0.5 + 0.5 * contrast * np.cos(phase)[None, :]

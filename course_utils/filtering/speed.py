@@ -1,0 +1,112 @@
+"""Chapter 01's speed comparisons: dense convolution four ways (loop, vectorised, scipy,
+torch) and dense against separable Gaussian blur, timed side by side; ``benchmarks/bench_conv.py``
+runs them larger.
+
+Each table is a list of rows (dicts) of median wall times in seconds; times depend on the
+machine, so nothing here asserts a speed.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import scipy.signal
+import torch
+
+from . import filters
+from ..data import load_image
+from ..timing import time_call
+from ..validate import check_int, check_positive
+from ..viz import format_table
+
+
+# ---- chapter 01: dense convolution four ways, dense vs separable --------------------------
+def _as_list(values, name: str) -> list:
+    if not isinstance(values, (list, tuple, np.ndarray, range)):
+        raise TypeError(f"{name} must be a list, got {type(values).__name__}")
+    return list(values)
+
+
+def _tiled_camera(size: int) -> np.ndarray:
+    image = load_image("camera")
+    return np.tile(image, (math.ceil(size / image.shape[0]),) * 2)[:size, :size]
+
+
+def speed_table(size: int = 512, kernel_sizes=(3, 7, 15, 31), repeat: int = 3,
+                naive_taps: int = 200_000, seed: int = 0) -> list[dict]:
+    """Time 'same' zero-padded convolution of a (size, size) float64 image, one row per kernel.
+
+    Columns (seconds per call): ``naive`` (``conv2d_naive``; when size^2 * m^2 exceeds
+    ``naive_taps`` it runs on a ``naive_crop`` x ``naive_crop`` crop and is extrapolated per
+    pixel, ``naive_extrapolated`` says so), ``numpy`` (``conv2d``), ``torch``
+    (``torch.nn.functional.conv2d`` on the flipped kernel, float64) and ``scipy``
+    (``scipy.signal.convolve2d``). Outputs are checked to agree before timing.
+    """
+    size, repeat = check_int(size, "size", 8), check_int(repeat, "repeat", 1)
+    naive_taps = check_int(naive_taps, "naive_taps", 1)
+    kernel_sizes = [check_int(m, "kernel_sizes", 1) for m in _as_list(kernel_sizes, "kernel_sizes")]
+    image = _tiled_camera(size)
+    rng = np.random.default_rng(check_int(seed, "seed", 0))
+    rows = []
+    for m in kernel_sizes:
+        kernel = rng.standard_normal((m, m))
+        x = torch.from_numpy(np.ascontiguousarray(image))[None, None]
+        k = torch.from_numpy(np.ascontiguousarray(kernel[::-1, ::-1]))[None, None]
+
+        def torch_conv():
+            with torch.no_grad():
+                return torch.nn.functional.conv2d(x, k, padding=m // 2)[0, 0]
+
+        ours = filters.conv2d(image, kernel)
+        if not np.allclose(ours, torch_conv().numpy(), atol=1e-8):
+            raise RuntimeError(f"conv2d and torch disagree for a {m}x{m} kernel")
+        crop = min(size, max(8, int(math.sqrt(naive_taps) / m)))
+        naive = time_call(filters.conv2d_naive, image[:crop, :crop], kernel, repeat=1, warmup=0)
+        rows.append({
+            "kernel": m, "naive": naive * (size / crop) ** 2, "naive_crop": crop,
+            "naive_extrapolated": crop < size,
+            "numpy": time_call(filters.conv2d, image, kernel, repeat=repeat),
+            "torch": time_call(torch_conv, repeat=repeat),
+            "scipy": time_call(scipy.signal.convolve2d, image, kernel, "same", repeat=repeat),
+        })
+    return rows
+
+
+def separable_speed_table(size: int = 512, sigmas=(1, 2, 4, 8), repeat: int = 3) -> list[dict]:
+    """Dense 2-D Gaussian (m^2 taps per pixel) vs two 1-D passes (2m taps) on (size, size)."""
+    size, repeat = check_int(size, "size", 8), check_int(repeat, "repeat", 1)
+    image = _tiled_camera(size)
+    rows = []
+    for sigma in _as_list(sigmas, "sigmas"):
+        check_positive(sigma, "sigma")
+        m = filters.gaussian_kernel1d(sigma).size
+        dense = time_call(filters.gaussian_blur, image, sigma, separable=False, repeat=repeat)
+        separable = time_call(filters.gaussian_blur, image, sigma, separable=True, repeat=repeat)
+        rows.append({"sigma": sigma, "kernel": m, "dense": dense, "separable": separable,
+                     "speedup": dense / separable, "tap_ratio": m * m / (2 * m)})
+    return rows
+
+
+def format_speed_tables(conv_rows: list[dict], sep_rows: list[dict]) -> str:
+    """Both chapter 01 speed tables as text (milliseconds), with ratios and a note on
+    extrapolated naive times."""
+    conv_rows = [dict(r, naive_vs_numpy=r["naive"] / r["numpy"],
+                      numpy_vs_torch=r["numpy"] / r["torch"],
+                      naive_ms=f"{r['naive'] * 1e3:.0f}" + ("*" if r["naive_extrapolated"] else ""),
+                      **{k + "_ms": r[k] * 1e3 for k in ("numpy", "torch", "scipy")})
+                 for r in conv_rows]
+    sep_rows = [dict(r, dense_ms=r["dense"] * 1e3, separable_ms=r["separable"] * 1e3)
+                for r in sep_rows]
+    conv = format_table(conv_rows, [
+        ("kernel", "m", "d"), ("naive_ms", "naive ms", "s"), ("numpy_ms", "conv2d ms", ".2f"),
+        ("torch_ms", "torch ms", ".2f"), ("scipy_ms", "scipy ms", ".2f"),
+        ("naive_vs_numpy", "naive/conv2d", ".0f"), ("numpy_vs_torch", "conv2d/torch", ".2f")])
+    crops = ", ".join(f"m={r['kernel']}: {r['naive_crop']}x{r['naive_crop']}"
+                      for r in conv_rows if r["naive_extrapolated"])
+    note = (f"* naive loops timed on a crop and scaled by pixel count ({crops})"
+            if crops else "naive loops timed on the full image")
+    sep = format_table(sep_rows, [
+        ("sigma", "sigma", "g"), ("kernel", "m", "d"), ("dense_ms", "dense ms", ".2f"),
+        ("separable_ms", "separable ms", ".2f"), ("speedup", "speedup", ".1f"),
+        ("tap_ratio", "m^2/(2m)", ".1f")])
+    return f"{conv}\n{note}\n\n{sep}"

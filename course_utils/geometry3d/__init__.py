@@ -1,0 +1,1 @@
+"""TODO geometry3d."""

@@ -1,0 +1,135 @@
+"""Chapter 03's experiments on torch networks: full-batch fitting, gradient norms per layer
+(vanishing gradients), dead ReLUs after training, and the Fourier amplitude of the digits
+CNN's learned filters.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..data.points import sample_target
+from ..networks import make_mlp
+from ..validate import as_float_array, check_int, check_positive
+
+
+def _check_module(model) -> nn.Module:
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    return model
+
+
+def fit_full_batch(model: nn.Module, x: torch.Tensor, y: torch.Tensor, lr: float = 1e-2,
+                   steps: int = 1000) -> list[float]:
+    """Adam on the mean squared error, one full batch per step, via ``course_utils.train.fit``.
+
+    x: (N, D), y: (N, out) on the model's device. Returns the loss before each step.
+    """
+    from ..train import fit
+
+    _check_module(model)
+    lr, steps = check_positive(lr, "lr"), check_int(steps, "steps", 1)
+    if x.ndim != 2 or y.ndim != 2 or len(x) != len(y):
+        raise ValueError(f"x and y must be (N, D) and (N, out), got {tuple(x.shape)} "
+                         f"and {tuple(y.shape)}")
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    history = fit(model, [(x, y)], nn.functional.mse_loss, optimizer, epochs=steps,
+                  progress=False)
+    return history["train_loss"]
+
+
+def layer_gradient_norms(model: nn.Sequential, x: torch.Tensor, y: torch.Tensor) -> np.ndarray:
+    """Backpropagate the mean squared error once; return ||dL/dW|| for every Linear weight,
+    input layer first. x: (N, D), y: (N, out)."""
+    _check_module(model)
+    model.zero_grad(set_to_none=True)
+    loss = nn.functional.mse_loss(model(x), y)
+    loss.backward()
+    return np.array([m.weight.grad.norm().item() for m in model if isinstance(m, nn.Linear)])
+
+
+def gradient_norms(depth: int = 12, activation: str = "sigmoid", width: int = 32,
+                   seed: int = 0) -> np.ndarray:
+    """||dL/dW|| per Linear layer (input first, depth + 1 values) of a freshly He-initialised
+    MLP with ``depth`` hidden layers of ``width`` units, for one batch of 256 random inputs
+    (16 features) and random targets."""
+    depth, width = check_int(depth, "depth", 1), check_int(width, "width", 1)
+    seed = check_int(seed, "seed", 0)
+    torch.manual_seed(seed)
+    model = make_mlp(16, [width] * depth, 1, activation, init="he")
+    gen = torch.Generator().manual_seed(seed)
+    x, y = torch.randn(256, 16, generator=gen), torch.randn(256, 1, generator=gen)
+    return layer_gradient_norms(model, x, y)
+
+
+@torch.no_grad()
+def dead_relu_fraction(model: nn.Sequential, x: torch.Tensor) -> np.ndarray:
+    """For each ReLU of ``model``: the fraction of its units that output 0 for every row of x
+    (a dead unit passes no gradient, so it can never learn again). x: (N, D) -> (num_relus,)."""
+    _check_module(model)
+    fractions = []
+    h = x
+    for module in model:
+        h = module(h)
+        if isinstance(module, nn.ReLU):
+            fractions.append((h <= 0).all(dim=0).float().mean().item())
+    if not fractions:
+        raise ValueError("model has no nn.ReLU layer")
+    return np.array(fractions)
+
+
+def dead_relus_after_training(lrs: Sequence[float], init: str = "he", steps: int = 200,
+                              seed: int = 0) -> dict[float, dict]:
+    """Train a 4 x 64 ReLU MLP on the 1-D target (256 points) with Adam at each learning rate.
+
+    Returns {lr: {"dead": fraction of dead units per hidden layer (4,), "loss": final MSE}};
+    the entry lr = 0.0 describes the network before training.
+    """
+    if not isinstance(lrs, (list, tuple, np.ndarray)):
+        raise TypeError(f"lrs must be a list of learning rates, got {type(lrs).__name__}")
+    lrs = [check_positive(lr, "lrs") for lr in lrs]
+    steps, seed = check_int(steps, "steps", 1), check_int(seed, "seed", 0)
+    x, y = (torch.tensor(a, dtype=torch.float32) for a in sample_target(256))
+    result = {}
+    for lr in (0.0, *lrs):
+        torch.manual_seed(seed)
+        model = make_mlp(1, [64] * 4, 1, "relu", init=init)
+        if lr > 0:
+            fit_full_batch(model, x, y, lr=lr, steps=steps)
+        with torch.no_grad():
+            loss = nn.functional.mse_loss(model(x), y).item()
+        result[lr] = {"dead": dead_relu_fraction(model, x), "loss": loss}
+    return result
+
+
+def filter_spectra(filters, size: int = 16) -> np.ndarray:
+    """Fourier amplitude of each 2-D filter, zero-padded to size x size, centred (fftshift).
+
+    filters: (F, KH, KW) (or (F, 1, KH, KW), a conv weight) -> (F, size, size).
+    """
+    if hasattr(filters, "detach"):
+        filters = filters.detach().cpu().numpy()
+    filters = as_float_array(filters, "filters", ndim=(3, 4))
+    if filters.ndim == 4:
+        if filters.shape[1] != 1:
+            raise ValueError(f"filters must have one input channel, got {filters.shape}")
+        filters = filters[:, 0]
+    size = check_int(size, "size", 1)
+    if size < max(filters.shape[1:]):
+        raise ValueError(f"size must be at least the filter size {filters.shape[1:]}, got {size}")
+    spectrum = np.fft.fft2(filters, s=(size, size))
+    return np.abs(np.fft.fftshift(spectrum, axes=(-2, -1)))
+
+
+def peak_frequency(spectra) -> np.ndarray:
+    """Radius of each centred amplitude spectrum's maximum, in cycles per pixel.
+
+    spectra: (F, S, S) from :func:`filter_spectra` -> (F,); 0 means the filter's strongest
+    component is its mean (a blur), larger values mean it responds most to finer stripes.
+    """
+    spectra = as_float_array(spectra, "spectra", ndim=3)
+    f, h, w = spectra.shape
+    rows, cols = np.unravel_index(spectra.reshape(f, -1).argmax(axis=1), (h, w))
+    return np.hypot((rows - h // 2) / h, (cols - w // 2) / w)

@@ -1,0 +1,166 @@
+"""Colour spaces and colorization (chapter 06): Lab in torch, quantized ab bins, a small
+colorizing network trained by regression or by classification, and colourfulness.
+
+Lab separates lightness L (0 to 100) from the two colour axes a (green - red) and b
+(blue - yellow). Colorization predicts (a, b) from L. Regressing (a, b) with a squared error
+predicts the *mean* colour, which for an object that may be red or blue is a dull grey;
+classifying over quantized (a, b) bins keeps the modes, and picking one gives a vivid colour.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..device import model_device
+from ..train import fit_steps
+from ..validate import check_choice, check_int, check_positive
+
+Tensor = torch.Tensor
+
+# sRGB (D65) to CIE XYZ, and the D65 white point (2 degree observer), as in skimage.color.
+RGB_TO_XYZ = torch.tensor([[0.412453, 0.357580, 0.180423],
+                           [0.212671, 0.715160, 0.072169],
+                           [0.019334, 0.119193, 0.950227]], dtype=torch.float64)
+WHITE_D65 = torch.tensor([0.95047, 1.0, 1.08883], dtype=torch.float64)
+_DELTA = 6 / 29
+
+
+def _colour_tensor(x, name: str) -> Tensor:
+    if not isinstance(x, Tensor):
+        x = torch.as_tensor(np.asarray(x, dtype=np.float64))
+    if not x.dtype.is_floating_point:
+        raise TypeError(f"{name} must hold floating-point values, got dtype {x.dtype}")
+    if x.ndim < 1 or x.shape[-1] != 3:
+        raise ValueError(f"{name} must have 3 channels on its last axis (..., 3), got shape "
+                         f"{tuple(x.shape)}")
+    return x
+
+
+def rgb_to_lab(rgb) -> Tensor:
+    """sRGB in [0, 1] to CIE Lab (D65): (..., 3) -> (..., 3), L in [0, 100]. Differentiable.
+
+    Undo the sRGB gamma, map linear RGB to XYZ, divide by the white point, apply
+    Lab's cube root (linear near zero).
+    """
+    rgb = _colour_tensor(rgb, "rgb")
+    linear = torch.where(rgb > 0.04045, ((rgb.clamp(min=0.04045) + 0.055) / 1.055) ** 2.4,
+                         rgb / 12.92)
+    xyz = linear @ RGB_TO_XYZ.to(rgb).T / WHITE_D65.to(rgb)
+    f = torch.where(xyz > _DELTA ** 3, xyz.clamp(min=_DELTA ** 3) ** (1 / 3),
+                    xyz / (3 * _DELTA ** 2) + 4 / 29)
+    return torch.stack([116 * f[..., 1] - 16, 500 * (f[..., 0] - f[..., 1]),
+                        200 * (f[..., 1] - f[..., 2])], dim=-1)
+
+
+def lab_to_rgb(lab) -> Tensor:
+    """CIE Lab (D65) to sRGB: (..., 3) -> (..., 3), clipped to [0, 1] (out-of-gamut colours
+    are clipped, as ``skimage.color.lab2rgb`` does)."""
+    lab = _colour_tensor(lab, "lab")
+    fy = (lab[..., 0] + 16) / 116
+    f = torch.stack([fy + lab[..., 1] / 500, fy, fy - lab[..., 2] / 200], dim=-1)
+    xyz = torch.where(f > _DELTA, f ** 3, 3 * _DELTA ** 2 * (f - 4 / 29)) * WHITE_D65.to(lab)
+    linear = (xyz @ torch.linalg.inv(RGB_TO_XYZ).to(lab).T).clamp(min=0)
+    rgb = torch.where(linear > 0.0031308, 1.055 * linear.clamp(min=0.0031308) ** (1 / 2.4) - 0.055,
+                      12.92 * linear)
+    return rgb.clamp(0.0, 1.0)
+
+
+# ---------------------------------------------------------------- quantized ab
+def ab_bin_centres(step: float = 20.0, limit: float = 110.0) -> Tensor:
+    """(Q, 2) centres of a square grid of (a, b) bins of side ``step`` covering [-limit, limit]."""
+    step, limit = check_positive(step, "step"), check_positive(limit, "limit")
+    count = int(np.floor(2 * limit / step))
+    centres = (torch.arange(count, dtype=torch.float32) - (count - 1) / 2) * step
+    return torch.cartesian_prod(centres, centres)
+
+
+def quantize_ab(ab: Tensor, centres: Tensor) -> Tensor:
+    """Index of the nearest bin centre: ab (..., 2), centres (Q, 2) -> (...) int64."""
+    if ab.shape[-1] != 2 or centres.ndim != 2 or centres.shape[1] != 2:
+        raise ValueError(f"ab must be (..., 2) and centres (Q, 2), got {tuple(ab.shape)} and "
+                         f"{tuple(centres.shape)}")
+    distances = torch.cdist(ab.reshape(-1, 2).to(centres), centres)
+    return distances.argmin(dim=1).reshape(ab.shape[:-1])
+
+
+def decode_ab(logits: Tensor, centres: Tensor, temperature: float = 0.38) -> Tensor:
+    """(a, b) from per-pixel bin scores: logits (N, Q, H, W) -> (N, 2, H, W).
+
+    The *annealed mean* of Zhang et al.: ``softmax(logits / T) @ centres``. T = 1 gives the
+    mean of the predicted distribution (as dull as regression), T -> 0 its mode.
+    """
+    temperature = check_positive(temperature, "temperature")
+    if logits.ndim != 4 or logits.shape[1] != centres.shape[0]:
+        raise ValueError(f"logits must be (N, Q, H, W) with Q = {centres.shape[0]} bins, got "
+                         f"{tuple(logits.shape)}")
+    weights = torch.softmax(logits / temperature, dim=1)
+    return torch.einsum("nqhw,qk->nkhw", weights, centres.to(logits))
+
+
+def colourfulness(rgb) -> float:
+    """Hasler and Suesstrunk's colourfulness of an sRGB image (..., 3) in [0, 1], scaled by 255:
+    ``sqrt(var(rg) + var(yb)) + 0.3 sqrt(mean(rg)^2 + mean(yb)^2)`` with rg = R - G and
+    yb = (R + G) / 2 - B. 0 for any grey image; about 30 is 'moderately colourful'."""
+    rgb = _colour_tensor(rgb, "rgb").double() * 255
+    rg = rgb[..., 0] - rgb[..., 1]
+    yb = (rgb[..., 0] + rgb[..., 1]) / 2 - rgb[..., 2]
+    spread = torch.sqrt(rg.var(unbiased=False) + yb.var(unbiased=False))
+    return float(spread + 0.3 * torch.sqrt(rg.mean() ** 2 + yb.mean() ** 2))
+
+
+def mean_chroma(ab: Tensor) -> float:
+    """Mean chroma sqrt(a^2 + b^2) of (N, 2, H, W) colour channels: 0 for grey."""
+    if ab.ndim != 4 or ab.shape[1] != 2:
+        raise ValueError(f"ab must be (N, 2, H, W), got {tuple(ab.shape)}")
+    return float(ab.double().pow(2).sum(1).sqrt().mean())
+
+
+# ---------------------------------------------------------------- the colorizing network
+def pixel_network(out_channels: int, hidden: int = 32) -> nn.Sequential:
+    """A fully convolutional (N, 1, H, W) -> (N, out_channels, H, W) network: three 3x3
+    convolutions (the middle one dilated, so each output sees 9 x 9 pixels) and a 1x1 one."""
+    out_channels, hidden = check_int(out_channels, "out_channels", 1), check_int(hidden, "hidden", 1)
+    return nn.Sequential(
+        nn.Conv2d(1, hidden, 3, padding=1), nn.ReLU(),
+        nn.Conv2d(hidden, hidden, 3, padding=2, dilation=2), nn.ReLU(),
+        nn.Conv2d(hidden, hidden, 3, padding=1), nn.ReLU(),
+        nn.Conv2d(hidden, out_channels, 1))
+
+
+class Colorizer(nn.Module):
+    """Lightness (N, 1, H, W), scaled to [0, 1], -> (N, out_channels, H, W): 2 for (a, b)
+    regression, Q for bin classification (``pixel_network``)."""
+
+    def __init__(self, out_channels: int, hidden: int = 32):
+        super().__init__()
+        self.net = pixel_network(out_channels, hidden)
+
+    def forward(self, lightness: Tensor) -> Tensor:
+        return self.net(lightness)
+
+
+def train_colorizer(model: nn.Module, lightness: Tensor, ab: Tensor, mode: str,
+                    centres: Tensor | None = None, steps: int = 200, batch_size: int = 16,
+                    lr: float = 3e-3, seed: int = 0) -> list[float]:
+    """Fit ``model`` to colour lightness (N, 1, H, W) in [0, 1] with ab (N, 2, H, W).
+
+    mode "regression": squared error on ab / 100; "classification": cross-entropy against
+    the nearest of ``centres`` (Q, 2). Returns the per-step losses.
+    """
+    check_choice(mode, "mode", ("regression", "classification"))
+    steps = check_int(steps, "steps", 1)
+    if mode == "classification":
+        if centres is None:
+            raise ValueError("centres must be given for mode='classification'")
+        labels = quantize_ab(ab.movedim(1, -1), centres)
+    device = model_device(model)
+
+    def batch_loss(generator):
+        idx = torch.randint(0, lightness.shape[0], (batch_size,), generator=generator)
+        out = model(lightness[idx].to(device))
+        if mode == "regression":
+            return F.mse_loss(out, ab[idx].to(device) / 100)
+        return F.cross_entropy(out, labels[idx].to(device))
+    return fit_steps(model, batch_loss, steps, check_positive(lr, "lr"), seed)

@@ -1,0 +1,238 @@
+"""Self-supervised learning: contrastive losses, SimCLR views and training, and the linear
+probe that evaluates every representation the same way.
+
+Shapes: embeddings ``(N, D)``, images ``(N, C, H, W)`` in [0, 1].
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..validate import check_int, check_positive
+
+
+def _check_pair(a: torch.Tensor, b: torch.Tensor, names: str) -> None:
+    first, second = names.split(",")
+    for name, value in ((first, a), (second.strip(), b)):
+        if not isinstance(value, torch.Tensor) or value.ndim != 2:
+            raise ValueError(f"{name} must be an (N, D) tensor, got {tuple(getattr(value, 'shape', ()))}")
+    if a.shape != b.shape:
+        raise ValueError(f"{names} must have the same shape, got {tuple(a.shape)} and {tuple(b.shape)}")
+
+
+def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float = 0.5) -> torch.Tensor:
+    """SimCLR's normalised-temperature cross-entropy. z1, z2: (N, D), row i of each is a view
+    of image i. Every one of the 2N views is an anchor; its positive is the other view of its
+    image and the 2N - 2 views of other images are negatives (its own copy is excluded):
+    loss_i = -log( exp(s_ip / t) / sum_{k != i} exp(s_ik / t) ) with cosine similarities s.
+    Returns the mean over the 2N anchors.
+    """
+    _check_pair(z1, z2, "z1, z2")
+    temperature = check_positive(temperature, "temperature")
+    z = F.normalize(torch.cat([z1, z2]), dim=1)              # (2N, D)
+    similarity = z @ z.T / temperature                        # (2N, 2N)
+    n = len(z1)
+    similarity = similarity.masked_fill(torch.eye(2 * n, dtype=torch.bool, device=z.device), float("-inf"))
+    positive = torch.cat([torch.arange(n, 2 * n), torch.arange(n)]).to(z.device)
+    return F.cross_entropy(similarity, positive)
+
+
+def contrastive_pair_loss(a: torch.Tensor, b: torch.Tensor, same: torch.Tensor,
+                          margin: float = 1.0) -> torch.Tensor:
+    """Pairs (a_i, b_i): (N, D) each, ``same``: (N,) bool. Pull same pairs together (d^2),
+    push different pairs until they are ``margin`` apart (max(0, margin - d)^2). Mean over N."""
+    _check_pair(a, b, "a, b")
+    if same.shape != (len(a),):
+        raise ValueError(f"same must be (N,) = ({len(a)},), got {tuple(same.shape)}")
+    margin = check_positive(margin, "margin")
+    d = (a - b).norm(dim=1)
+    return torch.where(same.bool(), d ** 2, F.relu(margin - d) ** 2).mean()
+
+
+def triplet_loss(anchor: torch.Tensor, positive: torch.Tensor, negative: torch.Tensor,
+                 margin: float = 1.0) -> torch.Tensor:
+    """mean over rows of max(0, |a - p| - |a - n| + margin); each argument (N, D)."""
+    _check_pair(anchor, positive, "anchor, positive")
+    _check_pair(anchor, negative, "anchor, negative")
+    margin = check_positive(margin, "margin")
+    return F.relu((anchor - positive).norm(dim=1) - (anchor - negative).norm(dim=1) + margin).mean()
+
+
+def hardest_negatives(embeddings: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """For every row, the index of the closest row with a *different* label (batch-hard
+    mining). embeddings: (N, D), labels: (N,) -> (N,) int64."""
+    if embeddings.ndim != 2 or labels.shape != embeddings.shape[:1]:
+        raise ValueError(f"embeddings must be (N, D) and labels (N,), got "
+                         f"{tuple(embeddings.shape)} and {tuple(labels.shape)}")
+    distance = torch.cdist(embeddings, embeddings)
+    distance = distance.masked_fill(labels[:, None] == labels[None, :], float("inf"))
+    if torch.isinf(distance).all(dim=1).any():
+        raise ValueError("every row needs at least one row with another label in the batch")
+    return distance.argmin(dim=1)
+
+
+def fit_logistic(features: torch.Tensor, labels: torch.Tensor, c: float = 1.0,
+                 classes: int | None = None, max_iter: int = 500) -> tuple[torch.Tensor, torch.Tensor]:
+    """Multinomial logistic regression with scikit-learn's objective,
+    0.5 |W|^2 + c * sum_i cross-entropy_i, minimised by L-BFGS in float64.
+    features: (N, D), labels: (N,) -> weight (K, D), bias (K,). ``max_iter`` caps L-BFGS's
+    iterations (lower it for a quick, approximate fit)."""
+    if features.ndim != 2 or labels.shape != features.shape[:1]:
+        raise ValueError(f"features must be (N, D) and labels (N,), got {tuple(features.shape)} "
+                         f"and {tuple(labels.shape)}")
+    c = check_positive(c, "c")
+    x = features.detach().double().cpu()
+    y = labels.cpu().long()
+    classes = int(y.max()) + 1 if classes is None else check_int(classes, "classes", 2)
+    weight = torch.zeros(classes, x.shape[1], dtype=torch.float64, requires_grad=True)
+    bias = torch.zeros(classes, dtype=torch.float64, requires_grad=True)
+    optimizer = torch.optim.LBFGS([weight, bias], lr=1, max_iter=check_int(max_iter, "max_iter", 1),
+                                  tolerance_grad=1e-10,
+                                  tolerance_change=1e-12, history_size=20, line_search_fn="strong_wolfe")
+
+    def objective():
+        optimizer.zero_grad()
+        loss = 0.5 * (weight ** 2).sum() + c * F.cross_entropy(x @ weight.T + bias, y, reduction="sum")
+        loss.backward()
+        return loss
+
+    optimizer.step(objective)
+    return weight.detach(), bias.detach()
+
+
+def linear_probe(train_features: torch.Tensor, train_labels: torch.Tensor,
+                 test_features: torch.Tensor, test_labels: torch.Tensor, c: float = 1.0) -> float:
+    """Freeze the features, standardise them with the training set's mean and std, fit
+    ``fit_logistic`` on the training rows and return the accuracy on the test rows."""
+    if test_features.ndim != 2 or test_features.shape[1] != train_features.shape[1]:
+        raise ValueError(f"test_features must be (M, D) with D = {train_features.shape[1]}, "
+                         f"got {tuple(test_features.shape)}")
+    mean = train_features.double().mean(dim=0)
+    std = train_features.double().std(dim=0).clamp_min(1e-8)
+    weight, bias = fit_logistic((train_features.double() - mean) / std, train_labels, c,
+                                classes=int(max(train_labels.max(), test_labels.max())) + 1)
+    logits = ((test_features.detach().double().cpu() - mean.cpu()) / std.cpu()) @ weight.T + bias
+    return (logits.argmax(dim=1) == test_labels.cpu()).double().mean().item()
+
+
+def simclr_views(images: torch.Tensor, generator: torch.Generator, min_scale: float = 0.6,
+                 noise: float = 0.05) -> torch.Tensor:
+    """One random view of each image: resized crop (area share in [min_scale, 1], via
+    torchvision's roi_align), horizontal flip, colour jitter (a random gain per channel and a
+    brightness shift), and fresh pixel noise. images: (N, C, H, W) -> (N, C, H, W)."""
+    from torchvision.ops import roi_align
+
+    n, _, height, width = images.shape
+    rand = lambda *shape: torch.rand(*shape, generator=generator)  # noqa: E731
+    side = torch.sqrt(min_scale + (1 - min_scale) * rand(n))          # crop side / image side
+    x0, y0 = rand(n) * (1 - side) * width, rand(n) * (1 - side) * height
+    boxes = torch.stack([torch.arange(n, dtype=torch.float32), x0, y0, x0 + side * width,
+                         y0 + side * height], dim=1).to(images)
+    views = roi_align(images, boxes, (height, width), aligned=True)
+    flip = rand(n) < 0.5
+    views = torch.where(flip[:, None, None, None].to(images.device), views.flip(3), views)
+    channels = images.shape[1]
+    if channels > 1:   # a random order of the colour channels: colour alone cannot identify an image
+        order = torch.argsort(rand(n, channels), dim=1).to(images.device)
+        views = torch.gather(views, 1, order[:, :, None, None].expand_as(views))
+    gain = (0.6 + 0.8 * rand(n, channels, 1, 1)).to(images)
+    shift = (0.2 * rand(n, 1, 1, 1) - 0.1).to(images)
+    views = views * gain + shift
+    views = views + noise * torch.randn(views.shape, generator=generator).to(images)
+    return views.clamp(0, 1)
+
+
+class SimCLR(nn.Module):
+    """An encoder plus a projection head (Linear-ReLU-Linear); the loss is computed on the
+    head's output z, the representation kept for downstream tasks is the encoder's h."""
+
+    def __init__(self, encoder: nn.Module, projection: int = 32):
+        super().__init__()
+        self.encoder = encoder
+        features = encoder.out_features
+        self.head = nn.Sequential(nn.Linear(features, features), nn.ReLU(),
+                                  nn.Linear(features, check_int(projection, "projection", 1)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.encoder(x))
+
+
+def train_simclr(model: SimCLR, images: torch.Tensor, steps: int = 300, batch: int = 128,
+                 temperature: float = 0.5, lr: float = 3e-3, seed: int = 0) -> list[float]:
+    """Adam on nt_xent of two simclr_views of random mini-batches. Returns the loss per step."""
+    from ..train import fit_steps
+
+    batch = check_int(batch, "batch", 2)
+    temperature = check_positive(temperature, "temperature")
+
+    def batch_loss(generator):
+        x = images[torch.randint(0, len(images), (batch,), generator=generator)]
+        return nt_xent(model(simclr_views(x, generator)), model(simclr_views(x, generator)), temperature)
+
+    return fit_steps(model, batch_loss, check_int(steps, "steps", 1), check_positive(lr, "lr"), seed)
+
+
+@torch.no_grad()
+def encode(encoder: nn.Module, images: torch.Tensor, batch: int = 512) -> torch.Tensor:
+    """Features of ``images`` from a frozen encoder in eval mode: (N, F) on the CPU."""
+    was_training = encoder.training
+    encoder.eval()
+    device = next(encoder.parameters()).device
+    out = torch.cat([encoder(images[i:i + batch].to(device)).cpu() for i in range(0, len(images), batch)])
+    encoder.train(was_training)
+    return out
+
+
+def train_embedding(net: nn.Module, x: torch.Tensor, y: torch.Tensor, loss: str = "triplet",
+                    mining: str = "random", steps: int = 300, batch: int = 128, margin: float = 1.0,
+                    lr: float = 3e-3, seed: int = 0) -> dict[str, list[float]]:
+    """Metric learning on labelled data x: (N, ...), y: (N,).
+
+    ``loss="pair"``: contrastive_pair_loss on pairs that share the label half of the time;
+    ``loss="triplet"``: triplet_loss with a random positive (same label) and a negative chosen
+    at random (``mining="random"``) or the hardest one in the batch (``mining="hard"``).
+    Returns the loss and the share of active rows (loss > 0) per step.
+    """
+    from ..train import fit_steps
+    from ..validate import check_choice
+
+    check_choice(loss, "loss", ("pair", "triplet"))
+    check_choice(mining, "mining", ("random", "hard"))
+    batch = check_int(batch, "batch", 2)
+    by_class = [torch.nonzero(y == c)[:, 0] for c in range(int(y.max()) + 1)]
+    history = {"loss": [], "active": []}
+
+    def partner(anchor_labels, same, generator):
+        """An index with the same label where ``same`` is True, another label elsewhere."""
+        picks = []
+        for label, want_same in zip(anchor_labels.tolist(), same.tolist()):
+            if want_same:
+                pool = by_class[label]
+            else:
+                other = [c for c in range(len(by_class)) if c != label and len(by_class[c])]
+                pool = by_class[other[int(torch.randint(0, len(other), (1,), generator=generator))]]
+            picks.append(pool[int(torch.randint(0, len(pool), (1,), generator=generator))])
+        return torch.stack(picks)
+
+    def batch_loss(generator):
+        idx = torch.randint(0, len(x), (batch,), generator=generator)
+        anchor = net(x[idx])
+        if loss == "pair":
+            same = torch.rand(batch, generator=generator) < 0.5
+            other = net(x[partner(y[idx], same, generator)])
+            d = (anchor - other).norm(dim=1)
+            rows = torch.where(same, d ** 2, F.relu(margin - d) ** 2)
+        else:
+            positive = net(x[partner(y[idx], torch.ones(batch, dtype=torch.bool), generator)])
+            if mining == "random":
+                negative = net(x[partner(y[idx], torch.zeros(batch, dtype=torch.bool), generator)])
+            else:
+                negative = anchor[hardest_negatives(anchor.detach(), y[idx])]
+            rows = F.relu((anchor - positive).norm(dim=1) - (anchor - negative).norm(dim=1) + margin)
+        history["loss"].append(rows.mean().item())
+        history["active"].append((rows > 0).float().mean().item())
+        return rows.mean()
+
+    fit_steps(net, batch_loss, check_int(steps, "steps", 1), check_positive(lr, "lr"), seed)
+    return history
