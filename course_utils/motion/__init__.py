@@ -1,1 +1,6 @@
-"""TODO motion."""
+"""Chapter 06, tracking. Read in this order: ``flow`` (warping, Lucas-Kanade in three forms, the
+structure tensor, the attention copy), ``flow_net`` (the learned flow network),
+``colorization`` (Lab, ab bins, the colorizer), ``tracking`` (tracking by colorization, mask
+propagation), ``figures`` (drawing only). The chapter's data generator: ``flow_pairs`` (frame
+pairs and sequences with exact flow).
+"""
