@@ -8,7 +8,7 @@ CHAPTER ?=
 WORKERS ?= 2
 ROOT_FLAG := $(shell [ "$$(id -u)" = "0" ] && echo --allow-root)
 
-.PHONY: setup lab test test-fast bench release autograde merge-grades site clean
+.PHONY: setup lab test test-fast bench times release autograde merge-grades site clean
 
 setup: $(STAMP)
 
@@ -34,6 +34,12 @@ test-fast: setup
 
 bench: setup
 	$(BIN)/python -m benchmarks
+
+# Run every notebook (or CHAPTER=stem ...) alone, one after another, record the wall and CPU time
+# each one prints at its end in notebooks/run_times.json, and write those figures into the
+# title cells and the README's chapter table (never typed by hand).
+times: setup
+	$(BIN)/python -m course_utils.instructor.run_times measure $(foreach c,$(CHAPTER),--chapter $(c))
 
 clean:
 	rm -rf $(VENV) release autograded feedback gradebook*.db grades*.csv test-artifacts site

@@ -1,7 +1,7 @@
 """NMS speed: the taught loop, its vectorised twin and torchvision.ops.nms, side by side.
 
 Run with ``python -m benchmarks nms``. On 5,000 random boxes prints the median time of each
-implementation (``nms.nms_timings``), then the class-aware ``batched_nms`` against
+implementation (``recognition.speed.nms_table``, the table chapter 04 prints), then the class-aware ``batched_nms`` against
 torchvision's; the vectorised version is expected to stay within 3x of torchvision's
 compiled kernel, the loop far behind both.
 """
@@ -11,7 +11,8 @@ import torch
 import torchvision
 
 from course_utils.recognition.boxes import random_boxes
-from course_utils.recognition.nms import batched_nms, nms_timings
+from course_utils.recognition.nms import batched_nms
+from course_utils.recognition.speed import nms_table
 from course_utils.timing import time_call
 from course_utils.viz import format_table
 
@@ -27,7 +28,7 @@ def main(repeat: int = 15) -> dict[str, float]:
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        rows = nms_timings(N_BOXES, IOU_THRESHOLD, repeat=repeat)
+        rows = nms_table(N_BOXES, IOU_THRESHOLD, repeat=repeat)
         if len({row["kept"] for row in rows}) != 1:
             raise AssertionError("the NMS implementations disagree on the number kept")
         print(f"{N_BOXES} random boxes, IoU threshold {IOU_THRESHOLD}")

@@ -8,8 +8,10 @@ are imported by folder, e.g. ``from course_utils.filtering import filters``.
 """
 from .checks import check_function, check_raises
 from .data import AVAILABLE_IMAGES, load_image
-from .device import count_parameters, get_device, model_device, seed_everything
-from .train import accuracy, evaluate, fit
+from .device import get_device, model_device, seed_everything
+from .model_size import count_parameters
+from .metrics import accuracy
+from .train import evaluate, fit
 from .viz import format_table, plot_history, show_image, show_images
 from .widgets import live, slider
 

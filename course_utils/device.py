@@ -1,4 +1,4 @@
-"""Device choice, seeding and model bookkeeping, used in every notebook's setup cell."""
+"""Device choice and seeding, used in every notebook's setup cell."""
 from __future__ import annotations
 
 import os
@@ -30,13 +30,6 @@ def model_device(model: torch.nn.Module) -> torch.device:
     return torch.device("cpu")
 
 
-def count_parameters(model: torch.nn.Module) -> int:
-    """Number of trainable scalars in ``model``."""
-    if not isinstance(model, torch.nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    return sum(p.numel() for p in model.parameters() if p.requires_grad)
-
-
 def seed_everything(seed: int = 0, deterministic: bool = True) -> int:
     """Seed Python, NumPy and torch (all devices); return the seed.
 
@@ -57,16 +50,3 @@ def seed_everything(seed: int = 0, deterministic: bool = True) -> int:
         warnings.filterwarnings("ignore", message="max_unpooling2d_forward_out does not have "
                                 "a deterministic implementation")
     return seed
-
-
-def count_multiply_adds(model: torch.nn.Module, *inputs: torch.Tensor) -> int:
-    """Multiply-adds of one forward pass ``model(*inputs)``, from torch's FLOP counter
-    (``torch.utils.flop_counter``; one multiply-add = 2 FLOPs)."""
-    from torch.utils.flop_counter import FlopCounterMode
-
-    if not isinstance(model, torch.nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    counter = FlopCounterMode(display=False)
-    with counter, torch.no_grad():
-        model(*inputs)
-    return counter.get_total_flops() // 2

@@ -71,12 +71,22 @@ def iou_from_confusion(confusion: Tensor) -> Tensor:
 
 
 def accuracy(pred, target) -> float:
-    """Fraction of items whose predicted label equals the target: pred, target same shape."""
-    pred, target = as_labels(pred, "pred"), as_labels(target, "target")
+    """Fraction of items whose predicted label equals the target. ``pred`` holds integer labels
+    of ``target``'s shape, or scores with one more (last) axis, e.g. logits (N, K) for targets
+    (N,), whose argmax along that axis is the predicted label."""
+    if isinstance(pred, np.ndarray):
+        pred = torch.from_numpy(pred)
+    target = as_labels(target, "target")
+    if isinstance(pred, torch.Tensor) and pred.ndim == target.ndim + 1:
+        if pred.shape[:-1] != target.shape or pred.shape[-1] == 0:
+            raise ValueError(f"scores pred must have shape {tuple(target.shape)} + (K,) with K >= 1 "
+                             f"to match target, got {tuple(pred.shape)}")
+        pred = pred.argmax(dim=-1)
+    pred = as_labels(pred, "pred")
     if pred.shape != target.shape or pred.numel() == 0:
         raise ValueError(f"pred and target must be non-empty with the same shape, got "
                          f"{tuple(pred.shape)} and {tuple(target.shape)}")
-    return float((pred == target).double().mean())
+    return float((pred == target.to(pred.device)).double().mean())
 
 
 def mean_iou(pred, target, num_classes: int, per_class: bool = False):

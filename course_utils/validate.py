@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Iterable
 
 import numpy as np
+import torch
 
 
 def as_float_array(x, name: str, ndim: int | Iterable[int] | None = None,
@@ -72,3 +73,33 @@ def check_shape_2d(shape) -> tuple[int, int]:
     if not ok:
         raise ValueError(f"shape must be two positive integers (H, W), got {shape!r}")
     return int(shape[0]), int(shape[1])
+
+
+def as_float_tensor(x, name: str) -> torch.Tensor:
+    """``x`` as a real floating tensor (integers and bools become float32); names ``name``
+    in the TypeError raised for non-numeric or complex input."""
+    if not isinstance(x, torch.Tensor):
+        arr = np.asarray(x)
+        if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+            raise TypeError(f"{name} must be a numeric tensor or array, got dtype {arr.dtype}")
+        x = torch.as_tensor(arr)
+    if x.is_complex():
+        raise TypeError(f"{name} must be real-valued, got dtype {x.dtype}")
+    return x if x.is_floating_point() else x.float()
+
+
+def as_vector(x, name: str, length: int, floating: bool = True) -> torch.Tensor:
+    """``x`` as a (length,) tensor (one value per item, e.g. per box), else a ValueError naming
+    ``name``; ``floating`` makes it a real floating tensor as ``as_float_tensor`` does."""
+    x = as_float_tensor(x, name) if floating else torch.as_tensor(x)
+    if x.ndim != 1 or x.shape[0] != length:
+        raise ValueError(f"{name} must have shape ({length},), got {tuple(x.shape)}")
+    return x
+
+
+def check_fraction(value, name: str) -> float:
+    """``value`` as a float in [0, 1] (an IoU or score threshold), else a ValueError."""
+    value = check_positive(value, name, allow_zero=True)
+    if value > 1:
+        raise ValueError(f"{name} must lie in [0, 1], got {value}")
+    return value

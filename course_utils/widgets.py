@@ -5,6 +5,7 @@ Tests call the plain function; notebooks call ``live(show_x, param=slider(...))`
 from __future__ import annotations
 
 import sys
+import traceback
 from typing import Callable
 
 import ipywidgets as widgets
@@ -41,7 +42,6 @@ def _error_output() -> dict:
     if shell is not None:
         lines = shell.InteractiveTB.structured_traceback(etype, value, tb)
     else:
-        import traceback
         lines = traceback.format_exception(etype, value, tb)
     return {"output_type": "error", "ename": etype.__name__, "evalue": str(value),
             "traceback": list(lines)}

@@ -1,5 +1,6 @@
 """Tests for course_utils.sound.audio against torch.stft / istft, scipy, torchmetrics and the mel
-formula, plus the denoiser and the errors."""
+formula, the window-resolution measures against hand-made spectra and signals, plus the denoiser
+and the errors."""
 from __future__ import annotations
 
 import numpy as np
@@ -106,3 +107,65 @@ def test_errors_name_the_argument():
         audio.mel_filterbank(10, 256, 8000, fmin=5000)
     with pytest.raises(ValueError, match="share"):
         audio.quiet_frames(torch.zeros(3, 4, dtype=torch.complex128), 0.0)
+
+
+def test_stft_frequencies_match_numpy_and_label_the_rows():
+    for n_fft, rate in ((256, 8000), (100, 16000), (2, 1)):
+        np.testing.assert_allclose(audio.stft_frequencies(n_fft, rate), np.fft.rfftfreq(n_fft, 1 / rate), rtol=1e-12)
+    tone = np.sin(2 * np.pi * 1500 * np.arange(4000) / 8000)
+    row = audio.stft(torch.tensor(tone), 256, 64).abs().mean(dim=1).argmax().item()
+    assert audio.stft_frequencies(256, 8000)[row] == 1500
+    with pytest.raises(ValueError, match="n_fft"):
+        audio.stft_frequencies(1, 8000)
+
+
+def test_count_peaks_on_a_hand_made_spectrum():
+    bins = np.arange(60)
+    profile = sum(h * np.exp(-0.5 * ((bins - c) / 1.5) ** 2) for c, h in ((8, 1.0), (20, 0.6), (32, 0.2), (44, 0.35)))
+    profile[-3:] = [0.5, 0.7, 0.9]                        # a rising edge at the end is not a peak
+    assert audio.count_peaks(profile) == 3                # 1.0, 0.6 and 0.35 clear 0.3; 0.2 does not
+    assert audio.count_peaks(profile, 0.5) == 2
+    assert audio.count_peaks(profile, 0.0) == 4
+    assert audio.count_peaks(np.ones(5)) == 0 and audio.count_peaks([1.0, 2.0]) == 0
+    # on noise: the strict local maxima above the threshold, counted by comparing neighbours
+    for seed in range(5):
+        p = np.random.default_rng(seed).random(200)
+        expected = np.sum((p[1:-1] > p[:-2]) & (p[1:-1] > p[2:]) & (p[1:-1] > 0.3 * p.max()))
+        assert audio.count_peaks(p) == expected
+    with pytest.raises(ValueError, match="profile must have 1"):
+        audio.count_peaks(np.ones((3, 3)))
+    with pytest.raises(ValueError, match="min_fraction"):
+        audio.count_peaks(profile, 1.5)
+
+
+@pytest.mark.parametrize("n_fft", [256, 512])
+def test_a_click_lasts_half_the_window(n_fft):
+    # a unit impulse gives every bin of a frame the window's value where it falls; the Hann
+    # window exceeds half its peak over the middle half of its length: n_fft / 2 samples
+    signal = np.zeros(16000)
+    signal[8005] = 1.0                                    # between frame boundaries, no ties
+    magnitude = audio.stft(torch.tensor(signal), n_fft, 16).abs().numpy()
+    freqs = audio.stft_frequencies(n_fft, 8000)
+    assert audio.click_duration_ms(magnitude, freqs, 16, 3500, 8000) == pytest.approx(1000 * n_fft / 2 / 8000)
+    with pytest.raises(ValueError, match="freqs"):
+        audio.click_duration_ms(magnitude, freqs[:-1], 16, 3500, 8000)
+    with pytest.raises(ValueError, match="above"):
+        audio.click_duration_ms(magnitude, freqs, 16, 4000, 8000)
+
+
+def test_only_a_long_window_resolves_two_close_tones_and_it_smears_the_click():
+    t = np.arange(16000) / 8000
+    signal = 0.4 * np.sin(2 * np.pi * 1000 * t) + 0.4 * np.sin(2 * np.pi * 1060 * t)
+    signal[8000] += 8.0
+    rows = {n: audio.window_resolution(signal, n, 32, band=(900, 1150), before=8000) for n in (64, 256, 1024)}
+    assert [rows[n]["peaks in band"] for n in (64, 256, 1024)] == [0, 2, 2]     # 125 Hz bins see one bump
+    assert rows[64]["click lasts (ms)"] < rows[256]["click lasts (ms)"] < rows[1024]["click lasts (ms)"]
+    assert rows[1024]["bin spacing (Hz)"] == 8000 / 1024 and rows[256]["window (ms)"] == 32
+    one_tone = audio.window_resolution(np.sin(2 * np.pi * 1000 * t), 1024, 32, band=(900, 1150), before=8000)
+    assert one_tone["peaks in band"] == 1
+    with pytest.raises(ValueError, match="band"):
+        audio.window_resolution(signal, 256, 32, band=(1150, 900), before=8000)
+    with pytest.raises(ValueError, match="band"):
+        audio.window_resolution(signal, 64, 32, band=(1010, 1020), before=8000)
+    with pytest.raises(ValueError, match="before"):
+        audio.window_resolution(signal, 1024, 32, band=(900, 1150), before=1000)

@@ -1,5 +1,5 @@
 """Tests for course_utils.sound.audiovisual and the generated sounds: the distillation loss, the
-trainers, ideal masks and a short separation run."""
+trainers and the sound CNN, ideal masks and a short separation run."""
 from __future__ import annotations
 
 import numpy as np
@@ -7,9 +7,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from course_utils.metrics import accuracy
 from course_utils.sound import audio, audiovisual
 from course_utils.sound.sounds import (SOUND_CLASSES, frames_for, make_sound, sound_dataset,
                                        speech_like)
+from course_utils.train import predict
 
 pytestmark = pytest.mark.chapter("11_sound")
 
@@ -81,3 +83,24 @@ def test_students_and_separator_learn(one_torch_thread):
     assert audio.si_sdr(estimate, first[keep]).mean() > audio.si_sdr((first + second)[keep], first[keep]).mean()
     with pytest.raises(ValueError, match="same length"):
         audiovisual.train_on_targets(model, specs, y[:3])
+
+
+def test_sound_cnn_learns_labels_and_a_teachers_classes(one_torch_thread):
+    waves, labels = sound_dataset(400, seed=0)
+    test_waves, test_labels = sound_dataset(200, seed=1)
+    specs = audio.log_mel_spectrogram(torch.tensor(waves))[:, None]
+    test_specs = audio.log_mel_spectrogram(torch.tensor(test_waves))[:, None]
+    y, y_test = torch.tensor(labels), torch.tensor(test_labels)
+    model = audiovisual.train_sound_cnn(specs, y, len(SOUND_CLASSES), steps=100)
+    assert not model.training
+    assert accuracy(predict(model, test_specs), y_test) > 0.9
+    # a teacher whose classes are a permutation of the labels: the student learns the teacher's
+    # classes (soft targets), not the sounds' own labels
+    permutation = torch.tensor([3, 0, 6, 1, 7, 2, 5, 4])
+    teacher = F.one_hot(permutation[y], len(SOUND_CLASSES)).float() * 0.9 + 0.1 / len(SOUND_CLASSES)
+    student = audiovisual.train_sound_cnn(specs, teacher, len(SOUND_CLASSES), steps=100, seed=1)
+    assert accuracy(predict(student, test_specs), permutation[y_test]) > 0.9
+    with pytest.raises(ValueError, match="inputs must be"):
+        audiovisual.train_sound_cnn(specs[:, 0], y, len(SOUND_CLASSES))
+    with pytest.raises(ValueError, match="classes"):
+        audiovisual.train_sound_cnn(specs, y, 1)

@@ -1,12 +1,16 @@
-"""The camera pipeline against its formula, exposure calibration, clipping measures, and the
-simulated population's attributes."""
+"""The camera pipeline against its formula, exposure calibration and metering, clipping measures,
+codes as network input (against torchvision), and the simulated population's attributes and
+composition."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
+import torch
+from torchvision.transforms.functional import to_tensor
 
 from course_utils.audit import camera
-from course_utils.audit.population import REFLECTANCE, SIZE, make_population
+from course_utils.audit.population import REFLECTANCE, SIZE, composition, make_population
 
 pytestmark = pytest.mark.chapter("10_ethics_audits")
 
@@ -66,3 +70,43 @@ def test_population_attributes():
     assert np.abs(inner - 1).max() < 0.8          # texture only, no spot
     with pytest.raises(ValueError, match="share_group1"):
         make_population(10, share_group1=1.5)
+
+
+def test_metered_capture_puts_every_image_at_mid_grey():
+    radiance = np.stack([np.full((4, 4), r) for r in (0.6, 0.3, 0.05)])
+    assert np.all(np.abs(camera.metered_capture(radiance) - 127.5) <= 0.5)
+    # the camera's settings reach both the metering and the capture
+    assert np.all(np.abs(camera.metered_capture(radiance, gamma=1.0, black=0.0) - 127.5) <= 0.5)
+    assert np.all(np.abs(camera.metered_capture(radiance, target=0.25) - 0.25 * 255) <= 0.5)
+    with pytest.raises(ValueError, match="radiance must have 3 dimensions"):
+        camera.metered_capture(np.ones((4, 4)))
+
+
+def test_as_images_matches_torchvision_to_tensor():
+    codes = np.random.default_rng(0).integers(0, 256, (3, 5, 6))
+    images = camera.as_images(codes)
+    assert images.dtype == torch.float32 and images.shape == (3, 1, 5, 6)
+    for image, code in zip(images, codes):
+        torch.testing.assert_close(image, to_tensor(code.astype(np.uint8)), rtol=0, atol=1e-7)
+    assert camera.as_images(np.array([[[0, 15]]]), bits=4).tolist() == [[[[0.0, 1.0]]]]
+    with pytest.raises(ValueError, match="codes must be \\(N, H, W\\)"):
+        camera.as_images(np.zeros((5, 6)))
+    with pytest.raises(ValueError, match="codes must lie in \\[0, 255\\]"):
+        camera.as_images(np.full((1, 2, 2), 300))
+
+
+def test_composition_counts_groups_and_findings():
+    table = composition({"group": np.array([0, 0, 1, 0, 1]), "label": np.array([1, 0, 1, 1, 0])},
+                        {0: "light", 1: "dark"})
+    assert list(table.index) == ["dark", "light"]
+    assert table.loc["dark", "images"] == 2 and table.loc["dark", "share_with_finding"] == 0.5
+    assert table.loc["light", "images"] == 3 and table.loc["light", "share_with_finding"] == pytest.approx(2 / 3)
+    population = make_population(500, share_group1=0.3, seed=1)
+    table = composition(population, {0: "a", 1: "b"})
+    counts = pd.crosstab(population["group"], population["label"])
+    np.testing.assert_array_equal(table["images"], counts.sum(axis=1))
+    np.testing.assert_allclose(table["share_with_finding"], counts[1] / counts.sum(axis=1))
+    with pytest.raises(ValueError, match="names must name every group"):
+        composition(population, {0: "a"})
+    with pytest.raises(ValueError, match="population must hold a 'label'"):
+        composition({"group": population["group"]}, {0: "a", 1: "b"})

@@ -101,13 +101,22 @@ def test_time_call_measures_a_known_sleep():
         time_call(time.sleep, 0, repeat=0)
 
 
-def test_stopwatch_reports_elapsed_time():
+def test_stopwatch_separates_waiting_from_computing():
+    import re
     import time
 
+    from course_utils.instructor.run_times import parse_total
+
     clock = Stopwatch()
-    time.sleep(0.01)
-    assert clock.elapsed() >= 0.01
-    assert str(clock).endswith(" s")
+    time.sleep(0.2)                              # waiting: wall clock only
+    assert clock.elapsed() >= 0.2 and clock.cpu() < 0.1
+    start = time.process_time()
+    while time.process_time() - start < 0.2:     # computing: CPU time too
+        pass
+    assert clock.cpu() >= 0.2
+    text = str(clock)
+    assert re.fullmatch(r"\d+\.\d s wall, \d+\.\d s CPU", text)
+    assert parse_total(f"noise\ntotal run time: {text}\n") == (float(text.split()[0]), float(text.split()[3]))
 
 
 def test_model_device_follows_the_model(device):
@@ -147,7 +156,7 @@ def test_count_multiply_adds_matches_the_layer_formulas():
     import torch
     from torch import nn
 
-    from course_utils.device import count_multiply_adds
+    from course_utils.model_size import count_multiply_adds
 
     assert count_multiply_adds(nn.Linear(3, 4), torch.zeros(2, 3)) == 2 * 3 * 4
     conv = nn.Conv3d(2, 5, (3, 3, 3), padding=1)

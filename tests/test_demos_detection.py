@@ -10,7 +10,7 @@ import torch  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from course_utils.recognition import detection_metrics  # noqa: E402
-from course_utils.recognition import anchors as A, boxes as B, losses as L  # noqa: E402
+from course_utils.recognition import anchors as A, boxes as B, focal as L  # noqa: E402
 from course_utils.recognition import nms as N, one_stage as M  # noqa: E402
 from course_utils.data.shapes import make_dataset  # noqa: E402
 from course_utils.recognition import figures_detection as demos  # noqa: E402

@@ -37,3 +37,25 @@ def test_captures_mark_clipped_pixels_and_exposure_widget():
     assert heights == [camera.clipped_fraction(codes[:1]), camera.clipped_fraction(codes[1:])]
     assert heights[1] == 1.0
     plt.close(fig)
+
+
+def test_experiment_widgets_draw_what_the_experiments_return(monkeypatch):
+    calls = []
+
+    def imbalance(share, images, labels, groups):
+        calls.append((share, images, labels, groups))
+        return [0.1, 0.35]
+
+    monkeypatch.setattr(demos, "imbalance_errors", imbalance)
+    images, labels, groups = np.zeros((2, 1, 16, 16)), np.array([0, 1]), np.array([0, 1])
+    fig = demos.show_imbalance(images, labels, groups, share_dark=0.2)
+    assert calls == [(0.2, images, labels, groups)]
+    assert [bar.get_height() for bar in fig.axes[0].patches] == [0.1, 0.35]
+    assert fig.axes[0].get_title() == "gap +0.250"
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["dark share 0.20"]
+    plt.close(fig)
+    monkeypatch.setattr(demos, "confound_accuracies", lambda agreement: (agreement, 0.5))
+    fig = demos.show_confound_strength(0.8)
+    assert [bar.get_height() for bar in fig.axes[0].patches] == [0.8, 0.5]
+    assert fig.axes[0].get_title() == "nuisance agrees with the label 80%"
+    plt.close(fig)

@@ -7,8 +7,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from course_utils.interpretability import interpret  # noqa: E402
 from course_utils.interpretability import figures as demos  # noqa: E402
+from course_utils.interpretability import interpret  # noqa: E402
 from course_utils.networks import SmallCNN  # noqa: E402
 
 pytestmark = pytest.mark.chapter("07_interpretability")

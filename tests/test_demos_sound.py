@@ -1,4 +1,6 @@
 """Chapter 11 figures and players: what each panel shows."""
+from functools import partial
+
 import matplotlib
 import pytest
 
@@ -7,7 +9,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from course_utils.sound import audio  # noqa: E402
+from course_utils.sound import audio, audiovisual  # noqa: E402
 from course_utils.sound import figures as demos  # noqa: E402
 
 pytestmark = pytest.mark.chapter("11_sound")
@@ -49,3 +51,18 @@ def test_mix_and_denoise_widgets(capsys):
     plt.close(fig)
     player = demos.play(first)
     assert "<audio" in player._repr_html_() and player.data[:4] == b"RIFF"   # a WAV file
+
+
+def test_mix_widget_with_the_separator_bound_as_in_the_notebook(capsys):
+    class KeepAll(torch.nn.Module):                  # a mask of ones: the estimate is the mixture
+        def forward(self, log_mixture, condition):
+            return torch.ones_like(log_mixture)
+
+    rng = np.random.default_rng(1)
+    first, second = np.sin(np.arange(4000) * 0.2), rng.standard_normal(4000) * 0.2
+    separator_call = partial(audiovisual.separate, KeepAll(), n_fft=256, hop=128)
+    fig = demos.show_mix(separator_call, first, second, torch.zeros(8), ratio=1.5)
+    value = audio.si_sdr(torch.tensor(first + 1.5 * second), torch.tensor(first)).item()
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles[0] == f"mixture ({value:.1f} dB)" and titles[1] == f"predicted mask ({value:.1f} dB)"
+    plt.close(fig)

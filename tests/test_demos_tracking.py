@@ -11,9 +11,9 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 from matplotlib.colors import rgb_to_hsv  # noqa: E402
 
-from course_utils.motion import flow  # noqa: E402
-from course_utils.motion import flow_pairs  # noqa: E402
+from course_utils.metrics import endpoint_error  # noqa: E402
 from course_utils.motion import figures as demos  # noqa: E402
+from course_utils.motion import flow, flow_pairs  # noqa: E402
 
 pytestmark = pytest.mark.chapter("06_tracking")
 
@@ -78,7 +78,7 @@ def test_show_flow_estimates_titles_carry_the_epe():
 def test_show_lucas_kanade_reports_the_epe_of_flow_lucas_kanade():
     pair = flow_pairs.textured_pair(32, "translation", 2.0, seed=1)
     fig = demos.show_lucas_kanade(pair["frame0"], pair["frame1"], pair["flow"], window=9, levels=2)
-    expected = flow.endpoint_error(flow.lucas_kanade(pair["frame0"], pair["frame1"], window=9, levels=2),
+    expected = endpoint_error(flow.lucas_kanade(pair["frame0"], pair["frame1"], window=9, levels=2),
                                    pair["flow"])
     assert fig._suptitle.get_text() == f"mean EPE {expected:.3f} px"
     assert "window 9, 2 level(s)" in _titles(fig)[1]

@@ -30,3 +30,18 @@ def test_type_accuracy_bars_and_program_widget():
     assert f"closest shape: {expected}" in [t.get_text() for t in fig.axes[1].texts]
     np.testing.assert_allclose(fig.axes[0].images[0].get_array(), vqa.render_scene(table).transpose(1, 2, 0))
     plt.close(fig)
+
+
+def test_question_widget_shows_the_chosen_question_and_every_answer():
+    data = vqa.sort_of_clevr(2, seed=5, size=32)
+    k = vqa.question_index(1, "blue", "shape")
+    right = data["answers"].clone()
+    wrong = (right + 1) % len(vqa.ANSWERS)
+    fig = demos.show_question(data, {"good": right, "bad": wrong}, scene=1, colour="blue", question_type="shape")
+    texts = {t.get_text(): t.get_color() for t in fig.axes[1].texts}
+    truth = vqa.ANSWERS[int(data["answers"][k])]
+    assert texts[f"good: {truth}"] == "tab:green"
+    assert texts[f"bad: {vqa.ANSWERS[int(wrong[k])]}"] == "tab:red"
+    assert f"truth: {truth}" in texts and "shape of the blue object?" in texts
+    np.testing.assert_allclose(fig.axes[0].images[0].get_array(), data["images"][1].permute(1, 2, 0).numpy())
+    plt.close(fig)

@@ -1,5 +1,5 @@
 """Tests for course_utils.audit.fairness against fairlearn's MetricFrame and metrics, the weights,
-the weighted/resampled trainer and the model card."""
+the weighted/resampled trainer, the audited detector and its two experiments, and the model card."""
 from __future__ import annotations
 
 import numpy as np
@@ -7,13 +7,15 @@ import pandas as pd
 import pytest
 import torch
 from fairlearn.metrics import MetricFrame, false_negative_rate, false_positive_rate, selection_rate
-from sklearn.metrics import accuracy_score
+from sklearn.metrics import accuracy_score, zero_one_loss
 
-from course_utils.audit import fairness
+from course_utils.audit import camera, fairness
+from course_utils.audit.population import make_population
+from course_utils.train import fit_classifier
 
 pytestmark = pytest.mark.chapter("10_ethics_audits")
 
-OURS = {"acc": fairness.accuracy, "fpr": fairness.false_positive_rate,
+OURS = {"acc": accuracy_score, "fpr": fairness.false_positive_rate,
         "fnr": fairness.false_negative_rate, "sel": fairness.selection_rate}
 THEIRS = {"acc": accuracy_score, "fpr": false_positive_rate, "fnr": false_negative_rate, "sel": selection_rate}
 
@@ -80,15 +82,15 @@ def test_resampling_draws_groups_equally_and_reweighting_weights_the_loss(one_to
     results = {}
     for mode in ("plain", "reweight", "resample"):
         model = Constant()
-        fairness.train_classifier(model, torch.zeros(100, 1, 2, 2), labels, weights, mode, steps=400, lr=0.05)
+        fit_classifier(model, torch.zeros(100, 1, 2, 2), labels, weights, mode, steps=400, lr=0.05)
         results[mode] = torch.softmax(model.logits, 0)[1].item()
     assert results["plain"] == pytest.approx(0.1, abs=0.05)
     assert results["reweight"] == pytest.approx(0.5, abs=0.05)
     assert results["resample"] == pytest.approx(0.5, abs=0.08)
     with pytest.raises(ValueError, match="mode"):
-        fairness.train_classifier(Constant(), torch.zeros(3, 1, 2, 2), torch.zeros(3, dtype=torch.long), mode="x")
+        fit_classifier(Constant(), torch.zeros(3, 1, 2, 2), torch.zeros(3, dtype=torch.long), mode="x")
     with pytest.raises(ValueError, match="weights"):
-        fairness.train_classifier(Constant(), torch.zeros(3, 1, 2, 2), torch.zeros(3, dtype=torch.long), [1.0, -1, 1])
+        fit_classifier(Constant(), torch.zeros(3, 1, 2, 2), torch.zeros(3, dtype=torch.long), [1.0, -1, 1])
 
 
 def test_model_card_renders_the_table_and_the_gaps():
@@ -100,3 +102,55 @@ def test_model_card_renders_the_table_and_the_gaps():
     assert "- misses dark findings" in card and "## Notes" in card
     with pytest.raises(ValueError, match="table"):
         fairness.model_card("m", "", "", pd.DataFrame(), [])
+
+
+def test_error_rates_match_scikit_learn_and_metricframe():
+    rng = np.random.default_rng(4)
+    y_true, y_pred = rng.integers(0, 2, 120), rng.integers(0, 2, 120)
+    groups = rng.choice([2, 0, 1], 120)
+    assert fairness.error_rate(y_true, y_pred) == pytest.approx(zero_one_loss(y_true, y_pred), abs=1e-15)
+    theirs = MetricFrame(metrics=zero_one_loss, y_true=y_true, y_pred=y_pred, sensitive_features=groups).by_group
+    np.testing.assert_allclose(fairness.error_by_group(y_true, y_pred, groups), theirs.to_numpy(dtype=float),
+                               atol=1e-15)
+    # by hand, the groups in sorted order whatever their order in the data
+    errors = fairness.error_by_group([0, 0, 1, 1, 1], [1, 1, 1, 1, 0], [1, 1, 0, 0, 0])
+    assert errors == [pytest.approx(1 / 3), 1.0]
+    with pytest.raises(ValueError, match="y_true and y_pred"):
+        fairness.error_rate([0, 1], [0])
+    with pytest.raises(ValueError, match="same length"):
+        fairness.error_by_group([0, 1], [0, 1], ["a"])
+
+
+def test_detector_learns_the_spot_and_an_imbalanced_training_set_fails_the_minority(one_torch_thread):
+    test = make_population(600, share_group1=0.5, seed=3)
+    images = camera.as_images(camera.metered_capture(test["radiance"]))
+    balanced = fairness.imbalance_errors(0.5, images, test["label"], test["group"])
+    imbalanced = fairness.imbalance_errors(0.02, images, test["label"], test["group"])
+    assert max(balanced) < 0.1                                  # both groups' findings are detected
+    assert imbalanced[1] > balanced[1] + 0.15 and imbalanced[0] < 0.1
+    with pytest.raises(ValueError, match="images must be"):
+        fairness.train_detector(torch.zeros(4, 16, 16), [0, 1, 0, 1])
+
+
+def test_train_detector_is_seeded_and_returns_an_eval_model(one_torch_thread):
+    population = make_population(64, seed=0)
+    images = camera.as_images(camera.metered_capture(population["radiance"]))
+    first = fairness.train_detector(images, population["label"], steps=3, seed=1)
+    again = fairness.train_detector(images, population["label"], steps=3, seed=1)
+    other = fairness.train_detector(images, population["label"], steps=3, seed=2)
+    assert not first.training
+    for a, b in zip(first.parameters(), again.parameters()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    assert not torch.equal(next(first.parameters()), next(other.parameters()))
+
+
+def test_a_confounded_predictor_scores_the_nuisance_agreement_and_chance_when_controlled():
+    for agreement in (0.7, 0.95):
+        same, controlled = fairness.confound_accuracies(agreement)
+        # the label is invisible: the nuisance is all there is, and it is right at the rate it agrees
+        assert same == pytest.approx(agreement, abs=0.03)
+        assert controlled == pytest.approx(0.5, abs=0.05)
+    with pytest.raises(ValueError, match="agreement"):
+        fairness.confound_accuracies(1.5)
+    with pytest.raises(TypeError, match="agreement"):
+        fairness.confound_accuracies("high")

@@ -1,16 +1,18 @@
 """Optical flow: warp, Lucas-Kanade (window, loop, dense, coarse-to-fine), structure tensor,
-attention copy and end-point error, against skimage, scipy, torch and exact flow."""
+OpenCV's Farneback in row-first form, attention copy, end-point error and its mean over pairs,
+against skimage, scipy, torch, exact flow and hand-computed cases."""
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 from scipy import ndimage as ndi
 from skimage.registration import optical_flow_ilk
 
 from course_utils import metrics
 from course_utils.motion import flow
-from course_utils.motion.flow_pairs import moving_bar, textured_pair
+from course_utils.motion.flow_pairs import MOTIONS, moving_bar, textured_pair
 
 pytestmark = pytest.mark.chapter("06_tracking")
 
@@ -240,16 +242,15 @@ def test_attention_copy_errors_name_the_argument():
 
 
 # ---------------------------------------------------------------- end-point error
-def test_endpoint_error_is_the_mean_vector_length_and_is_reexported():
-    assert flow.endpoint_error is metrics.endpoint_error
+def test_endpoint_error_is_the_mean_vector_length():
     est, truth = _random((2, 5, 6), 14), _random((2, 5, 6), 15)
     expected = np.mean(np.hypot(est[0] - truth[0], est[1] - truth[1]))
-    assert flow.endpoint_error(est, truth) == pytest.approx(expected, rel=1e-12)
-    assert flow.endpoint_error(torch.tensor(est)[None], torch.tensor(truth)[None]) == \
+    assert metrics.endpoint_error(est, truth) == pytest.approx(expected, rel=1e-12)
+    assert metrics.endpoint_error(torch.tensor(est)[None], torch.tensor(truth)[None]) == \
         pytest.approx(expected, rel=1e-12)
     mask = np.zeros((5, 6), dtype=bool)
     mask[1, 2] = True
-    assert flow.endpoint_error(est, truth, mask) == pytest.approx(
+    assert metrics.endpoint_error(est, truth, mask) == pytest.approx(
         np.hypot(*(est - truth)[:, 1, 2]), rel=1e-12)
 
 
@@ -260,3 +261,89 @@ def test_endpoint_error_errors():
         metrics.endpoint_error(np.zeros((3, 3, 3)), np.zeros((3, 3, 3)))
     with pytest.raises(ValueError, match="mask must select at least one pixel"):
         metrics.endpoint_error(np.zeros((2, 3, 3)), np.zeros((2, 3, 3)), np.zeros((3, 3), bool))
+
+
+# ---------------------------------------------------------------- Farneback and the mean over pairs
+def _smooth_texture(size=64, seed=0):
+    """Blurred noise stretched to [0.1, 0.9]: detail Farneback's polynomial fit can follow."""
+    texture = ndi.gaussian_filter(np.random.default_rng(seed).random((size, size)), 2.0)
+    return 0.1 + 0.8 * (texture - texture.min()) / (texture.max() - texture.min())
+
+
+@pytest.mark.parametrize("shift", [(0.0, 2.0), (1.5, 0.0), (-1.0, 2.5)])
+def test_farneback_flow_is_row_first_on_a_known_shift(shift):
+    """scipy's ndi.shift moves the content by +shift (rows, cols), so the flow is that shift
+    everywhere; with the axes in OpenCV's (x, y) order the (0, 2) case would read (2, 0)."""
+    frame0 = _smooth_texture()
+    frame1 = ndi.shift(frame0, shift, order=3, mode="reflect")
+    estimate = flow.farneback_flow(frame0, frame1)
+    assert estimate.shape == (2, 64, 64)
+    inner = estimate[:, 12:-12, 12:-12]
+    np.testing.assert_allclose(inner, np.broadcast_to(np.array(shift)[:, None, None], inner.shape),
+                               atol=0.1)
+
+
+@pytest.mark.parametrize("motion", MOTIONS)
+def test_farneback_flow_follows_the_true_flow_of_textured_pairs(motion):
+    pair = textured_pair(64, motion, 3.0, seed=1)
+    estimate = flow.farneback_flow(pair["frame0"], pair["frame1"])
+    error = metrics.endpoint_error(estimate, pair["flow"])
+    assert error < 0.3
+    assert error < 0.2 * metrics.endpoint_error(estimate[::-1], pair["flow"])     # axes swapped
+    assert error < 0.2 * metrics.endpoint_error(np.zeros_like(estimate), pair["flow"])
+
+
+def test_farneback_flow_errors_name_the_argument():
+    a = np.zeros((16, 16))
+    with pytest.raises(ValueError, match="frame0 and frame1 must have the same shape"):
+        flow.farneback_flow(a, np.zeros((16, 17)))
+    with pytest.raises(ValueError, match="frame1 must be a grey"):
+        flow.farneback_flow(a, np.zeros((16, 16, 3)))
+    with pytest.raises(ValueError, match="levels must be an integer >= 1"):
+        flow.farneback_flow(a, a, levels=0)
+    with pytest.raises(ValueError, match="window must be an integer >= 1"):
+        flow.farneback_flow(a, a, window=2.5)
+
+
+def _zero_flow(frame0, frame1):
+    return np.zeros((2,) + np.shape(frame0))
+
+
+def _constant_flow(frame0, frame1, row, col):
+    return np.stack([np.full(np.shape(frame0), row), np.full(np.shape(frame0), col)])
+
+
+def test_mean_endpoint_error_of_hand_computed_cases():
+    """A translation's flow has the same length everywhere, so zero flow errs by exactly
+    that length, and a constant guess by its distance from the shift."""
+    pairs = [textured_pair(24, "translation", m, seed=s) for s, m in enumerate((1.0, 2.0, 4.0))]
+    assert flow.mean_endpoint_error(_zero_flow, pairs) == pytest.approx(7 / 3, rel=1e-12)
+    expected = np.mean([np.hypot(0.5 - p["flow"][0, 0, 0], -1.0 - p["flow"][1, 0, 0]) for p in pairs])
+    assert flow.mean_endpoint_error(_constant_flow, pairs, row=0.5, col=-1.0) == \
+        pytest.approx(expected, rel=1e-12)
+
+
+def test_mean_endpoint_error_counts_each_pair_once_whatever_its_size():
+    pairs = [textured_pair(16, "translation", 1.0, seed=0), textured_pair(32, "translation", 3.0, seed=1)]
+    assert flow.mean_endpoint_error(_zero_flow, iter(pairs)) == pytest.approx(2.0, rel=1e-12)  # not 2.6
+
+
+def test_mean_endpoint_error_reproduces_lucas_kanade_claims():
+    """The coarse-to-fine claim of the notebook: 3 levels within 0.3 px on 5-pixel pairs, one
+    level clearly worse."""
+    pairs = [textured_pair(64, m, 5.0, seed=0) for m in MOTIONS]
+    pyramid = flow.mean_endpoint_error(flow.lucas_kanade, pairs, window=15, levels=3)
+    single = flow.mean_endpoint_error(flow.lucas_kanade, pairs, window=15, levels=1)
+    assert pyramid < 0.3 and single > 3 * pyramid
+
+
+def test_mean_endpoint_error_errors_name_the_argument():
+    pair = textured_pair(16, "translation", 1.0)
+    with pytest.raises(TypeError, match="method must be callable"):
+        flow.mean_endpoint_error("lucas_kanade", [pair])
+    with pytest.raises(ValueError, match="pairs must hold at least one pair"):
+        flow.mean_endpoint_error(_zero_flow, [])
+    with pytest.raises(ValueError, match=r"pairs\[1\] must be a mapping with keys"):
+        flow.mean_endpoint_error(_zero_flow, [pair, {"frame0": pair["frame0"], "frame1": pair["frame1"]}])
+    with pytest.raises(ValueError, match=r"pairs\[0\] must be a mapping"):
+        flow.mean_endpoint_error(_zero_flow, [(pair["frame0"], pair["frame1"], pair["flow"])])

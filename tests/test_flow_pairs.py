@@ -1,12 +1,12 @@
 """Frame pairs and sequences with exact motion: determinism, exactness of the flow, errors."""
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 from scipy import ndimage as ndi
 from skimage import color
 
-from course_utils.motion import flow
-from course_utils.motion import flow_pairs
+from course_utils.motion import flow, flow_pairs
 
 pytestmark = pytest.mark.chapter("06_tracking")
 

@@ -209,7 +209,7 @@ def test_class_gaussians_errors():
 
 def test_the_digit_judge_reads_digits_it_was_not_trained_on(one_torch_thread):
     from course_utils.data.digits import digits_tensors
-    from course_utils.train import accuracy
+    from course_utils.metrics import accuracy
 
     x_train, y_train, x_held, y_held = digits_tensors(seed=0)
     judge = generative.train_digit_judge(x_held, y_held, steps=300)

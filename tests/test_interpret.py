@@ -1,16 +1,21 @@
 """Tests for course_utils.interpretability.interpret against captum (Occlusion, Saliency, GuidedBackprop) on
-random and trained CNNs, plus FGSM, masks, class visualisation and the errors."""
+random and trained CNNs, plus the audited model's training, the rank correlation of maps against
+ranked Pearson correlation, FGSM, masks, class visualisation and the errors."""
 from __future__ import annotations
 
 import warnings
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 from captum.attr import GuidedBackprop, Occlusion, Saliency
+from scipy.stats import rankdata
 from torch import nn
 
+from course_utils.data.digits import digits_on_canvas
 from course_utils.interpretability import interpret
+from course_utils.metrics import accuracy
 from course_utils.networks import SmallCNN
 
 pytestmark = pytest.mark.chapter("07_interpretability")
@@ -24,8 +29,6 @@ def _random_cnn(seed=0, channels=1, size=12):
 @pytest.fixture(scope="module")
 def trained():
     """A SmallCNN trained briefly on digits: a model whose maps have structure."""
-    from course_utils.data.digits import digits_on_canvas
-
     x, y, x_test, y_test = digits_on_canvas()
     torch.manual_seed(0)
     model = SmallCNN()
@@ -151,3 +154,65 @@ def test_errors_name_the_argument():
         interpret.occlusion(model, x, 0, window=3, stride=0)
     with pytest.raises(TypeError, match="model"):
         interpret.saliency("model", x, 0)
+
+
+# ---------------------------------------------------------------- training the audited model
+def test_train_small_cnn_learns_the_digits(one_torch_thread):
+    x, y, x_test, y_test = digits_on_canvas(seed=0)
+    model = interpret.train_small_cnn(x, y, epochs=2, seed=0, device="cpu")
+    assert isinstance(model, SmallCNN) and not model.training
+    assert next(model.parameters()).device.type == "cpu"
+    with torch.no_grad():
+        trained = accuracy(model(x_test), y_test)
+        torch.manual_seed(0)
+        untrained = accuracy(SmallCNN()(x_test), y_test)
+    assert trained > 0.8 and untrained < 0.3
+
+
+def test_train_small_cnn_is_reproducible_from_its_seed(one_torch_thread):
+    x, y, _, _ = digits_on_canvas(seed=0)
+    x, y = x[:192], y[:192]
+    runs = [interpret.train_small_cnn(x, y, epochs=1, seed=seed, device="cpu") for seed in (3, 3, 4)]
+    same = [torch.equal(a, b) for a, b in zip(runs[0].parameters(), runs[1].parameters())]
+    other = [torch.equal(a, b) for a, b in zip(runs[0].parameters(), runs[2].parameters())]
+    assert all(same) and not any(other)
+
+
+def test_train_small_cnn_errors_name_the_argument():
+    x, y = torch.zeros(8, 1, 12, 12), torch.zeros(8, dtype=torch.long)
+    with pytest.raises(ValueError, match=r"images must be a \(N, C, S, S\) tensor"):
+        interpret.train_small_cnn(x[:, 0], y, device="cpu")
+    with pytest.raises(ValueError, match=r"images must be a \(N, C, S, S\) tensor of square"):
+        interpret.train_small_cnn(x[..., :10], y, device="cpu")
+    with pytest.raises(ValueError, match=r"labels must be an \(N,\) tensor with N = 8"):
+        interpret.train_small_cnn(x, y[:5], device="cpu")
+    with pytest.raises(ValueError, match="epochs must be an integer >= 1"):
+        interpret.train_small_cnn(x, y, epochs=0, device="cpu")
+
+
+# ---------------------------------------------------------------- rank correlation of maps
+def test_mean_rank_correlation_is_the_mean_pearson_correlation_of_ranks():
+    gen = torch.Generator().manual_seed(0)
+    maps = torch.randn(4, 1, 6, 6, generator=gen, dtype=torch.float64)
+    others = maps + torch.randn(4, 1, 6, 6, generator=gen, dtype=torch.float64)
+    expected = np.mean([np.corrcoef(rankdata(maps[i].flatten()), rankdata(others[i].flatten()))[0, 1]
+                        for i in range(4)])
+    assert interpret.mean_rank_correlation(maps, others) == pytest.approx(expected, rel=1e-12)
+
+
+def test_mean_rank_correlation_of_orderings_known_by_hand(device):
+    maps = torch.rand(3, 1, 5, 5, generator=torch.Generator().manual_seed(1)).to(device)
+    assert interpret.mean_rank_correlation(maps, maps.exp() * 10) == pytest.approx(1.0)   # same order
+    assert interpret.mean_rank_correlation(maps, -maps) == pytest.approx(-1.0)            # reversed
+    mixed = torch.stack([maps[0], -maps[1], maps[2] ** 3])
+    assert interpret.mean_rank_correlation(maps, mixed) == pytest.approx(1 / 3)           # (1 - 1 + 1) / 3
+
+
+def test_mean_rank_correlation_errors_name_the_argument():
+    maps = torch.rand(2, 1, 4, 4)
+    with pytest.raises(ValueError, match="maps and others must have the same shape"):
+        interpret.mean_rank_correlation(maps, maps[:1])
+    with pytest.raises(ValueError, match="at least 2 values per item"):
+        interpret.mean_rank_correlation(maps[:, :, :1, :1], maps[:, :, :1, :1])
+    with pytest.raises(TypeError, match="maps and others must be torch.Tensors"):
+        interpret.mean_rank_correlation(maps.numpy(), maps)

@@ -206,6 +206,24 @@ def test_accuracy_matches_sklearn():
         M.accuracy(pred.float(), target)
 
 
+def test_accuracy_of_scores_is_the_accuracy_of_their_argmax():
+    from sklearn.metrics import accuracy_score
+
+    rng = np.random.default_rng(0)
+    logits, targets = rng.normal(size=(50, 4)), rng.integers(0, 4, size=50)
+    expected = accuracy_score(targets, logits.argmax(1))
+    assert 0.1 < expected < 0.5
+    assert M.accuracy(logits, targets) == pytest.approx(expected)
+    assert M.accuracy(torch.tensor(logits), torch.tensor(targets)) == pytest.approx(expected)
+    maps = rng.normal(size=(2, 3, 5, 4))                  # per-pixel scores (N, H, W, K)
+    truth = rng.integers(0, 4, size=(2, 3, 5))
+    assert M.accuracy(maps, truth) == pytest.approx(accuracy_score(truth.ravel(), maps.argmax(-1).ravel()))
+    with pytest.raises(ValueError, match="scores pred must have shape"):
+        M.accuracy(logits[:10], targets)
+    with pytest.raises(TypeError, match="target"):
+        M.accuracy(torch.zeros(5), torch.zeros(5))
+
+
 def test_curves_carry_the_ranked_scores():
     preds, targets = noisy_predictions(2)
     result = detection_metrics.mean_average_precision(preds, targets)

@@ -16,7 +16,8 @@ from course_utils.learning import diagnostics
 from course_utils.learning import numpy_models
 from course_utils.data.digits import digits_tensors
 from course_utils.data.points import blobs, noisy_line, sample_target, target_function, xor_points
-from course_utils.device import count_parameters, get_device
+from course_utils.device import get_device
+from course_utils.model_size import count_parameters
 
 
 pytestmark = [pytest.mark.chapter("03_backprop"), pytest.mark.usefixtures("one_torch_thread")]
@@ -276,7 +277,8 @@ def test_digits_cnn_shapes_and_errors():
 def _train_digits(device, epochs: int):
     from torch.utils.data import DataLoader, TensorDataset
 
-    from course_utils.train import accuracy, evaluate, fit
+    from course_utils.metrics import accuracy
+    from course_utils.train import evaluate, fit
 
     torch.manual_seed(0)
     x_tr, y_tr, x_te, y_te = digits_tensors()

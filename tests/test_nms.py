@@ -6,6 +6,7 @@ from box_strategies import box_sets
 from hypothesis import given, strategies as st
 
 from course_utils.recognition import boxes as B, nms as N
+from course_utils.recognition.speed import nms_table
 
 pytestmark = pytest.mark.chapter("04_object_recognition")
 
@@ -132,8 +133,8 @@ def test_nms_loop_matches_torchvision(boxes, data, threshold):
                        torchvision.ops.nms(boxes, scores, threshold))
 
 
-def test_nms_timings_rows_agree_on_the_result():
-    rows = N.nms_timings(n_boxes=200, repeat=1)
+def test_nms_table_rows_agree_on_the_result():
+    rows = nms_table(n_boxes=200, repeat=1)
     assert [r["implementation"].split()[0] for r in rows] == ["loop", "vectorised",
                                                               "torchvision.ops.nms"]
     boxes, scores = B.random_boxes(200, seed=0)
@@ -153,9 +154,9 @@ def test_vectorised_nms_matches_the_loop(threshold):
     (lambda: N.nms_loop(torch.zeros(2, 5), torch.zeros(2), 0.5), "boxes"),
     (lambda: N.batched_nms(torch.zeros(2, 4), torch.zeros(2), torch.zeros(2), -1), "iou_threshold"),
     (lambda: N.nms(torch.zeros(2, 4), torch.zeros(2), 0.5, block=True), "block"),
-    (lambda: N.nms_timings(n_boxes=0), "n_boxes"),
-    (lambda: N.nms_timings(repeat=0), "repeat"),
-    (lambda: N.nms_timings(iou_threshold=2.0), "iou_threshold"),
+    (lambda: nms_table(n_boxes=0), "n_boxes"),
+    (lambda: nms_table(repeat=0), "repeat"),
+    (lambda: nms_table(iou_threshold=2.0), "iou_threshold"),
 ])
 def test_nms_argument_errors(call, match):
     with pytest.raises(ValueError, match=match):

@@ -166,9 +166,3 @@ def test_surfaces_renderer_and_integration_reject_bad_input():
         photometric.integrate_normals(np.zeros((4, 4, 2)))
     with pytest.raises(ValueError, match="mask"):
         photometric.integrate_normals(np.zeros((4, 4, 3)), mask=np.ones((4, 4)))
-
-
-def test_the_issue_api_name_under_stereo_is_the_same_function():
-    from course_utils.geometry3d import stereo
-
-    assert stereo.photometric_stereo is photometric.photometric_stereo

@@ -8,6 +8,7 @@ import torch
 
 from course_utils.selfsup import pretext
 from course_utils.networks import ConvEncoder
+from course_utils.train import fit_autoencoder
 
 pytestmark = pytest.mark.chapter("08_self_supervised")
 
@@ -81,7 +82,7 @@ def test_pretext_tasks_train(one_torch_thread):
     assert np.mean(history["equality"][-10:]) < 0.1 * history["equality"][0]
     torch.manual_seed(0)
     autoencoder = pretext.ConvAutoencoder(ConvEncoder(widths=(8, 16, 16)), size=24)
-    errors = pretext.train_autoencoder(autoencoder, images, steps=60, batch=32)
+    errors = fit_autoencoder(autoencoder, images, steps=60, batch=32)["reconstruction"]
     assert np.mean(errors[-5:]) < 0.6 * errors[0]
     with pytest.raises(ValueError, match="multiple of 4"):
         pretext.ConvAutoencoder(ConvEncoder(), size=22)

@@ -1,10 +1,12 @@
 """Tests for course_utils.interpretability.representations: receptive fields against gradient support,
-top activations against a brute-force search, selectivity and the similarity matrix."""
+top activations against a brute-force search, per-stage responses against the layers applied by
+hand, selectivity and the similarity matrix."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from course_utils.interpretability import representations as rep
@@ -91,3 +93,26 @@ def test_class_similarity_matches_numpy_and_layer_activations_hook():
         torch.testing.assert_close(acts, model.conv2(model.conv1(x)))
     with pytest.raises(ValueError, match="submodule"):
         rep.layer_activations(model, nn.ReLU(), x)
+
+
+def test_layer_responses_match_the_stages_applied_by_hand(device):
+    torch.manual_seed(2)
+    model = SmallCNN().eval().to(device)
+    x = torch.rand(5, 1, 20, 20, generator=torch.Generator().manual_seed(3)).to(device)
+    conv1, conv2, linear = model.conv1[0], model.conv2[1], model.embedding[2]
+    with torch.no_grad():
+        c1 = F.relu(F.conv2d(x, conv1.weight, conv1.bias, padding=1))                     # (5, 16, 20, 20)
+        c2 = F.relu(F.conv2d(F.max_pool2d(c1, 2), conv2.weight, conv2.bias, padding=1))   # (5, 32, 10, 10)
+        embedding = F.relu(F.linear(F.max_pool2d(c2, 2).flatten(1), linear.weight, linear.bias))
+        logits = F.linear(embedding, model.head.weight, model.head.bias)
+    expected = {"conv1": c1.amax(dim=(2, 3)), "conv2": c2.amax(dim=(2, 3)), "embedding": embedding,
+                "logits": logits}
+    ours = rep.layer_responses(model, x)
+    assert list(ours) == list(expected)
+    for name in expected:
+        torch.testing.assert_close(ours[name], expected[name], atol=1e-6, rtol=1e-5)
+
+
+def test_layer_responses_errors_name_the_argument():
+    with pytest.raises(ValueError, match="model must have the stages conv1, conv2 and embedding"):
+        rep.layer_responses(nn.Sequential(nn.Conv2d(1, 2, 3)), torch.zeros(1, 1, 8, 8))

@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from course_utils.device import count_parameters
+from course_utils.model_size import count_parameters
 from course_utils.recognition.resnet import (Block, DeepCNN, activation_scales,
                                              first_layer_gradient_norm, train_on_digits)
 

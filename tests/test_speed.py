@@ -1,4 +1,4 @@
-"""Speed tables (course_utils.filtering.speed, frequency.speed, learning.speed): structure and what the rows say; no wall-clock asserts."""
+"""Speed tables (timing.speed_rows and the chapters' speed modules: filtering, frequency, learning, recognition, geometry3d): structure, what the rows say and that the twins agree; no wall-clock asserts."""
 from __future__ import annotations
 
 import numpy as np
@@ -94,3 +94,76 @@ def test_bad_input_names_the_argument(call, match):
 def test_wrong_types_name_the_argument(call, match):
     with pytest.raises(TypeError, match=match):
         call()
+
+
+def test_speed_rows_time_each_candidate_the_stated_number_of_times():
+    from course_utils.timing import speed_rows
+
+    calls = {"slow": 0, "fast": 0}
+
+    def count(name):
+        calls[name] += 1
+        return name
+
+    rows = speed_rows([("slow", count, ("slow",)), ("fast", count, ("fast",))], repeat=4, once={"slow"})
+    assert [r["implementation"] for r in rows] == ["slow", "fast"]
+    assert calls == {"slow": 1, "fast": 1 + 4}                # once: no warm-up; others: 1 warm-up + 4
+    assert all(r["ms"] >= 0 for r in rows)
+    with pytest.raises(ValueError, match="once names no candidate"):
+        speed_rows([("fast", count, ("fast",))], once={"loop"})
+    with pytest.raises(TypeError, match="candidates must be"):
+        speed_rows([("fast", count, "fast")])
+    with pytest.raises(ValueError, match="repeat"):
+        speed_rows([("fast", count, ("fast",))], repeat=0)
+
+
+def test_block_matching_table_checks_the_twins_before_timing(monkeypatch):
+    from course_utils.data.images import load_stereo_pair
+    from course_utils.geometry3d import speed as stereo_speed, stereo
+
+    left, right, _ = load_stereo_pair(factor=4)
+    left, right = left[:40, :60], right[:40, :60]
+    rows = stereo_speed.block_matching_table(left, right, (slice(5, 20), slice(10, 30)), 6, 3, 8, 5,
+                                             costs=("sad", "ncc"), opencv=("bm",), repeat=1)
+    assert [r["implementation"] for r in rows] == ["loop, 15 x 20 crop", "vectorised, 15 x 20 crop",
+                                                   "vectorised SAD, 40 x 60", "vectorised NCC, 40 x 60",
+                                                   "OpenCV StereoBM, 40 x 60"]
+    monkeypatch.setattr(stereo, "block_matching", lambda *args: np.zeros((15, 20)) - 1)
+    with pytest.raises(RuntimeError, match="disagree"):
+        stereo_speed.block_matching_table(left, right, (slice(5, 20), slice(10, 30)), 6, 3, 8, 5)
+    with pytest.raises(TypeError, match="crop must be"):
+        stereo_speed.block_matching_table(left, right, (5, 20), 6, 3, 8, 5)
+    with pytest.raises(ValueError, match="costs"):
+        stereo_speed.block_matching_table(left, right, (slice(5, 20), slice(10, 30)), 6, 3, 8, 5, costs=("l1",))
+
+
+def test_flow_tables_check_the_twins_before_timing(monkeypatch):
+    from course_utils.motion import flow, flow_pairs, speed as flow_speed
+
+    pair = flow_pairs.textured_pair(32, "translation", 0.7, seed=2)
+    rows = flow_speed.step_table(pair, window=5, repeat=1)
+    assert [r["implementation"] for r in rows] == ["loop (flow.lucas_kanade_loop)", "dense (flow.lucas_kanade_step)"]
+    rows = flow_speed.pyramid_table(pair, window=7, levels=1, iterations=2, repeat=1)
+    assert [r["implementation"] for r in rows] == ["flow.lucas_kanade", "skimage optical_flow_ilk"]
+    monkeypatch.setattr(flow, "lucas_kanade_step", lambda frame0, frame1, flow, window: flow + 0.1)
+    with pytest.raises(RuntimeError, match="disagree"):
+        flow_speed.step_table(pair, window=5, repeat=1)
+    with pytest.raises(RuntimeError, match="disagree"):       # lucas_kanade is built on the broken step
+        flow_speed.pyramid_table(pair, window=7, levels=1, iterations=2, repeat=1)
+    with pytest.raises(TypeError, match="pair must be"):
+        flow_speed.step_table(pair["frame0"], window=5)
+    with pytest.raises(ValueError, match="window must be odd"):
+        flow_speed.pyramid_table(pair, window=6)
+
+
+def test_stft_table_checks_the_three_agree(monkeypatch):
+    from course_utils.sound import audio, speed as sound_speed
+
+    signal = np.random.default_rng(0).standard_normal(1000)
+    rows = sound_speed.stft_table(signal, 128, 32, repeat=1)
+    assert [r["implementation"] for r in rows] == ["loop (numpy rfft per frame)", "framed (unfold + rfft)", "torch.stft"]
+    monkeypatch.setattr(audio, "stft_loop", lambda x, n_fft, hop: np.zeros((n_fft // 2 + 1, 1 + len(x) // hop)))
+    with pytest.raises(RuntimeError, match="disagree"):
+        sound_speed.stft_table(signal, 128, 32, repeat=1)
+    with pytest.raises(ValueError, match="signal must be one-dimensional"):
+        sound_speed.stft_table(signal.reshape(10, 100))

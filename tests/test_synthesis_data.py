@@ -45,6 +45,18 @@ def test_mixture_samples_come_from_their_mode_and_are_seeded(sampler):
     assert torch.equal(sampler(4000, std=0.05, seed=generator)[0], points)
 
 
+def test_points_sampler_draws_fresh_points_near_the_centres():
+    centers = toy2d.ring_centers(4, radius=3.0)
+    sample = toy2d.points_sampler(centers, std=0.01)
+    generator = torch.Generator().manual_seed(1)
+    first, second = sample(500, generator), sample(500, generator)
+    assert first.shape == (500, 2) and not torch.equal(first, second)     # the generator moves on
+    nearest = torch.cdist(first, centers).min(dim=1).values
+    assert nearest.max() < 0.01 * 6
+    assert len(torch.cdist(first, centers).argmin(dim=1).unique()) == 4  # every mode is drawn
+    assert torch.equal(toy2d.points_sampler(centers, std=0.01)(500, torch.Generator().manual_seed(1)), first)
+
+
 @pytest.mark.parametrize("call, match", [
     (lambda: toy2d.ring_centers(0), "modes must be an integer >= 1"),
     (lambda: toy2d.ring_centers(8, radius=0.0), "radius must be finite and > 0"),
@@ -53,6 +65,8 @@ def test_mixture_samples_come_from_their_mode_and_are_seeded(sampler):
     (lambda: toy2d.mixture_samples(torch.zeros(3), 5), r"centers must be a non-empty \(K, 2\)"),
     (lambda: toy2d.ring_of_gaussians(5, seed=-1), "seed must be an integer >= 0"),
     (lambda: toy2d.grid_centers(0), "side must be an integer >= 1"),
+    (lambda: toy2d.points_sampler(torch.zeros(3)), r"centers must be a non-empty \(K, 2\)"),
+    (lambda: toy2d.points_sampler(toy2d.ring_centers(), std=-1.0), "std must be finite and >= 0"),
     (lambda: toy2d.grid_of_gaussians(5, spacing=-2.0), "spacing must be finite and > 0"),
 ])
 def test_toy2d_errors(call, match):

@@ -3,11 +3,10 @@ PCA colours, and a short training run that learns to copy colours."""
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
 from sklearn.decomposition import PCA
 
-from course_utils.motion import flow, tracking
 from course_utils.metrics import mean_iou
+from course_utils.motion import flow, tracking
 
 pytestmark = pytest.mark.chapter("06_tracking")
 

@@ -5,7 +5,7 @@ import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 from course_utils import accuracy, evaluate, fit, seed_everything
-from course_utils.train import fit_steps
+from course_utils.train import fit_autoencoder, fit_classifier, fit_steps, predict, squared_error_terms
 
 
 def _regression_data(n=256, seed=0):
@@ -71,16 +71,6 @@ def test_fit_records_metric_and_validation_history():
     assert final["metric"] == pytest.approx(history["val_metric"][-1])
 
 
-def test_accuracy_against_numpy():
-    rng = np.random.default_rng(0)
-    logits = rng.normal(size=(50, 4))
-    targets = rng.integers(0, 4, size=50)
-    expected = np.mean(logits.argmax(1) == targets)
-    assert accuracy(torch.tensor(logits), torch.tensor(targets)) == pytest.approx(expected)
-    with pytest.raises(ValueError, match="logits must be"):
-        accuracy(torch.zeros(5), torch.zeros(5))
-
-
 def test_fit_rejects_bad_arguments():
     model = torch.nn.Linear(1, 1)
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
@@ -112,3 +102,89 @@ def test_fit_steps_errors():
         fit_steps(model, lambda g: model.weight.sum(), steps=0, lr=0.1)
     with pytest.raises(ValueError, match="lr must be > 0"):
         fit_steps(model, lambda g: model.weight.sum(), steps=1, lr=0.0)
+
+
+def test_predict_matches_the_model_in_eval_mode_batch_by_batch_and_restores_training():
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Dropout(0.5), torch.nn.Linear(8, 3))
+    inputs = torch.randn(37, 4)
+    model.train()
+    with torch.no_grad():
+        expected = model.eval()(inputs)
+    model.train()
+    for batch in (None, 1, 10, 100):
+        torch.testing.assert_close(predict(model, inputs, batch=batch), expected)
+    assert model.training
+    out = predict(model, inputs)
+    assert not out.requires_grad and out.device.type == "cpu"
+    with pytest.raises(ValueError, match="inputs must be a non-empty"):
+        predict(model, torch.zeros(0, 4))
+    with pytest.raises(TypeError, match="model must be a torch.nn.Module"):
+        predict(lambda x: x, inputs)
+    with pytest.raises(ValueError, match="batch"):
+        predict(model, inputs, batch=0)
+
+
+def test_fit_classifier_reaches_logistic_regressions_accuracy():
+    from sklearn.linear_model import LogisticRegression
+
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(600, 2, generator=g)
+    y = (x[:, 0] - 0.7 * x[:, 1] + 0.3 * torch.randn(600, generator=g) > 0).long()
+    torch.manual_seed(0)
+    model = torch.nn.Linear(2, 2)
+    losses = fit_classifier(model, x[:400], y[:400], steps=400, batch=64, lr=0.05)
+    ours = accuracy(predict(model, x[400:]), y[400:])
+    theirs = LogisticRegression().fit(x[:400].numpy(), y[:400].numpy()).score(x[400:].numpy(), y[400:].numpy())
+    assert theirs > 0.85
+    assert ours == pytest.approx(theirs, abs=0.02)
+    assert np.mean(losses[-50:]) < 0.5 * losses[0]
+    with pytest.raises(ValueError, match="labels must be"):
+        fit_classifier(model, x, y[:10], steps=1)
+
+
+def _linear_autoencoder():
+    torch.manual_seed(0)
+    return torch.nn.Sequential(torch.nn.Linear(6, 2), torch.nn.Linear(2, 6))
+
+
+def test_fit_autoencoder_is_adam_on_seeded_minibatches():
+    images = torch.randn(40, 6, generator=torch.Generator().manual_seed(1))
+    model = _linear_autoencoder()
+    history = fit_autoencoder(model, images, steps=25, batch=8, lr=1e-2, seed=3)
+    reference = _linear_autoencoder()                       # the same training, written out by hand
+    optimizer = torch.optim.Adam(reference.parameters(), lr=1e-2)
+    generator, losses = torch.Generator().manual_seed(3), []
+    for _ in range(25):
+        x = images[torch.randint(0, 40, (8,), generator=generator)]
+        loss = ((reference(x) - x) ** 2).mean()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    np.testing.assert_allclose(history["reconstruction"], losses, rtol=1e-5)
+    for ours, theirs in zip(model.parameters(), reference.parameters()):
+        torch.testing.assert_close(ours, theirs)
+    assert not model.training
+
+
+def test_fit_autoencoder_weights_each_term_and_records_all():
+    images = torch.randn(40, 6, generator=torch.Generator().manual_seed(1))
+
+    def two_terms(model, x, generator):
+        out = model(x)
+        return {"squared": ((out - x) ** 2).sum(1), "size": out.abs().sum(1)}
+
+    silenced, plain = _linear_autoencoder(), _linear_autoencoder()
+    history = fit_autoencoder(silenced, images, two_terms, {"size": 0.0}, steps=10, batch=8, seed=0)
+    fit_autoencoder(plain, images, lambda m, x, g: {"squared": ((m(x) - x) ** 2).sum(1)}, steps=10, batch=8, seed=0)
+    for a, b in zip(silenced.parameters(), plain.parameters()):      # a zero weight: the term is only watched
+        torch.testing.assert_close(a, b)
+    assert len(history["squared"]) == len(history["size"]) == 10
+    model = _linear_autoencoder()
+    torch.testing.assert_close(squared_error_terms(model, images)["reconstruction"],
+                               torch.nn.functional.mse_loss(model(images), images))
+    with pytest.raises(ValueError, match="weights names no loss term"):
+        fit_autoencoder(model, images, two_terms, {"kl": 1.0}, steps=1)
+    with pytest.raises(ValueError, match=r"weights\['size'\] must be finite and >= 0"):
+        fit_autoencoder(model, images, two_terms, {"size": -1.0}, steps=1)

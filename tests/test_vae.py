@@ -8,6 +8,7 @@ import torch
 
 from course_utils.synthesis import generative, vae
 from course_utils.data.digits import digits_tensors
+from course_utils.train import fit_autoencoder
 
 pytestmark = pytest.mark.chapter("09_synthesis")
 
@@ -58,7 +59,7 @@ def test_training_lowers_reconstruction_and_beta_controls_the_kl(one_torch_threa
     for beta in (0.1, 3.0):
         torch.manual_seed(0)
         model = vae.Autoencoder(latent=4, hidden=64)
-        runs[beta] = vae.train_autoencoder(model, x, steps=300, beta=beta, seed=0)
+        runs[beta] = fit_autoencoder(model, x, vae.elbo, {"kl": beta}, steps=300, lr=2e-3, seed=0)
     history = runs[0.1]
     assert len(history["reconstruction"]) == len(history["kl"]) == 300
     assert np.mean(history["reconstruction"][-30:]) < 0.8 * np.mean(history["reconstruction"][:30])
@@ -92,12 +93,14 @@ def test_errors(images):
         model.decode(torch.zeros(2, 4))
     with pytest.raises(ValueError, match="latent must be an integer >= 1"):
         vae.Autoencoder(latent=0)
-    with pytest.raises(ValueError, match="beta must be finite and >= 0"):
-        vae.train_autoencoder(model, images, steps=1, beta=-1.0)
-    with pytest.raises(ValueError, match="steps must be a positive integer"):
-        vae.train_autoencoder(model, images, steps=0)
+    with pytest.raises(ValueError, match=r"weights\['kl'\] must be finite and >= 0"):
+        fit_autoencoder(model, images, vae.elbo, {"kl": -1.0}, steps=1)
+    with pytest.raises(ValueError, match="weights names no loss term"):
+        fit_autoencoder(model, images, vae.elbo, {"beta": 1.0}, steps=1)
+    with pytest.raises(ValueError, match="steps must be an integer >= 1"):
+        fit_autoencoder(model, images, vae.elbo, steps=0)
     with pytest.raises(ValueError, match="batch must be an integer >= 1"):
-        vae.train_autoencoder(model, images, steps=1, batch=0)
+        fit_autoencoder(model, images, vae.elbo, steps=1, batch=0)
     with pytest.raises(ValueError, match="hidden must be an integer >= 1"):
         vae.Autoencoder(hidden=0)
     with pytest.raises(ValueError, match="n must be an integer >= 1"):

@@ -115,3 +115,43 @@ def test_errors_name_the_argument():
         vqa.random_table(np.random.default_rng(0), 7)
     with pytest.raises(ValueError, match="type_weights"):
         vqa.train_vqa(vqa.StateMLP(), vqa.sort_of_clevr(2, render=False), steps=1, type_weights=[1, 1])
+
+
+def test_question_index_and_description_follow_the_generator():
+    data = vqa.sort_of_clevr(3, seed=2, render=False)
+    for scene in range(3):
+        for c, colour in enumerate(vqa.COLOURS):
+            for t, qtype in enumerate(vqa.QUESTION_TYPES):
+                k = vqa.question_index(scene, colour, qtype)
+                assert int(data["question_scene"][k]) == scene and int(data["question_type"][k]) == t
+                assert int(data["questions"][k][:6].argmax()) == c
+                assert vqa.describe_question(data["questions"][k]) == (c, t, f"{qtype} of the {colour} object?")
+    assert vqa.describe_question(data["questions"][5].numpy())[:2] == (0, 5)
+    with pytest.raises(ValueError, match="colour"):
+        vqa.question_index(0, "purple", "shape")
+    with pytest.raises(ValueError, match="question_type"):
+        vqa.question_index(0, "red", "size")
+    with pytest.raises(ValueError, match="question must be"):
+        vqa.describe_question(torch.zeros(6))
+
+
+def test_accuracy_by_type_counts_each_type_alone():
+    data = vqa.sort_of_clevr(4, seed=0, render=False)
+    rng = np.random.default_rng(0)
+    predictions = data["answers"].clone()
+    wrong = torch.tensor(rng.random(len(predictions)) < 0.4)
+    predictions[wrong] = (predictions[wrong] + 1) % len(vqa.ANSWERS)
+    expected = []
+    for t in range(len(vqa.QUESTION_TYPES)):              # by hand: the questions of one type, one by one
+        rows = [k for k in range(len(predictions)) if int(data["question_type"][k]) == t]
+        expected.append(sum(int(predictions[k] == data["answers"][k]) for k in rows) / len(rows))
+    np.testing.assert_allclose(vqa.accuracy_by_type(predictions, data), expected)
+    only_shape = {key: value[data["question_type"] == 0] if len(value) == len(predictions) else value
+                  for key, value in data.items()}
+    per_type = vqa.accuracy_by_type(predictions[data["question_type"] == 0], only_shape)
+    assert per_type[0] == pytest.approx(expected[0]) and all(np.isnan(per_type[1:]))
+    assert vqa.relational_split([1.0, 0.5, 0.0, 0.2, 0.4, 0.9]) == (pytest.approx(0.5), pytest.approx(0.5))
+    with pytest.raises(ValueError, match="predictions"):
+        vqa.accuracy_by_type(predictions[:-1], data)
+    with pytest.raises(ValueError, match="per_type"):
+        vqa.relational_split([0.5, 0.5])

@@ -1,5 +1,6 @@
 """A minimal camera pipeline: exposure, a black and white point, a tone curve (gamma) and
-8-bit quantisation, with exposure calibrated on a reference reflectance.
+8-bit quantisation, with exposure calibrated on a reference reflectance or metered per image, and
+the codes turned into a network's input.
 
 Radiance and reflectance are linear, in [0, 1] for the reference light; outputs are integer
 codes 0 .. 2^bits - 1. Codes 0 and 2^bits - 1 are *clipped*: every radiance below the black
@@ -8,6 +9,7 @@ point (or above the white point) lands there and its detail is gone.
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 from ..validate import as_float_array, check_int, check_positive
 
@@ -46,6 +48,26 @@ def metered_exposure(radiance, target: float = 0.5, **camera) -> np.ndarray:
     radiance = as_float_array(radiance, "radiance", ndim=3)
     means = radiance.mean(axis=(1, 2))
     return np.array([calibrate_exposure(m, target, **camera) for m in means])[:, None, None]
+
+
+def metered_capture(radiance, target: float = 0.5, **camera) -> np.ndarray:
+    """The metered camera: every image captured at its own ``metered_exposure``.
+    radiance: (N, H, W) -> int64 codes (N, H, W)."""
+    return capture(radiance, metered_exposure(radiance, target, **camera), **camera)
+
+
+def as_images(codes, bits: int = 8) -> torch.Tensor:
+    """Codes as a network's input: codes (N, H, W) in 0 .. 2^bits - 1 -> float32 tensor
+    (N, 1, H, W) in [0, 1] (code / (2^bits - 1), one grey channel)."""
+    codes = np.asarray(codes)
+    if codes.ndim != 3:
+        raise ValueError(f"codes must be (N, H, W), one image per row, got shape {codes.shape}")
+    top = 2 ** check_int(bits, "bits", 1) - 1
+    codes = as_float_array(codes, "codes")
+    if codes.min() < 0 or codes.max() > top:
+        raise ValueError(f"codes must lie in [0, {top}] for {bits} bits, got values in "
+                         f"[{codes.min()}, {codes.max()}]")
+    return torch.tensor(codes / top, dtype=torch.float32)[:, None]
 
 
 def clipped_fraction(codes, bits: int = 8) -> float:

@@ -1,6 +1,7 @@
 """Auditing a classifier by group: per-group metrics (the same table as fairlearn's
-MetricFrame), gaps, sample weights for rebalancing, a small trainer with weights or
-resampling, and a model card built from the audit's numbers.
+MetricFrame), gaps and error rates by group, sample weights for rebalancing, the audited spot
+detector and the two experiments run on it (training-set imbalance, a confounded "predictor"),
+and a model card built from the audit's numbers.
 
 Labels and predictions are 0/1 arrays (N,); ``groups`` holds any hashable group names (N,).
 """
@@ -11,9 +12,13 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 import torch
-import torch.nn.functional as F
 
-from ..validate import check_int, check_positive
+from ..logistic import fit_logistic_model
+from ..networks import SmallCNN
+from ..train import fit_classifier, predict
+from ..validate import check_int, check_real
+from .camera import as_images, metered_capture
+from .population import SIZE, make_population
 
 
 def _as_binary(values, name: str) -> np.ndarray:
@@ -37,14 +42,18 @@ def false_negative_rate(y_true, y_pred) -> float:
     return float(np.mean(y_pred[positives] == 0)) if positives.any() else float("nan")
 
 
-def accuracy(y_true, y_pred) -> float:
-    """Share of predictions equal to the labels."""
-    return float(np.mean(_as_binary(y_true, "y_true") == _as_binary(y_pred, "y_pred")))
-
-
 def selection_rate(y_true, y_pred) -> float:
     """Share predicted positive (y_true is ignored, as in fairlearn)."""
     return float(np.mean(_as_binary(y_pred, "y_pred") == 1))
+
+
+def error_rate(y_true, y_pred) -> float:
+    """Share of predictions that differ from the label (scikit-learn's zero_one_loss)."""
+    y_true, y_pred = _as_binary(y_true, "y_true"), _as_binary(y_pred, "y_pred")
+    if y_true.shape != y_pred.shape or len(y_true) == 0:
+        raise ValueError(f"y_true and y_pred must be non-empty with the same length, got {len(y_true)} "
+                         f"and {len(y_pred)}")
+    return float(np.mean(y_pred != y_true))
 
 
 def by_group(y_true, y_pred, groups, metrics: Mapping[str, Callable]) -> pd.DataFrame:
@@ -75,6 +84,12 @@ def gaps(table: pd.DataFrame) -> pd.Series:
     return table.max() - table.min()
 
 
+def error_by_group(y_true, y_pred, groups) -> list[float]:
+    """The error rate of every group, in sorted group order: the ``error_rate`` column of
+    ``by_group``. y_true, y_pred, groups: (N,) -> one float per group."""
+    return by_group(y_true, y_pred, groups, {"error": error_rate})["error"].tolist()
+
+
 def balancing_weights(groups) -> np.ndarray:
     """Sample weights that give every group the same total weight, scaled to mean 1:
     w_i = N / (G * count(group of i)). groups: (N,) -> (N,)."""
@@ -85,33 +100,52 @@ def balancing_weights(groups) -> np.ndarray:
     return len(groups) / (len(names) * counts[inverse])
 
 
-def train_classifier(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor,
-                     weights=None, mode: str = "plain", steps: int = 300, batch: int = 64,
-                     lr: float = 3e-3, seed: int = 0) -> list[float]:
-    """Adam on cross-entropy. ``mode``: "plain" (uniform batches), "reweight" (uniform batches,
-    loss weighted by ``weights``) or "resample" (batches drawn with probability proportional to
-    ``weights``, unweighted loss). images: (N, C, H, W), labels: (N,). Returns the losses."""
-    from ..train import fit_steps
-    from ..validate import check_choice
+def train_detector(images: torch.Tensor, labels, weights=None, mode: str = "plain", seed: int = 0,
+                   steps: int = 500, lr: float = 1e-3) -> SmallCNN:
+    """The audited spot detector: a ``SmallCNN`` (two classes) initialised from torch seed
+    ``seed`` and trained by ``fit_classifier`` (``mode`` "plain", "reweight" or "resample" with
+    ``weights``). images: (N, 1, 16, 16) float; labels: (N,) 0/1. Returns the model in eval mode."""
+    if not isinstance(images, torch.Tensor) or images.ndim != 4 or images.shape[1:] != (1, SIZE, SIZE):
+        raise ValueError(f"images must be a (N, 1, {SIZE}, {SIZE}) tensor, got "
+                         f"{type(images).__name__} of shape {tuple(getattr(images, 'shape', ()))}")
+    torch.manual_seed(check_int(seed, "seed", 0))
+    model = SmallCNN(in_channels=1, size=SIZE, classes=2)
+    fit_classifier(model, images, torch.as_tensor(labels), weights, mode, steps=steps, lr=lr, seed=seed)
+    return model.eval()
 
-    check_choice(mode, "mode", ("plain", "reweight", "resample"))
-    n = len(images)
-    if labels.shape != (n,):
-        raise ValueError(f"labels must be (N,) = ({n},), got {tuple(labels.shape)}")
-    w = torch.ones(n) if weights is None else torch.as_tensor(np.asarray(weights), dtype=torch.float32)
-    if w.shape != (n,) or (w < 0).any() or w.sum() <= 0:
-        raise ValueError(f"weights must be (N,) = ({n},), non-negative, not all zero")
-    batch = check_int(batch, "batch", 1)
 
-    def batch_loss(generator):
-        if mode == "resample":
-            idx = torch.multinomial(w, batch, replacement=True, generator=generator)
-        else:
-            idx = torch.randint(0, n, (batch,), generator=generator)
-        losses = F.cross_entropy(model(images[idx]), labels[idx], reduction="none")
-        return (losses * w[idx]).sum() / w[idx].sum() if mode == "reweight" else losses.mean()
+def imbalance_errors(share_group1: float, images: torch.Tensor, labels, groups, n: int = 2000,
+                     seed: int = 2) -> list[float]:
+    """Train the detector (plain) on ``n`` metered scenes of which a share ``share_group1`` is
+    group 1, and return its error rate per group on the test ``images`` (M, 1, 16, 16) with
+    ``labels`` and ``groups`` (M,)."""
+    population = make_population(n, share_group1=float(share_group1), seed=seed)
+    model = train_detector(as_images(metered_capture(population["radiance"])), population["label"])
+    return error_by_group(labels, predict(model, images).argmax(1).numpy(), groups)
 
-    return fit_steps(model, batch_loss, check_int(steps, "steps", 1), check_positive(lr, "lr"), seed)
+
+def _pixels(population: dict) -> np.ndarray:
+    """Metered codes of a population as rows of pixels in [0, 1]: (N, 256) float64."""
+    return metered_capture(population["radiance"]).reshape(len(population["label"]), -1) / 255.0
+
+
+def confound_accuracies(agreement: float, n: int = 2000, seeds: tuple[int, int, int] = (5, 6, 7)
+                        ) -> tuple[float, float]:
+    """The confound audit. The label is invisible (no spot drawn), but a nuisance that agrees
+    with it with probability ``agreement`` brightens the border. A logistic regression on the
+    metered pixels of ``n`` such scenes is scored on ``n`` scenes collected the same way and on
+    ``n`` where the nuisance is independent of the label (agreement 0.5). ``seeds``: of the
+    training, same-collection and controlled populations. Returns (same, controlled) accuracy."""
+    agreement = check_real(agreement, "agreement")
+    if not 0 <= agreement <= 1:
+        raise ValueError(f"agreement must lie in [0, 1], got {agreement}")
+    train_seed, same_seed, controlled_seed = seeds
+    train = make_population(n, nuisance_agreement=agreement, visible=False, seed=train_seed)
+    same = make_population(n, nuisance_agreement=agreement, visible=False, seed=same_seed)
+    controlled = make_population(n, nuisance_agreement=0.5, visible=False, seed=controlled_seed)
+    predictor = fit_logistic_model(_pixels(train), train["label"], standardise=False)
+    return predictor.accuracy(_pixels(same), same["label"]), predictor.accuracy(_pixels(controlled),
+                                                                               controlled["label"])
 
 
 def model_card(name: str, intended_use: str, data: str, table: pd.DataFrame,

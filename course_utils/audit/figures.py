@@ -1,5 +1,5 @@
-"""Figures for chapter 10 (audits): per-group bars, camera captures, confound curves.
-Drawing only: the numbers come from fairness.py, camera.py and the notebook's experiments."""
+"""Figures for chapter 10 (audits): per-group bars, camera captures, confound curves, and the
+widgets that rerun an experiment. Drawing only: the numbers come from fairness.py and camera.py."""
 from __future__ import annotations
 
 from typing import Mapping, Sequence
@@ -8,6 +8,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from ..viz import show_image
+from .camera import calibrate_exposure, capture, clipped_fraction
+from .fairness import confound_accuracies, imbalance_errors
 
 
 def show_group_bars(values: Mapping[str, Sequence[float]], groups: Sequence[str], ylabel: str,
@@ -53,8 +55,6 @@ def show_captures(codes_by_setting: Mapping[str, np.ndarray], groups: np.ndarray
 def show_exposure(radiance, groups, stops: float = 0.0, reference: float = 0.6) -> plt.Figure:
     """Widget: capture the scenes with exposure ``stops`` away from the calibration on the
     ``reference`` reflectance; bars of the clipped fraction per group and example images."""
-    from .camera import calibrate_exposure, capture, clipped_fraction
-
     exposure = calibrate_exposure(reference, target=0.75) * 2.0 ** stops
     codes = capture(radiance, exposure)
     names = sorted(set(np.asarray(groups).tolist()))
@@ -86,3 +86,21 @@ def show_confound(strengths: Sequence[float], confounded: Sequence[float], contr
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def show_imbalance(images, labels, groups, names: Sequence[str] = ("light", "dark"),
+                   share_dark: float = 0.05) -> plt.Figure:
+    """Widget: retrain the detector on a training set with a share ``share_dark`` of group 1
+    (``fairness.imbalance_errors``) and draw its test error per group (``names`` in sorted group
+    order) on ``images`` (M, 1, 16, 16), ``labels`` and ``groups`` (M,), with the gap in the title."""
+    errors = imbalance_errors(float(share_dark), images, labels, groups)
+    return show_group_bars({f"dark share {share_dark:.2f}": errors}, list(names), "test error",
+                           f"gap {errors[1] - errors[0]:+.3f}")
+
+
+def show_confound_strength(agreement: float = 0.95) -> plt.Figure:
+    """Widget: the confound audit (``fairness.confound_accuracies``) at one nuisance-label
+    agreement: accuracy on data collected the same way and with the nuisance controlled."""
+    same, controlled = confound_accuracies(float(agreement))
+    return show_group_bars({"same collection": [same], "nuisance controlled": [controlled]}, ["predictor"],
+                           "accuracy", f"nuisance agrees with the label {float(agreement):.0%}")

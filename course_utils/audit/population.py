@@ -5,11 +5,15 @@ group (group 0 light, group 1 dark, like skin tones), a soft texture and, for la
 spot slightly darker than the surround (the finding a classifier must detect). Scenes are
 *radiance* (linear light); ``course_utils.audit.camera.capture`` turns them into 8-bit images.
 A nuisance bit (e.g. which clinic took the picture) brightens the frame's border; it can be
-made to agree with the label with a chosen probability.
+made to agree with the label with a chosen probability. ``composition`` audits a population
+before any model is trained: how many scenes each group has and how many show the finding.
 """
 from __future__ import annotations
 
+from typing import Mapping
+
 import numpy as np
+import pandas as pd
 
 from ..validate import check_int, check_real
 
@@ -54,3 +58,18 @@ def make_population(n: int, share_group1: float = 0.5, nuisance_agreement: float
     radiance[:, border] *= np.where(nuisance == 1, 1.5, 1.0)[:, None]
     return {"radiance": radiance, "label": label, "group": group, "reflectance": reflectance,
             "nuisance": nuisance.astype(np.int64)}
+
+
+def composition(population: Mapping[str, np.ndarray], names: Mapping[int, str]) -> pd.DataFrame:
+    """Who is in a population: one row per group name (sorted), with the number of scenes
+    (``images``) and the share of them with the finding (``share_with_finding``).
+    ``population``: a dict with ``group`` and ``label`` arrays (N,), as ``make_population``
+    returns; ``names`` maps every group number to its name, e.g. {0: "light", 1: "dark"}."""
+    for key in ("group", "label"):
+        if key not in population:
+            raise ValueError(f"population must hold a {key!r} array, got keys {sorted(population)}")
+    missing = sorted(set(np.asarray(population["group"]).tolist()) - set(names))
+    if missing:
+        raise ValueError(f"names must name every group, missing {missing}")
+    frame = pd.DataFrame({"group": [names[g] for g in population["group"]], "label": population["label"]})
+    return frame.groupby("group").agg(images=("label", "size"), share_with_finding=("label", "mean"))

@@ -2,6 +2,10 @@
 from __future__ import annotations
 
 import torch
+from sklearn.datasets import load_digits
+from sklearn.model_selection import train_test_split
+
+from ..validate import check_int
 
 
 def digits_tensors(test_fraction: float = 0.25, seed: int = 0):
@@ -9,8 +13,6 @@ def digits_tensors(test_fraction: float = 0.25, seed: int = 0):
 
     Returns x_train: (N, 1, 8, 8), y_train: (N,), x_test, y_test (int64 labels).
     """
-    from sklearn.datasets import load_digits
-    from sklearn.model_selection import train_test_split
 
     if not 0 < test_fraction < 1:
         raise ValueError(f"test_fraction must lie in (0, 1), got {test_fraction!r}")
@@ -28,8 +30,6 @@ def digits_on_canvas(test_fraction: float = 0.25, seed: int = 0, scale: int = 2,
     Returns x_train: (N, 1, S, S), y_train, x_test, y_test with S = 8 * scale + 2 * margin
     (20 by default), the same stratified split as ``digits_tensors``.
     """
-    from ..validate import check_int
-
     scale, margin = check_int(scale, "scale", 1), check_int(margin, "margin", 0)
     x_tr, y_tr, x_te, y_te = digits_tensors(test_fraction, seed)
 
@@ -48,8 +48,6 @@ def frame_by_class(x: torch.Tensor, labels: torch.Tensor, width: int = 2, classe
     x: (N, C, H, W), labels: (N,). Returns (a framed copy of x, the cue region: (H, W) bool,
     True on the border).
     """
-    from ..validate import check_int
-
     width, classes = check_int(width, "width", 1), check_int(classes, "classes", 2)
     if x.ndim != 4 or labels.shape != x.shape[:1]:
         raise ValueError(f"x must be (N, C, H, W) and labels (N,), got {tuple(x.shape)} and "

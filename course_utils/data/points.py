@@ -9,8 +9,6 @@ import numpy as np
 from ..validate import as_float_array, check_int, check_positive, check_real
 
 
-
-
 def xor_points(n: int = 200, noise: float = 0.35, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Four Gaussian clusters around (+-1, +-1); the label is 1 where the two signs differ.
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from . import filters as F
-from . import measurements
 from ..data import AVAILABLE_IMAGES, load_image
 from ..data.images import noisy_camera
 from ..data.patterns import grating
 from ..validate import as_float_array, check_choice, check_int, check_positive
 from ..viz import show_image, show_images
+from . import filters as F
+from . import measurements
+
 
 # --------------------------------------------------------------------------- widget functions
 def show_denoise(sigma: float = 1.5, size: int = 5, noise_std: float = 0.1, seed: int = 0):

@@ -26,7 +26,13 @@ import math
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ..validate import as_float_array, check_choice, check_int, check_positive, check_real
+from ..validate import (
+    as_float_array,
+    check_choice,
+    check_int,
+    check_positive,
+    check_real,
+)
 
 MODES = ("valid", "same", "full")
 BOUNDARIES = ("zero", "reflect", "replicate", "wrap")

@@ -4,10 +4,21 @@ not a convolution."""
 from __future__ import annotations
 
 import numpy as np
+import scipy.ndimage as ndi
 
+from ..data.patterns import grating
 from ..validate import as_float_array, check_int, check_positive
-from .filters import (BOUNDARIES, _check_odd, conv2d, correlate2d, gaussian_kernel, identity_kernel,
-                      image_gradients, match_template_ncc, pad_image)
+from .filters import (
+    BOUNDARIES,
+    _check_odd,
+    conv2d,
+    correlate2d,
+    gaussian_kernel,
+    identity_kernel,
+    image_gradients,
+    match_template_ncc,
+    pad_image,
+)
 
 
 # --------------------------------------------------------------------------- measurements
@@ -37,8 +48,6 @@ def grating_gain(kernel, frequency: float, size: int = 64, margin: int = 10,
     per pixel: the least-squares factor a in ``filtered - 0.5 = a (grating - 0.5)`` inside a
     ``margin`` away from the border. 1: unchanged; 0: erased; negative: contrast inverted.
     kernel: (kh, kw)."""
-    from ..data.patterns import grating
-
     size, margin = check_int(size, "size", 1), check_int(margin, "margin", 0)
     if 2 * margin >= size:
         raise ValueError(f"margin {margin} leaves nothing of a {size}x{size} grating")
@@ -84,8 +93,6 @@ def padding_example(signal, width: int = 2) -> dict[str, np.ndarray]:
     """A 1-D signal extended by ``width`` samples on each side by every boundary of this module
     and by the same-named modes of numpy and scipy.ndimage, to compare them: keys
     ``"filters <boundary>"``, ``"np.pad <mode>"`` and ``"scipy.ndimage <mode>"``."""
-    import scipy.ndimage as ndi
-
     signal = as_float_array(signal, "signal", ndim=1)
     width = check_int(width, "width", 1)
     if width > signal.size:

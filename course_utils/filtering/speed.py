@@ -13,11 +13,11 @@ import numpy as np
 import scipy.signal
 import torch
 
-from . import filters
 from ..data import load_image
 from ..timing import time_call
 from ..validate import check_int, check_positive
 from ..viz import format_table
+from . import filters
 
 
 # ---- chapter 01: dense convolution four ways, dense vs separable --------------------------

@@ -7,13 +7,13 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from . import fourier
-from ..data import patterns
 from .. import metrics
+from ..data import patterns
 from ..data.images import face_pair
 from ..data.patterns import bar_image, grating
 from ..validate import as_float_array, check_int, check_positive, check_real
 from ..viz import MAGNITUDE_CMAP, SIGNED_CMAP, show_image
+from . import fourier
 
 # The signal wound around the circle: a constant plus a cosine of 3 cycles per second.
 WIND_T = np.linspace(0.0, 2.0, 800, endpoint=False)

@@ -12,8 +12,14 @@ import numpy as np
 from scipy import fft as sfft
 
 from ..metrics import psnr
-from ..validate import (as_float_array, check_choice, check_int, check_positive, check_real,
-                        check_shape_2d)
+from ..validate import (
+    as_float_array,
+    check_choice,
+    check_int,
+    check_positive,
+    check_real,
+    check_shape_2d,
+)
 
 CONV_MODES = ("full", "same", "valid")
 MASK_KINDS = ("box", "gaussian")

@@ -9,9 +9,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from . import nerf, rays, scene3d
 from ..metrics import psnr
 from ..viz import show_image
+from . import nerf, rays, scene3d
 
 
 def show_comparison(rows: dict[str, Sequence], titles: Sequence[str]) -> plt.Figure:

@@ -8,8 +8,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from . import pointcloud
 from ..validate import check_int
+from . import pointcloud
 
 
 def _scatter(ax, points, title: str, **kwargs) -> None:

@@ -9,6 +9,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from ..viz import show_image
+from .lambertian import light_directions, render_lambertian
+from .stereo import block_matching, disparity_errors
 
 DISPARITY_CMAP = "magma"
 
@@ -102,8 +104,6 @@ def show_block_matching(window: int = 9, cost: str = "sad", left=None, right=Non
                         max_disparity: int = 32) -> plt.Figure:
     """Widget: block matching of (left, right) with this window and cost beside the truth;
     the title gives the bad-pixel rate (|error| > 1 px) and the mean error on valid pixels."""
-    from .stereo import block_matching, disparity_errors
-
     if left is None or right is None or truth is None:
         raise ValueError("left, right and truth must be given (pass them with fixed(...))")
     estimate = block_matching(left, right, max_disparity, window, cost)
@@ -118,8 +118,6 @@ def show_lit_surface(azimuth: float = 45.0, elevation: float = 45.0, normals=Non
                      albedo=None) -> plt.Figure:
     """Widget: the Lambertian surface rendered under one light (azimuth, elevation in degrees),
     beside its normal map (colours (n + 1) / 2) and its attached shadow (n . l <= 0)."""
-    from .lambertian import light_directions, render_lambertian
-
     if normals is None or albedo is None:
         raise ValueError("normals and albedo must be given (pass them with fixed(...))")
     normals = np.asarray(normals, dtype=float)

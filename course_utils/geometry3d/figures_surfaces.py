@@ -8,8 +8,8 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from . import surfaces
 from ..validate import check_int, check_positive
+from . import surfaces
 
 DEFAULT_SHAPE = surfaces.Torus(major=0.6, minor=0.25)
 SDF_CMAP = "RdBu_r"

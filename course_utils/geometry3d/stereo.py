@@ -2,18 +2,16 @@
 
 Convention: rectified grey images ``left`` and ``right`` of shape (H, W); a scene point seen at
 column ``x`` in the left image appears at column ``x - d`` in the right image, ``d >= 0`` its
-disparity. Disparity maps belong to the left image. ``photometric_stereo`` (one camera, several
-lights) is re-exported from ``course_utils.geometry3d.photometric``.
+disparity. Disparity maps belong to the left image. Photometric stereo (one camera, several lights)
+is in ``course_utils.geometry3d.photometric``.
 """
 from __future__ import annotations
 
+import cv2
 import numpy as np
 from scipy.ndimage import binary_dilation, uniform_filter
 
 from ..validate import as_float_array, check_choice, check_int, check_positive
-
-# Photometric stereo is also offered here, next to the other depth cues; it lives in ``photometric``.
-from .photometric import photometric_stereo  # noqa: E402, F401
 
 COSTS = ("sad", "ssd", "ncc")
 _NCC_EPS = 1e-12  # windows whose variance product is below this count as flat (ncc = 0)
@@ -218,8 +216,6 @@ def opencv_disparity(left, right, max_disparity: int, window: int,
     the result is divided by 16 and pixels OpenCV marks invalid (negative) are NaN.
     SGBM uses the usual smoothness penalties P1 = 8 w^2 and P2 = 32 w^2.
     """
-    import cv2
-
     check_choice(method, "method", ("bm", "sgbm"))
     left_arr, right_arr = np.asarray(left), np.asarray(right)
     lf, rf, dmax, window = _check_pair(left_arr, right_arr, max_disparity, window, "sad")

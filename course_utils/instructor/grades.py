@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import html
 import os
+import re
 import shutil
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import astuple, dataclass, fields
@@ -18,11 +19,29 @@ from typing import Sequence
 
 import nbformat
 from nbformat.notebooknode import NotebookNode
+from nbgrader.api import Gradebook
 
-from .staging import (CSV_NAME, Course, _course, _generate, _select, _stage, check_submission,
-                      exercise_points, in_shard, parse_shard)
-from .supervision import (EXERCISE_TIMEOUT, TIMEOUT, TOTAL_TIMEOUT, _log_errors, _nbgrader,
-                          _stop_all, _write_config)
+from .staging import (
+    CSV_NAME,
+    Course,
+    _course,
+    _generate,
+    _select,
+    _stage,
+    check_submission,
+    exercise_points,
+    in_shard,
+    parse_shard,
+)
+from .supervision import (
+    EXERCISE_TIMEOUT,
+    TIMEOUT,
+    TOTAL_TIMEOUT,
+    _log_errors,
+    _nbgrader,
+    _stop_all,
+    _write_config,
+)
 
 
 @dataclass
@@ -58,7 +77,6 @@ def _failures(nb: NotebookNode) -> str:
 
 
 def _score(course: Course, student: str, chapter: str) -> tuple[float, float]:
-    from nbgrader.api import Gradebook
 
     with Gradebook(course.gradebook) as gb:
         sub = gb.find_submission(chapter, student)
@@ -220,8 +238,6 @@ def merge_grades(root: str | Path = ".") -> list[GradeRow]:
     no (student, chapter) may come from two shards. Rows already in grades.csv for other
     students stay; rows for the same student and chapter are replaced.
     """
-    import re
-
     root = Path(root).resolve()
     shards: dict[int, dict[int, Path]] = {}
     for path in root.glob("grades-shard-*-of-*.csv"):

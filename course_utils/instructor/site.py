@@ -26,6 +26,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+from nbconvert import HTMLExporter
+
 from course_utils.validate import check_int
 
 REPO = Path(__file__).resolve().parents[2]
@@ -164,8 +169,6 @@ def inline_widget_outputs(nb, notebook: str) -> None:
     from the metadata: the page needs no widget manager. Raises :class:`SiteBuildError` if a
     widget's output holds an error (its function raised).
     """
-    import nbformat
-
     models = _widget_models(nb)
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
@@ -217,9 +220,6 @@ def execute_notebook(path: Path, timeout: int | None = DEFAULT_TIMEOUT_S):
 
     Raises :class:`SiteBuildError` naming the notebook and the first failing cell.
     """
-    import nbformat
-    from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
@@ -240,8 +240,6 @@ def execute_notebook(path: Path, timeout: int | None = DEFAULT_TIMEOUT_S):
 
 def render_page(nb, name: str) -> str:
     """HTML of the executed notebook ``nb`` (lab template, no CDN scripts, widgets inlined)."""
-    from nbconvert import HTMLExporter
-
     inline_widget_outputs(nb, f"{name}.ipynb")
     nb.metadata.setdefault("title", notebook_title(nb) or name)
     exporter = HTMLExporter(template_name="lab")

@@ -17,6 +17,7 @@ writes the student versions (:func:`release`).
 from __future__ import annotations
 
 import shutil
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -24,8 +25,15 @@ from typing import Iterable, Sequence
 import nbformat
 from nbformat.notebooknode import NotebookNode
 
-from .supervision import (EXERCISE_TIMEOUT, TIMEOUT, TOTAL_TIMEOUT, _log_errors, _nbgrader,
-                          _write_config, is_exercise_cell)
+from .supervision import (
+    EXERCISE_TIMEOUT,
+    TIMEOUT,
+    TOTAL_TIMEOUT,
+    _log_errors,
+    _nbgrader,
+    _write_config,
+    is_exercise_cell,
+)
 
 EXERCISE_MARK = "BEGIN SOLUTION"
 CSV_NAME = "grades.csv"
@@ -138,8 +146,6 @@ def parse_shard(text: str | tuple[int, int] | None) -> tuple[int, int] | None:
 
 def in_shard(student: str, shard: tuple[int, int] | None) -> bool:
     """True if ``student`` is graded by ``shard`` (crc32 of the name, mod n, is i - 1)."""
-    import zlib
-
     return shard is None or zlib.crc32(student.encode("utf-8")) % shard[1] == shard[0] - 1
 
 

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from ..viz import show_image
+from .interpret import fgsm, occlusion
 
 
 def _numpy(x) -> np.ndarray:
@@ -37,8 +38,6 @@ def show_attributions(images, maps: Mapping[str, torch.Tensor], titles: Sequence
 def show_occlusion(model, images, targets, window: int = 4, stride: int = 2) -> plt.Figure:
     """Widget: occlusion maps of ``images`` (N, 1, H, W) for their ``targets``, live window
     and stride (interpret.occlusion, baseline 0)."""
-    from .interpret import occlusion
-
     maps = occlusion(model, images, targets, int(window), int(stride))
     fig, axes = plt.subplots(2, len(images), figsize=(1.9 * len(images), 4.0), squeeze=False)
     limit = float(maps.abs().max()) or 1.0
@@ -84,8 +83,6 @@ def show_matrices(matrices: Mapping[str, np.ndarray]) -> plt.Figure:
 def show_fgsm(model, images, labels, epsilon: float = 0.1) -> plt.Figure:
     """Widget: clean images, FGSM images at ``epsilon`` and the perturbation (amplified to
     the full grey range), with the model's predictions."""
-    from .interpret import fgsm
-
     adversarial = fgsm(model, images, labels, float(epsilon))
     with torch.no_grad():
         clean_pred = model(images).argmax(1)

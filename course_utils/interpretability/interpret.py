@@ -1,5 +1,5 @@
-"""What a trained classifier looks at: attribution maps, masks, class visualisation and
-adversarial steps.
+"""What a trained classifier looks at: the audited model's training, attribution maps and how
+much they depend on the weights, masks, class visualisation and adversarial steps.
 
 Every attribution takes ``x: (N, C, H, W)`` and the class to explain, ``target`` (an int for
 all images or an (N,) tensor), and returns a map shaped like ``x``. They match captum's
@@ -9,11 +9,43 @@ from __future__ import annotations
 
 import copy
 
+import numpy as np
 import torch
 import torch.nn.functional as F
+from scipy.stats import spearmanr
 from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
 
+from ..device import get_device, seed_everything
+from ..networks import SmallCNN
+from ..train import fit
 from ..validate import check_int, check_positive, check_real
+
+
+def train_small_cnn(images: torch.Tensor, labels: torch.Tensor, epochs: int = 8, seed: int = 0,
+                    classes: int = 10, device: torch.device | str | None = None) -> SmallCNN:
+    """The audited model: a ``SmallCNN`` trained with Adam (lr 3e-3) on the cross-entropy for
+    ``epochs`` passes over shuffled minibatches of 64 (``train.fit``).
+
+    images: (N, C, S, S), labels: (N,) in [0, classes). ``seed`` seeds everything first
+    (``seed_everything``, so the initial weights are reproducible) and the loader's shuffling.
+    The model is built on ``device`` (``get_device()`` when None) and returned in eval mode.
+    """
+    if not isinstance(images, torch.Tensor) or images.ndim != 4 or images.shape[2] != images.shape[3]:
+        raise ValueError(f"images must be a (N, C, S, S) tensor of square images, got "
+                         f"{tuple(getattr(images, 'shape', ()))}")
+    if not isinstance(labels, torch.Tensor) or labels.shape != (len(images),):
+        raise ValueError(f"labels must be an (N,) tensor with N = {len(images)}, got "
+                         f"{tuple(getattr(labels, 'shape', ()))}")
+    epochs = check_int(epochs, "epochs", 1)
+    seed_everything(seed)
+    device = get_device() if device is None else device
+    model = SmallCNN(images.shape[1], images.shape[2], classes).to(device)
+    loader = DataLoader(TensorDataset(images, labels), batch_size=64, shuffle=True,
+                        generator=torch.Generator().manual_seed(seed))
+    fit(model, loader, F.cross_entropy, torch.optim.Adam(model.parameters(), lr=3e-3), epochs,
+        progress=False)
+    return model.eval()
 
 
 def _check(model: nn.Module, x: torch.Tensor, target) -> torch.Tensor:
@@ -185,6 +217,25 @@ def class_visualization(model: nn.Module, classes: int, shape: tuple[int, int, i
         optimizer.step()
         scores.append(score.mean().item())
     return images.detach(), scores
+
+
+def mean_rank_correlation(maps: torch.Tensor, others: torch.Tensor) -> float:
+    """Spearman's rank correlation between each map and its partner, averaged over the items.
+
+    maps, others: (N, ...) (e.g. attribution maps of a trained and a randomised model, or maps
+    and their images); item i of each is flattened and the two are rank-correlated
+    (``scipy.stats.spearmanr``, on the CPU). 1: the same ordering of pixels; near 0: unrelated
+    orderings.
+    """
+    if not isinstance(maps, torch.Tensor) or not isinstance(others, torch.Tensor):
+        raise TypeError(f"maps and others must be torch.Tensors, got {type(maps).__name__} and "
+                        f"{type(others).__name__}")
+    if maps.shape != others.shape or maps.ndim < 2 or maps[0].numel() < 2:
+        raise ValueError(f"maps and others must have the same shape (N, ...) with at least 2 "
+                         f"values per item, got {tuple(maps.shape)} and {tuple(others.shape)}")
+    maps, others = maps.detach().cpu(), others.detach().cpu()
+    return float(np.mean([spearmanr(maps[i].flatten(), others[i].flatten()).statistic
+                          for i in range(len(maps))]))
 
 
 def randomized_copy(model: nn.Module, seed: int = 0) -> nn.Module:

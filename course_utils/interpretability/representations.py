@@ -1,5 +1,6 @@
-"""Inside a trained network: unit activations, receptive fields, the inputs a unit likes
-best, how selective units are, and how the network's embedding groups the classes."""
+"""Inside a trained network: unit activations and one response per unit at each stage,
+receptive fields, the inputs a unit likes best, how selective units are, and how the
+network's embedding groups the classes."""
 from __future__ import annotations
 
 from typing import Sequence
@@ -25,6 +26,27 @@ def layer_activations(model: nn.Module, layer: nn.Module, x: torch.Tensor,
     finally:
         hook.remove()
     return torch.cat(captured)
+
+
+def layer_responses(model: nn.Module, x: torch.Tensor) -> dict[str, torch.Tensor]:
+    """One number per image and unit at each stage of a ``SmallCNN``: (N, U) tensors under
+    ``conv1`` and ``conv2`` (each channel's spatial maximum, so U = channels), ``embedding``
+    (the 64 features) and ``logits`` (the model's output), in that order.
+
+    x: (N, C, S, S). The stages are the model's ``conv1``, ``conv2`` and ``embedding``
+    submodules (``layer_activations``), the logits its forward pass without gradients.
+    """
+    missing = [name for name in ("conv1", "conv2", "embedding")
+               if not isinstance(getattr(model, name, None), nn.Module)]
+    if missing:
+        raise ValueError(f"model must have the stages conv1, conv2 and embedding (a SmallCNN), "
+                         f"missing {missing}")
+    out = {name: layer_activations(model, getattr(model, name), x).flatten(2).amax(2)
+           for name in ("conv1", "conv2")}
+    out["embedding"] = layer_activations(model, model.embedding, x)
+    with torch.no_grad():
+        out["logits"] = model(x)
+    return out
 
 
 def receptive_field(layers: Sequence[nn.Module]) -> tuple[int, int, int]:

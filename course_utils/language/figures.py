@@ -1,5 +1,5 @@
-"""Figures for chapter 12 (VQA): a scene with a question and every model's answer; accuracy
-by question type. Drawing only: the answers come from vqa.py."""
+"""Figures for chapter 12 (VQA): a scene with a question and every model's answer (and the
+widget that picks them); accuracy by question type. Drawing only: the answers come from vqa.py."""
 from __future__ import annotations
 
 from typing import Mapping, Sequence
@@ -8,6 +8,17 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from ..viz import show_image
+from .vqa import (
+    ANSWERS,
+    COLOURS,
+    QUESTION_TYPES,
+    describe_question,
+    question_index,
+    question_program,
+    random_table,
+    render_scene,
+    run_program,
+)
 
 
 def show_answers(image, question: str, answers: Mapping[str, str], truth: str) -> plt.Figure:
@@ -22,6 +33,18 @@ def show_answers(image, question: str, answers: Mapping[str, str], truth: str) -
                      color="tab:green" if answer == truth else "tab:red")
     fig.tight_layout()
     return fig
+
+
+def show_question(data: dict, answers: Mapping[str, Sequence[int]], scene: int = 0, colour: str = "red",
+                  question_type: str = "closest shape") -> plt.Figure:
+    """Widget: one question of a ``sort_of_clevr`` dict ``data`` (rendered), about ``colour`` in
+    test scene ``scene``, with each model's answer: ``answers`` maps a name to its (M,) answer
+    indices for every question of ``data`` (``vqa.predict``), drawn by ``show_answers``."""
+    k = question_index(int(scene), colour, question_type)
+    _, _, text = describe_question(data["questions"][k])
+    words = {name: ANSWERS[int(predicted[k])] for name, predicted in answers.items()}
+    return show_answers(data["images"][int(scene)].permute(1, 2, 0).numpy(), text, words,
+                        ANSWERS[int(data["answers"][k])])
 
 
 def show_type_accuracy(accuracy: Mapping[str, Sequence[float]], types: Sequence[str]) -> plt.Figure:
@@ -42,9 +65,6 @@ def show_type_accuracy(accuracy: Mapping[str, Sequence[float]], types: Sequence[
 def show_program_scene(objects: int = 6, seed: int = 0, colour: str = "red") -> plt.Figure:
     """Widget: a fresh scene with ``objects`` objects and the programs' answers to every
     question about ``colour`` (the program is printed in the title of each line)."""
-    from .vqa import (COLOURS, QUESTION_TYPES, question_program, random_table, render_scene,
-                      run_program)
-
     table = random_table(np.random.default_rng(int(seed)), int(objects))
     if COLOURS.index(colour) >= int(objects):
         colour = COLOURS[0]

@@ -1,6 +1,6 @@
 """Visual question answering on Sort-of-CLEVR: the generator (scenes, object tables,
-questions, answers), a Relation Network and its baselines, and question programs executed on
-the object table.
+questions, answers), a Relation Network and its baselines, their accuracy per question type,
+and question programs executed on the object table.
 
 Object table: (N, 6, 9) per scene, one row per object, listed in COLOURS order: colour
 one-hot (6), is-circle (1), x, y in [0, 1] (x to the right, y downwards). A question is (colour, type):
@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from sklearn.metrics import accuracy_score
 from torch import nn
+from torch.nn import functional as F
 
+from ..audit.fairness import by_group
+from ..train import fit_steps
 from ..validate import check_choice, check_int
 
 COLOURS: tuple[str, ...] = ("red", "green", "blue", "orange", "grey", "yellow")
@@ -20,7 +24,7 @@ RGB = np.array([(0.9, 0.1, 0.1), (0.1, 0.75, 0.1), (0.15, 0.3, 0.95), (1.0, 0.55
 SHAPES: tuple[str, ...] = ("square", "circle")
 QUESTION_TYPES: tuple[str, ...] = ("shape", "left", "top",                  # non-relational
                                    "closest shape", "furthest shape", "count same shape")  # relational
-RELATIONAL = (3, 4, 5)
+NON_RELATIONAL, RELATIONAL = (0, 1, 2), (3, 4, 5)   # indices into QUESTION_TYPES
 ANSWERS: tuple[str, ...] = ("square", "circle", "yes", "no", "1", "2", "3", "4", "5", "6")
 
 
@@ -119,6 +123,26 @@ def sort_of_clevr(n: int, seed: int = 0, size: int = 64, render: bool = True,
             "answers": torch.tensor(answers.ravel(), dtype=torch.int64)}
 
 
+def question_index(scene: int, colour: str, question_type: str) -> int:
+    """Where a question sits in a ``sort_of_clevr`` dict: scene by scene, 36 questions each,
+    colour by colour (COLOURS order) and within a colour type by type (QUESTION_TYPES order)."""
+    scene = check_int(scene, "scene", 0)
+    colour = COLOURS.index(check_choice(colour, "colour", COLOURS))
+    question_type = QUESTION_TYPES.index(check_choice(question_type, "question_type", QUESTION_TYPES))
+    return scene * len(COLOURS) * len(QUESTION_TYPES) + colour * len(QUESTION_TYPES) + question_type
+
+
+def describe_question(question) -> tuple[int, int, str]:
+    """A question's code (12,): colour one-hot (6) + type one-hot (6) -> (colour index, type
+    index, the question in words), e.g. (0, 3, "closest shape of the red object?")."""
+    question = np.asarray(question.detach().cpu() if isinstance(question, torch.Tensor) else question)
+    if question.shape != (len(COLOURS) + len(QUESTION_TYPES),):
+        raise ValueError(f"question must be a ({len(COLOURS) + len(QUESTION_TYPES)},) code, got shape "
+                         f"{question.shape}")
+    colour, qtype = int(question[:6].argmax()), int(question[6:].argmax())
+    return colour, qtype, f"{QUESTION_TYPES[qtype]} of the {COLOURS[colour]} object?"
+
+
 def _mlp(sizes: list[int]) -> nn.Sequential:
     layers = []
     for a, b in zip(sizes[:-1], sizes[1:]):
@@ -185,9 +209,6 @@ def train_vqa(model: nn.Module, data: dict, steps: int = 1000, batch: int = 256,
 
     ``type_weights`` (one number per QUESTION_TYPES entry) makes some question types more
     frequent in the training batches (default: as in the data, uniform)."""
-    from torch.nn import functional as F
-
-    from ..train import fit_steps
 
     batch = check_int(batch, "batch", 1)
     if type_weights is None:
@@ -219,6 +240,29 @@ def predict(model: nn.Module, data: dict, batch: int = 4096) -> torch.Tensor:
         out.append(model(data["tables"][data["question_scene"][idx]], data["questions"][idx]).argmax(1))
     model.train()
     return torch.cat(out)
+
+
+def accuracy_by_type(predictions: torch.Tensor, data: dict) -> list[float]:
+    """Accuracy of ``predictions`` (M,) (answer indices for every question of a ``sort_of_clevr``
+    dict, in its order) on each question type, in QUESTION_TYPES order (NaN for a type that
+    ``data`` does not ask): ``audit.fairness.by_group`` with the question types as groups."""
+    answers, types = data["answers"].numpy(), data["question_type"].numpy()
+    predictions = np.asarray(predictions.detach().cpu() if isinstance(predictions, torch.Tensor) else predictions)
+    if predictions.shape != answers.shape:
+        raise ValueError(f"predictions must have shape {answers.shape}, one answer per question of data, "
+                         f"got {predictions.shape}")
+    table = by_group(answers, predictions, types, {"accuracy": accuracy_score})
+    return [float(a) for a in table["accuracy"].reindex(range(len(QUESTION_TYPES)))]
+
+
+def relational_split(per_type) -> tuple[float, float]:
+    """Mean accuracy over the non-relational and over the relational question types:
+    ``per_type`` (6,) in QUESTION_TYPES order -> (non-relational, relational)."""
+    if len(per_type) != len(QUESTION_TYPES):
+        raise ValueError(f"per_type must hold one value per question type ({len(QUESTION_TYPES)}), "
+                         f"got {len(per_type)}")
+    return (float(np.mean([per_type[t] for t in NON_RELATIONAL])),
+            float(np.mean([per_type[t] for t in RELATIONAL])))
 
 
 # ---------------------------------------------------------------- programs on the object table

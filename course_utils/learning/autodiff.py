@@ -19,7 +19,6 @@ from numbers import Real
 from typing import Callable, Iterable
 
 
-
 def _as_value(x) -> "Value":
     return x if isinstance(x, Value) else Value(x)
 

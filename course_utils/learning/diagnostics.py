@@ -12,6 +12,7 @@ from torch import nn
 
 from ..data.points import sample_target
 from ..networks import make_mlp
+from ..train import fit
 from ..validate import as_float_array, check_int, check_positive
 
 
@@ -27,8 +28,6 @@ def fit_full_batch(model: nn.Module, x: torch.Tensor, y: torch.Tensor, lr: float
 
     x: (N, D), y: (N, out) on the model's device. Returns the loss before each step.
     """
-    from ..train import fit
-
     _check_module(model)
     lr, steps = check_positive(lr, "lr"), check_int(steps, "steps", 1)
     if x.ndim != 2 or y.ndim != 2 or len(x) != len(y):

@@ -14,15 +14,14 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from . import layers
 from .. import networks
-from . import diagnostics
-from . import numpy_models
-from .autodiff import Value, topological_order
-from ..device import count_parameters, model_device
 from ..data.points import sample_target, xor_points
+from ..device import model_device
+from ..model_size import count_parameters
 from ..validate import as_float_array, check_choice, check_int
 from ..viz import MAGNITUDE_CMAP, show_image
+from . import diagnostics, layers, numpy_models
+from .autodiff import Value, topological_order
 
 CLASS_COLOURS = ("#2b6cb0", "#dd6b20")
 

@@ -19,8 +19,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from . import layers
 from ..validate import as_float_array, check_int, check_positive
+from . import layers
 
 
 def _check_callable(fn, name: str) -> Callable:

@@ -18,6 +18,7 @@ check the backward passes are in :mod:`course_utils.learning.gradcheck`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 

@@ -1,6 +1,7 @@
 """Chapter 06, tracking. Read in this order: ``flow`` (warping, Lucas-Kanade in three forms, the
-structure tensor, the attention copy), ``flow_net`` (the learned flow network),
-``colorization`` (Lab, ab bins, the colorizer), ``tracking`` (tracking by colorization, mask
-propagation), ``figures`` (drawing only). The chapter's data generator: ``flow_pairs`` (frame
-pairs and sequences with exact flow).
+structure tensor, OpenCV's Farneback flow, the mean end-point error over pairs, the attention
+copy), ``flow_net`` (the learned flow network), ``colorization`` (Lab, ab bins, the colorizer,
+lightness and ab back to RGB), ``tracking`` (tracking by colorization, mask propagation),
+``figures`` (drawing only). The chapter's data generator: ``flow_pairs`` (frame pairs and
+sequences with exact flow).
 """

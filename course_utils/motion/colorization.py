@@ -1,5 +1,6 @@
 """Colour spaces and colorization (chapter 06): Lab in torch, quantized ab bins, a small
-colorizing network trained by regression or by classification, and colourfulness.
+colorizing network trained by regression or by classification, the RGB image of a lightness
+channel with predicted (a, b), and colourfulness.
 
 Lab separates lightness L (0 to 100) from the two colour axes a (green - red) and b
 (blue - yellow). Colorization predicts (a, b) from L. Regressing (a, b) with a squared error
@@ -15,7 +16,7 @@ from torch import nn
 
 from ..device import model_device
 from ..train import fit_steps
-from ..validate import check_choice, check_int, check_positive
+from ..validate import as_float_tensor, check_choice, check_int, check_positive
 
 Tensor = torch.Tensor
 
@@ -65,6 +66,25 @@ def lab_to_rgb(lab) -> Tensor:
     rgb = torch.where(linear > 0.0031308, 1.055 * linear.clamp(min=0.0031308) ** (1 / 2.4) - 0.055,
                       12.92 * linear)
     return rgb.clamp(0.0, 1.0)
+
+
+def lightness_ab_to_rgb(lightness, ab) -> Tensor:
+    """The sRGB images of a lightness channel coloured by (a, b): what a colorizer reads and
+    what it predicts, joined back into pictures.
+
+    lightness: (N, 1, H, W) scaled to [0, 1] (L / 100, the network's input); ab: (N, 2, H, W)
+    in Lab units (a prediction or the truth). Returns (N, H, W, 3) in [0, 1], channels last
+    for display, through ``lab_to_rgb`` (out-of-gamut colours clipped).
+    """
+    lightness, ab = as_float_tensor(lightness, "lightness"), as_float_tensor(ab, "ab")
+    if lightness.ndim != 4 or lightness.shape[1] != 1:
+        raise ValueError(f"lightness must be (N, 1, H, W), got {tuple(lightness.shape)}")
+    if ab.ndim != 4 or ab.shape[1] != 2:
+        raise ValueError(f"ab must be (N, 2, H, W), got {tuple(ab.shape)}")
+    if ab.shape[0] != lightness.shape[0] or ab.shape[2:] != lightness.shape[2:]:
+        raise ValueError(f"lightness and ab must have the same N, H, W, got "
+                         f"{tuple(lightness.shape)} and {tuple(ab.shape)}")
+    return lab_to_rgb(torch.cat([lightness * 100, ab], 1).permute(0, 2, 3, 1))
 
 
 # ---------------------------------------------------------------- quantized ab

@@ -13,11 +13,11 @@ import numpy as np
 import torch
 from matplotlib.colors import hsv_to_rgb
 
-from .flow import lucas_kanade
 from ..metrics import endpoint_error
-from .tracking import copy_from_reference
 from ..validate import as_float_array
 from ..viz import IMAGE_CMAP, MAGNITUDE_CMAP, show_image
+from .flow import lucas_kanade
+from .tracking import copy_from_reference
 
 
 def flow_to_rgb(flow, max_norm: float | None = None) -> np.ndarray:

@@ -1,5 +1,7 @@
 """Optical flow: brightness constancy, Lucas-Kanade (one window, dense, coarse-to-fine),
-backward warping with ``grid_sample``, the structure tensor, and the attention copy.
+backward warping with ``grid_sample``, the structure tensor, OpenCV's Farneback flow in this
+module's convention, the mean end-point error of a flow method over pairs, and the attention
+copy.
 
 Conventions (those of ``skimage.registration.optical_flow_ilk``): images are ``(H, W)``
 float arrays indexed ``image[row, col]``; a flow is ``(2, H, W)``, row displacement first,
@@ -13,6 +15,9 @@ a 2 x 2 system whose matrix is the *structure tensor*.
 """
 from __future__ import annotations
 
+from typing import Callable, Iterable, Mapping
+
+import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -22,9 +27,9 @@ from skimage.transform import pyramid_reduce
 from ..metrics import endpoint_error
 from ..validate import as_float_array, check_int, check_positive
 
-__all__ = ["attention_copy", "brightness_terms", "endpoint_error", "gaussian_pyramid",
+__all__ = ["attention_copy", "brightness_terms", "farneback_flow", "gaussian_pyramid",
            "lucas_kanade", "lucas_kanade_loop", "lucas_kanade_step", "lucas_kanade_window",
-           "structure_tensor", "structure_tensor_eigenvalues", "warp"]
+           "mean_endpoint_error", "structure_tensor", "structure_tensor_eigenvalues", "warp"]
 
 _SINGULAR = 1e-14   # |det| of a window's 2x2 system below this: no flow (as skimage)
 
@@ -227,6 +232,56 @@ def lucas_kanade(frame0, frame1, window: int = 15, levels: int = 3, iterations: 
         for _ in range(iterations):
             flow = lucas_kanade_step(level0, level1, flow, window)
     return flow
+
+
+# ---------------------------------------------------------------- other methods, and scoring them
+def _to_uint8(image: np.ndarray) -> np.ndarray:
+    """A [0, 1] float image as 8-bit grey levels (rounded, clipped to 0..255)."""
+    return np.clip(np.round(image * 255), 0, 255).astype(np.uint8)
+
+
+def farneback_flow(frame0, frame1, levels: int = 3, window: int = 15, iterations: int = 3
+                   ) -> np.ndarray:
+    """OpenCV's Farneback flow from frame0 to frame1, as a (2, H, W) (row, col) flow.
+
+    frame0, frame1: grey (H, W) images with values in [0, 1] (quantised to 8 bits, values
+    outside clipped). ``cv2.calcOpticalFlowFarneback`` fits a quadratic polynomial to each
+    neighbourhood (5 pixels, sigma 1.2) on a pyramid of ``levels`` levels halving the image,
+    with ``window``-pixel averaging windows and ``iterations`` per level. OpenCV returns
+    (x, y) = (col, row) displacements as an (H, W, 2) float32 array; they are reordered to
+    this module's row-first (2, H, W) convention.
+    """
+    frame0, frame1 = _frames(frame0, frame1)
+    levels = check_int(levels, "levels", 1)
+    window = check_int(window, "window", 1)
+    iterations = check_int(iterations, "iterations", 1)
+    xy = cv2.calcOpticalFlowFarneback(_to_uint8(frame0), _to_uint8(frame1), None, 0.5, levels,
+                                      window, iterations, 5, 1.2, 0)
+    return np.stack([xy[..., 1], xy[..., 0]])
+
+
+def mean_endpoint_error(method: Callable[..., np.ndarray], pairs: Iterable[Mapping],
+                        **options) -> float:
+    """The end-point error of a flow method averaged over frame pairs with known flow.
+
+    ``method(frame0, frame1, **options)`` returns a (2, H, W) flow (e.g. ``lucas_kanade``
+    with ``window=15, levels=3``); each pair is a mapping with ``frame0``, ``frame1``: (H, W)
+    and its true ``flow``: (2, H, W), as ``flow_pairs.textured_pair`` returns. Each pair's
+    mean end-point error (``metrics.endpoint_error``) counts once, whatever its size.
+    """
+    if not callable(method):
+        raise TypeError(f"method must be callable as method(frame0, frame1), got "
+                        f"{type(method).__name__}")
+    pairs = list(pairs)
+    if not pairs:
+        raise ValueError("pairs must hold at least one pair")
+    for i, pair in enumerate(pairs):
+        if not isinstance(pair, Mapping) or not {"frame0", "frame1", "flow"} <= set(pair):
+            raise ValueError(f"pairs[{i}] must be a mapping with keys 'frame0', 'frame1' and "
+                             f"'flow', got {type(pair).__name__}"
+                             + (f" with keys {sorted(pair)}" if isinstance(pair, Mapping) else ""))
+    return float(np.mean([endpoint_error(method(p["frame0"], p["frame1"], **options), p["flow"])
+                          for p in pairs]))
 
 
 # ---------------------------------------------------------------- attention copy

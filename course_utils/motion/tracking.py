@@ -14,12 +14,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .colorization import pixel_network
 from ..device import model_device
-from .flow import attention_copy
 from ..metrics import confusion_matrix, iou_from_confusion
 from ..train import fit_steps
 from ..validate import check_int, check_positive
+from .colorization import pixel_network
+from .flow import attention_copy
 
 Tensor = torch.Tensor
 

@@ -5,8 +5,8 @@ from typing import Sequence
 
 import torch
 
-from .boxes import as_boxes, box_iou
 from ..validate import check_int, check_positive
+from .boxes import as_boxes, box_iou
 
 Tensor = torch.Tensor
 

@@ -8,28 +8,14 @@ from __future__ import annotations
 import math
 from typing import Sequence
 
-import numpy as np
 import torch
 
-from ..validate import check_int, check_positive
+from ..validate import as_float_tensor, check_int, check_positive
 
 Tensor = torch.Tensor
 # exp() of a width/height delta is clipped here when decoding (a box at most 1000/16 times
 # larger than its anchor), as in Faster R-CNN, so a wild prediction cannot overflow.
 MAX_LOG_SCALE = math.log(1000.0 / 16)
-
-
-def as_tensor(x, name: str) -> Tensor:
-    """``x`` as a real floating tensor (integers and bools become float32); names ``name``
-    in the TypeError raised for non-numeric or complex input."""
-    if not isinstance(x, Tensor):
-        arr = np.asarray(x)
-        if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
-            raise TypeError(f"{name} must be a numeric tensor or array, got dtype {arr.dtype}")
-        x = torch.as_tensor(arr)
-    if x.is_complex():
-        raise TypeError(f"{name} must be real-valued, got dtype {x.dtype}")
-    return x if x.is_floating_point() else x.float()
 
 
 def as_boxes(boxes, name: str = "boxes") -> Tensor:
@@ -38,7 +24,7 @@ def as_boxes(boxes, name: str = "boxes") -> Tensor:
     Raises ValueError naming ``name`` for a wrong shape, non-finite values or x2 < x1 / y2 < y1.
     Empty ``(0, 4)`` input is allowed.
     """
-    boxes = as_tensor(boxes, name)
+    boxes = as_float_tensor(boxes, name)
     if boxes.ndim != 2 or boxes.shape[1] != 4:
         raise ValueError(f"{name} must have shape (N, 4) in xyxy order, got {tuple(boxes.shape)}")
     if boxes.numel():
@@ -50,23 +36,6 @@ def as_boxes(boxes, name: str = "boxes") -> Tensor:
             raise ValueError(f"{name} must satisfy x1 <= x2 and y1 <= y2; box {i} is "
                              f"{boxes[i].tolist()}")
     return boxes
-
-
-def as_vector(x, name: str, length: int, floating: bool = True) -> Tensor:
-    """``x`` as a (length,) tensor (one value per box), else a ValueError naming ``name``."""
-    x = as_tensor(x, name) if floating else torch.as_tensor(x)
-    if x.ndim != 1 or x.shape[0] != length:
-        raise ValueError(f"{name} must have shape ({length},) to match the boxes, "
-                         f"got {tuple(x.shape)}")
-    return x
-
-
-def check_fraction(value, name: str) -> float:
-    """``value`` as a float in [0, 1] (an IoU or score threshold), else a ValueError."""
-    value = check_positive(value, name, allow_zero=True)
-    if value > 1:
-        raise ValueError(f"{name} must lie in [0, 1], got {value}")
-    return value
 
 
 def box_area(boxes) -> Tensor:
@@ -84,7 +53,7 @@ def xyxy_to_cxcywh(boxes) -> Tensor:
 
 def cxcywh_to_xyxy(boxes) -> Tensor:
     """Centre and size (N, 4) with w, h >= 0 -> corners (x1, y1, x2, y2) (N, 4)."""
-    boxes = as_tensor(boxes, "boxes")
+    boxes = as_float_tensor(boxes, "boxes")
     if boxes.ndim != 2 or boxes.shape[1] != 4:
         raise ValueError(f"boxes must have shape (N, 4) as (cx, cy, w, h), got "
                          f"{tuple(boxes.shape)}")
@@ -94,7 +63,7 @@ def cxcywh_to_xyxy(boxes) -> Tensor:
     return torch.cat([boxes[:, :2] - half, boxes[:, :2] + half], dim=1)
 
 
-def pairwise_iou(a: Tensor, b: Tensor) -> Tensor:
+def pairwise_iou_unchecked(a: Tensor, b: Tensor) -> Tensor:
     """Unchecked IoU of a: (N, 4) with b: (M, 4) -> (N, M); 0/0 (two empty boxes) stays NaN.
     For inner loops that already checked their boxes; everything else calls ``box_iou``."""
     w = torch.minimum(a[:, None, 2], b[:, 2]) - torch.maximum(a[:, None, 0], b[:, 0])
@@ -112,7 +81,7 @@ def box_iou(boxes_a, boxes_b) -> Tensor:
     """
     a, b = as_boxes(boxes_a, "boxes_a"), as_boxes(boxes_b, "boxes_b")
     dtype = torch.promote_types(a.dtype, b.dtype)
-    return pairwise_iou(a.to(dtype), b.to(dtype)).nan_to_num_(0.0)
+    return pairwise_iou_unchecked(a.to(dtype), b.to(dtype)).nan_to_num_(0.0)
 
 
 def _check_weights(weights) -> tuple[float, float, float, float]:
@@ -146,7 +115,7 @@ def decode_boxes(deltas, anchors, weights: Sequence[float] = (1.0, 1.0, 1.0, 1.0
 
     Leading dimensions broadcast, e.g. deltas (B, A, 4) with anchors (A, 4).
     """
-    deltas, anchors = as_tensor(deltas, "deltas"), as_tensor(anchors, "anchors")
+    deltas, anchors = as_float_tensor(deltas, "deltas"), as_float_tensor(anchors, "anchors")
     if deltas.shape[-1:] != (4,) or anchors.shape[-1:] != (4,):
         raise ValueError(f"deltas and anchors must end in 4 values, got {tuple(deltas.shape)} "
                          f"and {tuple(anchors.shape)}")

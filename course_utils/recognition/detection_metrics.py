@@ -8,8 +8,14 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from ..validate import check_choice, check_int
-from .boxes import as_boxes, as_tensor, as_vector, box_iou, check_fraction
+from ..validate import (
+    as_float_tensor,
+    as_vector,
+    check_choice,
+    check_fraction,
+    check_int,
+)
+from .boxes import as_boxes, box_iou
 
 Tensor = torch.Tensor
 
@@ -44,7 +50,7 @@ def precision_recall(scores, is_tp, num_gt: int) -> tuple[Tensor, Tensor]:
 
     scores: (N,), is_tp: (N,) bool, num_gt: number of ground-truth objects -> two (N,) tensors.
     """
-    scores = as_tensor(scores, "scores")
+    scores = as_float_tensor(scores, "scores")
     if scores.ndim != 1:
         raise ValueError(f"scores must have shape (N,), got {tuple(scores.shape)}")
     is_tp = as_vector(is_tp, "is_tp", scores.shape[0], floating=False).bool()
@@ -64,7 +70,7 @@ def average_precision(precision, recall, method: str = "all-point") -> float:
     "coco101" averages it at recall 0, 0.01, ..., 1 (COCO, pycocotools, torchmetrics).
     """
     check_choice(method, "method", ("all-point", "coco101"))
-    precision, recall = as_tensor(precision, "precision"), as_tensor(recall, "recall")
+    precision, recall = as_float_tensor(precision, "precision"), as_float_tensor(recall, "recall")
     if precision.ndim != 1 or precision.shape != recall.shape:
         raise ValueError(f"precision and recall must be (N,) of equal length, got "
                          f"{tuple(precision.shape)} and {tuple(recall.shape)}")

@@ -13,12 +13,12 @@ import torch
 from matplotlib.colors import to_hex
 from matplotlib.patches import Rectangle
 
+from ..data.shapes import CLASSES
+from ..viz import plot_series, show_image
 from .anchors import best_iou_per_object, make_anchors
 from .boxes import as_boxes, box_iou
-from ..data.shapes import CLASSES
-from .losses import loss_by_group, sigmoid_focal_loss
+from .focal import loss_by_group, sigmoid_focal_loss
 from .nms import batched_nms, nms
-from ..viz import plot_series, show_image
 
 CLASS_COLOURS = ("#ffd400", "#00e5ff", "#ff4fd8")   # square, circle, triangle
 GT_COLOUR = "white"

@@ -14,9 +14,13 @@ from matplotlib.colors import ListedColormap
 from matplotlib.patches import Patch
 
 from ..metrics import mean_iou
-from .segmentation import (max_unpool, transposed_conv2d, transposed_conv_output_size,
-                           upsample_nearest)
 from ..viz import IMAGE_CMAP, MAGNITUDE_CMAP, show_image
+from .segmentation import (
+    max_unpool,
+    transposed_conv2d,
+    transposed_conv_output_size,
+    upsample_nearest,
+)
 
 #: Label map colours: background, square, circle, triangle.
 LABEL_NAMES = ("background", "square", "circle", "triangle")

@@ -3,7 +3,7 @@
 Greedy NMS: sort by score, keep the best box, drop every box overlapping it by more than
 ``iou_threshold``, repeat with the next survivor. ``nms_loop`` is that sentence in code;
 ``nms`` computes the same result block by block with tensor operations (tested against the
-loop and ``torchvision.ops.nms``; ``nms_timings`` times all three side by side).
+loop and ``torchvision.ops.nms``; ``recognition.speed.nms_table`` times all three side by side).
 """
 from __future__ import annotations
 
@@ -11,9 +11,8 @@ from contextlib import contextmanager
 
 import torch
 
-from .boxes import as_boxes, as_vector, check_fraction, pairwise_iou, random_boxes
-from ..timing import time_call
-from ..validate import check_int
+from ..validate import as_vector, check_fraction, check_int
+from .boxes import as_boxes, pairwise_iou_unchecked
 
 Tensor = torch.Tensor
 
@@ -34,7 +33,7 @@ def nms_loop(boxes, scores, iou_threshold: float) -> Tensor:
         best, order = order[0], order[1:]
         keep.append(best)
         if order:
-            iou = pairwise_iou(boxes[best:best + 1], boxes[order])[0]
+            iou = pairwise_iou_unchecked(boxes[best:best + 1], boxes[order])[0]
             order = [i for i, over in zip(order, (iou > threshold).tolist()) if not over]
     return torch.tensor(keep, dtype=torch.long, device=boxes.device)
 
@@ -68,11 +67,11 @@ def _greedy_blocks(boxes: Tensor, threshold: float, block: int) -> Tensor:
     for start in range(0, n, block):
         idx = torch.arange(start, min(start + block, n), device=boxes.device)
         if count:
-            over = pairwise_iou(boxes[idx], boxes[kept[:count]]) > threshold
+            over = pairwise_iou_unchecked(boxes[idx], boxes[kept[:count]]) > threshold
             idx = idx[~over.any(dim=1)]
             if idx.numel() == 0:
                 continue
-        over = (pairwise_iou(boxes[idx], boxes[idx]) > threshold).triu_(diagonal=1)
+        over = (pairwise_iou_unchecked(boxes[idx], boxes[idx]) > threshold).triu_(diagonal=1)
         keep = torch.ones(idx.numel(), dtype=torch.bool, device=boxes.device)
         while True:
             new_keep = ~(over & keep[:, None]).any(dim=0)
@@ -118,23 +117,3 @@ def batched_nms(boxes, scores, idxs, iou_threshold: float, block: int = 128) -> 
         return torch.empty(0, dtype=torch.long, device=boxes.device)
     kept = torch.sort(torch.cat(kept)).values          # input order, then a stable score sort
     return kept[torch.sort(scores[kept], descending=True, stable=True).indices]
-
-
-def nms_timings(n_boxes: int = 2000, iou_threshold: float = 0.5, repeat: int = 3,
-                seed: int = 0) -> list[dict]:
-    """Median times of ``nms_loop``, ``nms`` and ``torchvision.ops.nms`` on the same
-    ``random_boxes(n_boxes, seed)``. Returns one row per implementation:
-    {"implementation", "ms", "kept"} (the loop runs once: it is the slow one)."""
-    import torchvision
-
-    n_boxes, repeat = check_int(n_boxes, "n_boxes", 1), check_int(repeat, "repeat", 1)
-    check_fraction(iou_threshold, "iou_threshold")
-    boxes, scores = random_boxes(n_boxes, seed)
-    rows = []
-    for name, fn, runs in [("loop (nms.nms_loop)", nms_loop, 1),
-                           ("vectorised (nms.nms)", nms, repeat),
-                           ("torchvision.ops.nms (C++)", torchvision.ops.nms, repeat)]:
-        seconds = time_call(fn, boxes, scores, iou_threshold, repeat=runs, warmup=int(runs > 1))
-        rows.append({"implementation": name, "ms": seconds * 1e3,
-                     "kept": len(fn(boxes, scores, iou_threshold))})
-    return rows

@@ -5,7 +5,7 @@ for every anchor a head predicts C class scores (sigmoids: "is this anchor an ob
 class k?") and 4 box deltas that refine the anchor (classify, then refine). Training labels
 come from matching anchors to ground-truth boxes by IoU; inference decodes the deltas,
 drops low scores and runs class-aware NMS. The building blocks live in ``boxes``,
-``anchors``, ``nms``, ``losses`` and ``metrics``.
+``anchors``, ``nms``, ``focal`` and ``detection_metrics``.
 """
 from __future__ import annotations
 
@@ -17,12 +17,12 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from .anchors import _check_sequence, make_anchors
-from .boxes import as_boxes, box_iou, check_fraction, decode_boxes, encode_boxes
 from ..device import model_device
-from .losses import onehot_targets, sigmoid_focal_loss
+from ..validate import check_choice, check_fraction, check_int, check_positive
+from .anchors import _check_sequence, make_anchors
+from .boxes import as_boxes, box_iou, decode_boxes, encode_boxes
+from .focal import onehot_targets, sigmoid_focal_loss
 from .nms import batched_nms
-from ..validate import check_choice, check_int, check_positive
 
 Tensor = torch.Tensor
 CLASSIFICATION_LOSSES = ("focal", "cross_entropy")

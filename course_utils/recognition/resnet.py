@@ -13,7 +13,8 @@ from torch import nn
 
 from ..data.digits import digits_tensors
 from ..device import model_device, seed_everything
-from ..train import accuracy, evaluate, fit
+from ..metrics import accuracy
+from ..train import evaluate, fit
 from ..validate import check_int, check_positive
 
 

@@ -16,11 +16,11 @@ import torch.nn.functional as F
 from torch import nn
 from torchvision.ops import roi_align
 
-from .boxes import as_boxes, box_iou, check_fraction
 from ..device import model_device
+from ..validate import check_fraction, check_int, check_positive
+from .boxes import as_boxes, box_iou
 from .nms import nms
 from .one_stage import TinyDetector, raw_detections
-from ..validate import check_int, check_positive
 
 Tensor = torch.Tensor
 

@@ -1,6 +1,6 @@
 """Figures for chapter 08 (self-supervised learning): views, similarity matrices under a
-temperature, probe curves, training terms, patches. Drawing only: the numbers come from
-ssl.py, pretext.py and metrics.py."""
+temperature, probe curves and bars, training terms, patches. Drawing only: the numbers come from
+contrastive.py, pretext.py, evaluation.py and metrics.py."""
 from __future__ import annotations
 
 from typing import Mapping, Sequence
@@ -11,6 +11,9 @@ import torch
 import torch.nn.functional as F
 
 from ..viz import plot_series, show_image
+from .contrastive import nt_xent
+from .evaluation import probe_frozen_features
+from .pretext import colour_cast, position_from_colour, to_grey
 
 
 def _numpy(x) -> np.ndarray:
@@ -33,8 +36,6 @@ def show_views(images, views: Sequence, titles: Sequence[str] = ("image", "view 
 def show_temperature(z1, z2, temperature: float = 0.5) -> plt.Figure:
     """Widget: the 2N x 2N cosine similarities of a batch of view pairs, turned into each
     anchor's softmax over the other views at ``temperature``, and the NT-Xent loss."""
-    from .ssl import nt_xent
-
     z = F.normalize(torch.cat([torch.as_tensor(z1), torch.as_tensor(z2)]), dim=1)
     n = len(z1)
     logits = (z @ z.T / temperature).masked_fill(torch.eye(2 * n, dtype=torch.bool), float("-inf"))
@@ -73,6 +74,17 @@ def show_probe_bars(accuracy: Mapping[str, float], labels_per_class: int, chance
     return fig
 
 
+def show_label_budget(features: Mapping[str, tuple[torch.Tensor, torch.Tensor]], train_labels,
+                      test_labels, per_class: int = 30) -> plt.Figure:
+    """Widget: the probe bars of every frozen representation in ``features`` (name -> (train
+    (N, D), test (M, D)) features) with ``per_class`` labels per class
+    (``evaluation.probe_frozen_features``); the dashed line is chance, one over the number of
+    classes."""
+    per_class = int(per_class)
+    accuracy = probe_frozen_features(features, train_labels, test_labels, per_class)
+    return show_probe_bars(accuracy, per_class, chance=1 / (int(train_labels.max()) + 1))
+
+
 def show_curves(curves: Mapping[str, Sequence[float]], ylabel: str, log: bool = False,
                 title: str = "") -> plt.Figure:
     """One line per named series against the training step."""
@@ -93,8 +105,6 @@ def show_colour_cast(images, strength: float, patch: int = 7, gap: int = 1) -> p
     """Widget: the first of ``images`` (N, 3, H, W) with the planted colour cast and its 3 x 3
     patch grid, next to its grey version; the title gives how well a patch's mean colour alone
     tells its grid cell over all the images (``pretext.position_from_colour``)."""
-    from .pretext import colour_cast, position_from_colour, to_grey
-
     images = torch.as_tensor(images)
     cast = colour_cast(images[:1], strength)
     fig, axes = plt.subplots(1, 2, figsize=(5.6, 3.0))

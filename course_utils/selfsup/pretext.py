@@ -2,7 +2,7 @@
 
 - context prediction: where does patch B sit relative to patch A (8 neighbours of a 3 x 3 grid)?
 - counting: the features of the four tiles must add up to the features of the whole image;
-- reconstruction: an autoencoder.
+- reconstruction: an autoencoder (trained by ``train.fit_autoencoder``, mean squared error).
 Plus a planted shortcut for the first one: a position-dependent colour cast that makes the
 patch position readable from colour alone, and the grey conversion that removes it.
 Images are (N, C, H, W) in [0, 1].
@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..logistic import fit_logistic_model
 from ..train import fit_steps
 from ..validate import check_int, check_positive, check_real
 
@@ -180,25 +181,11 @@ class ConvAutoencoder(nn.Module):
         return self.decode(code)
 
 
-def train_autoencoder(model: ConvAutoencoder, images: torch.Tensor, steps: int = 300,
-                      batch: int = 128, lr: float = 3e-3, seed: int = 0) -> list[float]:
-    """Adam on the mean squared reconstruction error. Returns the loss per step."""
-    batch = check_int(batch, "batch", 1)
-
-    def batch_loss(generator):
-        x = images[torch.randint(0, len(images), (batch,), generator=generator)]
-        return F.mse_loss(model(x), x)
-
-    return fit_steps(model, batch_loss, check_int(steps, "steps", 1), check_positive(lr, "lr"), seed)
-
-
 def position_from_colour(images: torch.Tensor, strength: float, patch: int = 7, gap: int = 1) -> float:
     """How much the colour cast gives away: cut the 3 x 3 grid from ``colour_cast(images,
     strength)``, describe every patch by its mean colour only (3 numbers), and fit a logistic
     regression from colour to the patch's grid cell on the first half of the images; return
     its accuracy on the second half (chance 1/9)."""
-    from .ssl import fit_logistic
-
     _check_images(images)
     if len(images) < 2:
         raise ValueError("images must hold at least 2 images (half to fit, half to test)")
@@ -208,7 +195,6 @@ def position_from_colour(images: torch.Tensor, strength: float, patch: int = 7, 
                            for r in range(3) for c in range(3)], dim=1)       # (N, 9, 3)
     cells = torch.arange(9).expand(len(images), 9)
     half = len(images) // 2
-    weight, bias = fit_logistic(colours[:half].reshape(-1, 3) * 10, cells[:half].reshape(-1), classes=9,
-                                max_iter=100)
-    logits = (colours[half:].reshape(-1, 3).double() * 10) @ weight.T + bias
-    return (logits.argmax(1) == cells[half:].reshape(-1)).double().mean().item()
+    model = fit_logistic_model(colours[:half].reshape(-1, 3), cells[:half].reshape(-1), standardise=True,
+                               classes=9, max_iter=100)
+    return model.accuracy(colours[half:].reshape(-1, 3), cells[half:].reshape(-1))

@@ -1,5 +1,6 @@
 """Sound as a signal: the short-time Fourier transform (loop first, then framed), its
-inverse, the mel filterbank, SI-SDR and SNR, and denoising from silent intervals.
+inverse, what a window length resolves (peaks in frequency, a click's spread in time), the mel
+filterbank, SI-SDR and SNR, and denoising from silent intervals.
 
 Convention (the same as ``torch.stft(..., center=True, pad_mode="constant")`` with a periodic
 Hann window): the signal is padded with n_fft // 2 zeros at both ends, frame m starts at
@@ -14,8 +15,15 @@ import math
 
 import numpy as np
 import torch
+from scipy.signal import find_peaks
 
-from ..validate import check_int, check_positive
+from ..validate import (
+    as_float_array,
+    check_choice,
+    check_fraction,
+    check_int,
+    check_positive,
+)
 
 
 def _check_signal(x, name: str = "x") -> torch.Tensor:
@@ -54,8 +62,6 @@ WINDOWS = ("hann",)
 def stft(x, n_fft: int = 256, hop: int = 64, window: str = "hann") -> torch.Tensor:
     """All frames at once (``unfold``): x (..., T) -> complex (..., n_fft // 2 + 1, frames).
     ``window``: the taper applied to every frame (only "hann", periodic, is provided)."""
-    from ..validate import check_choice
-
     check_choice(window, "window", WINDOWS)
     x = _check_signal(x)
     n_fft, hop = _check_frames(n_fft, hop, x.shape[-1])
@@ -69,8 +75,6 @@ def stft(x, n_fft: int = 256, hop: int = 64, window: str = "hann") -> torch.Tens
 
 def istft(spectrum: torch.Tensor, n_fft: int, hop: int, length: int, window: str = "hann") -> torch.Tensor:
     """Inverse of ``stft``: complex (..., n_fft // 2 + 1, frames) -> real (..., length)."""
-    from ..validate import check_choice
-
     check_choice(window, "window", WINDOWS)
     n_fft, hop, length = check_int(n_fft, "n_fft", 2), check_int(hop, "hop", 1), check_int(length, "length", 1)
     if spectrum.shape[-2] != n_fft // 2 + 1:
@@ -89,6 +93,59 @@ def istft(spectrum: torch.Tensor, n_fft: int, hop: int, length: int, window: str
     if start + length > total:
         raise ValueError(f"length must be <= {total - start} for {count} frames, got {length}")
     return folded[..., start:start + length] / norm[start:start + length]
+
+
+def stft_frequencies(n_fft: int, sample_rate: float) -> np.ndarray:
+    """The frequency in Hz of every row of ``stft``: k * sample_rate / n_fft, (n_fft // 2 + 1,)."""
+    n_fft, sample_rate = check_int(n_fft, "n_fft", 2), check_positive(sample_rate, "sample_rate")
+    return np.arange(n_fft // 2 + 1) * sample_rate / n_fft
+
+
+def count_peaks(profile, min_fraction: float = 0.3) -> int:
+    """Number of peaks of a spectrum profile (F,): local maxima (``scipy.signal.find_peaks``,
+    never the first or last value) higher than ``min_fraction`` of the profile's maximum."""
+    profile = as_float_array(profile, "profile", ndim=1)
+    peaks, _ = find_peaks(profile)
+    return int(np.sum(profile[peaks] > check_fraction(min_fraction, "min_fraction") * profile.max()))
+
+
+def click_duration_ms(magnitude, freqs, hop: int, above: float, sample_rate: float) -> float:
+    """How long a click appears to last in a magnitude spectrogram (F, M) whose rows have
+    frequencies ``freqs`` (F,) Hz: the frames where the magnitude summed over the rows above
+    ``above`` Hz (where only the click reaches) exceeds half its largest value, times the hop,
+    in milliseconds."""
+    magnitude = as_float_array(magnitude, "magnitude", ndim=2)
+    freqs = as_float_array(freqs, "freqs", ndim=1)
+    if len(freqs) != magnitude.shape[0]:
+        raise ValueError(f"freqs must have one value per row of magnitude ({magnitude.shape[0]}), got {len(freqs)}")
+    if not np.any(freqs > above):
+        raise ValueError(f"above must be below the highest frequency {freqs.max()} Hz, got {above}")
+    high = magnitude[freqs > above].sum(axis=0)
+    frames = np.sum(high > 0.5 * high.max())
+    return float(1000 * check_int(hop, "hop", 1) * frames / check_positive(sample_rate, "sample_rate"))
+
+
+def window_resolution(signal, n_fft: int, hop: int, band: tuple[float, float], before: int,
+                      sample_rate: float = 8000, above: float = 3500.0, min_fraction: float = 0.3) -> dict:
+    """What one window length resolves in ``signal`` (T,): its window and bin spacing, the
+    number of peaks (``count_peaks``) of the mean magnitude spectrum in ``band`` = (low, high)
+    Hz over the frames that end before sample ``before`` (where a click sits), and how long
+    the click appears to last (``click_duration_ms`` above ``above`` Hz). Returns one table row."""
+    low, high = band
+    if not 0 <= low < high:
+        raise ValueError(f"band must be (low, high) Hz with 0 <= low < high, got {band}")
+    magnitude = stft(signal, n_fft, hop).abs().numpy()
+    freqs = stft_frequencies(n_fft, sample_rate)
+    frames = check_int(before, "before", 1) // hop - n_fft // hop
+    if frames < 1:
+        raise ValueError(f"before must leave at least one whole frame of {n_fft} samples, got {before}")
+    inside = (freqs >= low) & (freqs <= high)
+    if not inside.any():
+        raise ValueError(f"band must hold at least one frequency bin ({sample_rate / n_fft:g} Hz apart), got {band}")
+    profile = magnitude[inside][:, :frames].mean(axis=1)
+    return {"window (samples)": n_fft, "window (ms)": 1000 * n_fft / sample_rate, "bin spacing (Hz)": sample_rate / n_fft,
+            "peaks in band": count_peaks(profile, min_fraction),
+            "click lasts (ms)": click_duration_ms(magnitude, freqs, hop, above, sample_rate)}
 
 
 def hz_to_mel(f):

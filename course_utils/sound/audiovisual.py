@@ -1,15 +1,16 @@
-"""Vision and sound together: a sound student taught by a vision teacher (distillation with
-a KL divergence), and mix-and-separate with spectrogram masks conditioned on what the
-picture shows."""
+"""Vision and sound together: a sound CNN trained on labels or taught by a vision teacher
+(distillation with a KL divergence), and mix-and-separate with spectrogram masks conditioned
+on what the picture shows."""
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import audio
+from ..networks import SmallCNN
 from ..train import fit_steps
 from ..validate import check_int, check_positive
+from . import audio
 
 
 def distillation_loss(student_logits: torch.Tensor, teacher_probs: torch.Tensor,
@@ -38,6 +39,21 @@ def train_on_targets(model: nn.Module, inputs: torch.Tensor, targets: torch.Tens
         return distillation_loss(logits, targets[idx]) if soft else F.cross_entropy(logits, targets[idx])
 
     return fit_steps(model, batch_loss, check_int(steps, "steps", 1), check_positive(lr, "lr"), seed)
+
+
+def train_sound_cnn(inputs: torch.Tensor, targets: torch.Tensor, classes: int, steps: int = 150,
+                    seed: int = 0) -> SmallCNN:
+    """The chapter's sound CNN: a ``SmallCNN`` initialised from torch seed ``seed`` and trained
+    by ``train_on_targets`` on spectrogram images ``inputs`` (N, 1, S, S) with hard labels (N,)
+    or a teacher's probabilities (N, classes). Returns the model in eval mode."""
+    if not isinstance(inputs, torch.Tensor) or inputs.ndim != 4 or inputs.shape[1] != 1 \
+            or inputs.shape[2] != inputs.shape[3]:
+        raise ValueError(f"inputs must be a (N, 1, S, S) tensor of spectrogram images, got "
+                         f"{type(inputs).__name__} of shape {tuple(getattr(inputs, 'shape', ()))}")
+    torch.manual_seed(check_int(seed, "seed", 0))
+    model = SmallCNN(in_channels=1, size=inputs.shape[-1], classes=check_int(classes, "classes", 2))
+    train_on_targets(model, inputs, targets, steps=steps, seed=seed)
+    return model.eval()
 
 
 class MaskNet(nn.Module):

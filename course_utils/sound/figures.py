@@ -9,6 +9,8 @@ import numpy as np
 import torch
 from IPython.display import Audio, display
 
+from .audio import denoise_from_silence, istft, si_sdr, snr_db, stft
+from .audiovisual import ideal_masks
 from .sounds import SAMPLE_RATE
 
 
@@ -24,8 +26,6 @@ def play(wave, rate: int = SAMPLE_RATE) -> Audio:
 def show_spectrogram(ax, wave, n_fft: int = 256, hop: int = 64, rate: int = SAMPLE_RATE,
                      title: str = "") -> None:
     """log |STFT| of ``wave`` on ``ax`` with time and frequency axes."""
-    from .audio import stft
-
     magnitude = _numpy(stft(torch.as_tensor(_numpy(wave)), n_fft, hop).abs())
     duration = len(_numpy(wave)) / rate
     ax.imshow(np.log(magnitude + 1e-6), origin="lower", aspect="auto", cmap="magma",
@@ -92,8 +92,6 @@ def show_mix(separator_call, first, second, condition, ratio: float = 1.0, n_fft
              hop: int = 128) -> plt.Figure:
     """Widget: mix ``first`` with ``ratio`` times ``second``, separate the first with the
     predicted and with the ideal mask, play all three, and show the spectrograms with SI-SDR."""
-    from .audio import istft, si_sdr, stft
-    from .audiovisual import ideal_masks
 
     first, second = torch.as_tensor(_numpy(first)), torch.as_tensor(_numpy(second)) * float(ratio)
     mixture = first + second
@@ -110,8 +108,6 @@ def show_mix(separator_call, first, second, condition, ratio: float = 1.0, n_fft
 def show_denoising(clean, noise_level: float = 0.05, seed: int = 0) -> plt.Figure:
     """Widget: add white noise of std ``noise_level``, denoise from the pauses, play both and
     draw the three spectrograms with SNRs."""
-    from .audio import denoise_from_silence, snr_db
-
     clean = _numpy(clean)
     noisy = clean + float(noise_level) * np.random.default_rng(seed).standard_normal(len(clean))
     denoised = denoise_from_silence(torch.as_tensor(noisy)).numpy()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..data.digits import digits_tensors
 from ..validate import check_int, check_positive
 
 SAMPLE_RATE = 8000
@@ -82,8 +83,6 @@ def frames_for(labels, seed: int = 0, split: str = "test") -> np.ndarray:
     class (digit k goes with SOUND_CLASSES[k]). Digits come from the ``split`` ("train" or
     "test") half of sklearn's digits (the same split as ``digits_tensors``), so a vision
     teacher trained on the train half never saw the test frames. Returns (N, 8, 8) in [0, 1]."""
-    from ..data.digits import digits_tensors
-
     x_train, y_train, x_test, y_test = digits_tensors(seed=0)
     images, classes = (x_test, y_test) if split == "test" else (x_train, y_train)
     rng = np.random.default_rng(check_int(seed, "seed", 0))

@@ -9,9 +9,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .gan import discriminator_loss, generator_loss
 from ..networks import make_mlp
 from ..validate import check_int, check_positive
+from .gan import discriminator_loss, generator_loss
 
 
 class ConvTranslator(nn.Module):

@@ -9,8 +9,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from .generative import class_log_joint, modes_covered
 from ..viz import show_image
+from .generative import class_log_joint, modes_covered
 
 COLORS = ("tab:blue", "tab:orange", "tab:green", "tab:red")
 

@@ -16,6 +16,8 @@ from __future__ import annotations
 import torch
 from torch.nn import functional as F
 
+from ..networks import DigitsCNN
+from ..train import fit_steps
 from ..validate import check_int, check_positive
 
 
@@ -86,8 +88,6 @@ def train_digit_judge(images: torch.Tensor, labels: torch.Tensor, steps: int = 6
 
     Trained on digits the generative models never see, it judges their samples.
     """
-    from ..networks import DigitsCNN
-    from ..train import fit_steps
 
     if images.ndim != 4 or labels.shape != images.shape[:1]:
         raise ValueError(f"images must be (N, 1, 8, 8) and labels (N,), got {tuple(images.shape)} "

@@ -1,11 +1,13 @@
 """Seeded 2-D mixtures for chapter 09's GANs: a ring of Gaussians and a square grid of them.
 
 Each sampler takes ``n`` and a seed or a ``torch.Generator`` and returns float32 points
-(n, 2) with the index of the mode each point was drawn from.
+(n, 2) with the index of the mode each point was drawn from; ``points_sampler`` makes the
+points-only sampler the GAN trainers take.
 """
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 import torch
 
@@ -57,3 +59,16 @@ def grid_of_gaussians(n: int, side: int = 5, spacing: float = 2.0, std: float = 
                       seed: int | torch.Generator = 0) -> tuple[torch.Tensor, torch.Tensor]:
     """n points from side x side Gaussians on a grid (see ``grid_centers``)."""
     return mixture_samples(grid_centers(side, spacing), n, std, seed)
+
+
+def points_sampler(centers: torch.Tensor, std: float = 0.05) -> Callable[[int, torch.Generator], torch.Tensor]:
+    """The points-only sampler a GAN trainer draws real data from: ``(n, generator) -> (n, 2)``
+    points of ``mixture_samples(centers, n, std, generator)`` (the mode indices dropped)."""
+    if not isinstance(centers, torch.Tensor) or centers.ndim != 2 or centers.shape[1] != 2 or len(centers) == 0:
+        raise ValueError(f"centers must be a non-empty (K, 2) tensor, got {getattr(centers, 'shape', type(centers))}")
+    std = check_positive(std, "std", allow_zero=True)
+
+    def sample(n: int, generator: torch.Generator) -> torch.Tensor:
+        return mixture_samples(centers, n, std, generator)[0]
+
+    return sample

@@ -3,7 +3,8 @@
 Both map a small grey image ``x: (N, 1, H, W)`` in [0, 1] through an MLP encoder to a code of
 ``latent`` numbers and back through an MLP decoder to per-pixel logits. The plain autoencoder's
 code is a point; the VAE's encoder gives a Gaussian ``N(mu, diag exp(logvar))`` and the
-decoder sees a reparameterised sample of it.
+decoder sees a reparameterised sample of it. Both are trained by ``train.fit_autoencoder``
+on the terms of ``elbo`` (weights {"kl": beta}).
 """
 from __future__ import annotations
 
@@ -11,10 +12,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .generative import gaussian_kl, reparameterize
 from ..networks import make_mlp
-from ..train import fit_steps
 from ..validate import check_int, check_positive
+from .generative import gaussian_kl, reparameterize
 
 
 class Autoencoder(nn.Module):
@@ -77,29 +77,13 @@ def elbo_terms(model: Autoencoder, x: torch.Tensor, generator: torch.Generator |
     return reconstruction, kl
 
 
-def train_autoencoder(model: Autoencoder, images: torch.Tensor, steps: int = 1500,
-                      beta: float = 1.0, lr: float = 2e-3, batch: int = 128, seed: int = 0
-                      ) -> dict[str, list[float]]:
-    """Minimise mean(reconstruction + beta * kl) on random batches of ``images: (N, 1, H, W)``
-    with ``train.fit_steps`` (Adam).
-
-    Returns the history of both terms, one value per step: {"reconstruction": [...], "kl": [...]}
-    (batch means, in nats).
-    """
-    beta = check_positive(beta, "beta", allow_zero=True)
-    batch = check_int(batch, "batch", 1)
-    history: dict[str, list[float]] = {"reconstruction": [], "kl": []}
-
-    def batch_loss(generator: torch.Generator) -> torch.Tensor:
-        index = torch.randint(0, len(images), (batch,), generator=generator)
-        reconstruction, kl = elbo_terms(model, images[index], generator)
-        history["reconstruction"].append(reconstruction.mean().item())
-        history["kl"].append(kl.mean().item())
-        return reconstruction.mean() + beta * kl.mean()
-
-    fit_steps(model, batch_loss, steps, lr, seed)
-    model.eval()
-    return history
+def elbo(model: Autoencoder, x: torch.Tensor, generator: torch.Generator | None = None
+         ) -> dict[str, torch.Tensor]:
+    """``elbo_terms`` by name, the loss terms ``train.fit_autoencoder`` takes:
+    {"reconstruction": (N,), "kl": (N,)}. Training the VAE with weights {"kl": beta} minimises
+    mean(reconstruction + beta * kl)."""
+    reconstruction, kl = elbo_terms(model, x, generator)
+    return {"reconstruction": reconstruction, "kl": kl}
 
 
 @torch.no_grad()

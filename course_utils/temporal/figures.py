@@ -8,8 +8,10 @@ from typing import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from torch import nn
 
 from ..viz import show_image
+from .rnn import gradient_vs_distance
 
 
 def _numpy(x) -> np.ndarray:
@@ -88,9 +90,6 @@ def show_gradient_distance(curves: Mapping[str, Sequence[float]], title: str = "
 def show_rnn_vs_lstm(steps: int = 60, forget_bias: float = 0.0) -> plt.Figure:
     """Widget: gradient vs distance for a tanh RNN and an LSTM whose forget-gate bias is
     raised by ``forget_bias`` (hidden 32, seeded weights)."""
-    from torch import nn
-
-    from .rnn import gradient_vs_distance
 
     torch.manual_seed(0)
     models = {"vanilla RNN": nn.RNN(1, 32), f"LSTM, forget bias +{forget_bias:g}": nn.LSTM(1, 32)}

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from ..validate import check_int, check_positive
+from .sequences import recall_first_sequences
 
 
 def _check_cell(x, h, weight_ih, weight_hh, bias_ih, bias_hh, gates: int) -> None:
@@ -161,9 +163,6 @@ def train_recall_rnn(radius: float, lr: float, clip: float | None = None, steps:
     tanh' < 0.02 and almost no gradient gets through, "radius": the spectral radius of W_hh
     after training}.
     """
-    from torch.nn import functional as F
-
-    from .sequences import recall_first_sequences
 
     steps, length = check_int(steps, "steps", 1), check_int(length, "length", 1)
     torch.manual_seed(check_int(seed, "seed", 0))

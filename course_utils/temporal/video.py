@@ -10,7 +10,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
 
+from ..metrics import accuracy
+from ..train import fit
 from ..validate import check_int
 
 
@@ -219,9 +222,6 @@ def train_clip_classifier(model: nn.Module, clips: torch.Tensor, labels: torch.T
                           epochs: int = 4, lr: float = 3e-3, batch: int = 32, seed: int = 0
                           ) -> dict[str, list[float]]:
     """Adam + cross-entropy on clips: (N, C, T, H, W), labels: (N,). Returns ``fit``'s history."""
-    from torch.utils.data import DataLoader, TensorDataset
-
-    from ..train import accuracy, fit
 
     _check_clips(clips, "clips")
     if labels.shape != clips.shape[:1]:

@@ -1,5 +1,5 @@
-"""Self-supervised learning: contrastive losses, SimCLR views and training, and the linear
-probe that evaluates every representation the same way.
+"""Self-supervised learning: contrastive losses (NT-Xent, pairs, triplets), hard negatives, SimCLR
+views and training. Representations are scored by :func:`course_utils.logistic.linear_probe`.
 
 Shapes: embeddings ``(N, D)``, images ``(N, C, H, W)`` in [0, 1].
 """
@@ -8,8 +8,10 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torchvision.ops import roi_align
 
-from ..validate import check_int, check_positive
+from ..train import fit_steps
+from ..validate import check_choice, check_int, check_positive
 
 
 def _check_pair(a: torch.Tensor, b: torch.Tensor, names: str) -> None:
@@ -72,57 +74,11 @@ def hardest_negatives(embeddings: torch.Tensor, labels: torch.Tensor) -> torch.T
     return distance.argmin(dim=1)
 
 
-def fit_logistic(features: torch.Tensor, labels: torch.Tensor, c: float = 1.0,
-                 classes: int | None = None, max_iter: int = 500) -> tuple[torch.Tensor, torch.Tensor]:
-    """Multinomial logistic regression with scikit-learn's objective,
-    0.5 |W|^2 + c * sum_i cross-entropy_i, minimised by L-BFGS in float64.
-    features: (N, D), labels: (N,) -> weight (K, D), bias (K,). ``max_iter`` caps L-BFGS's
-    iterations (lower it for a quick, approximate fit)."""
-    if features.ndim != 2 or labels.shape != features.shape[:1]:
-        raise ValueError(f"features must be (N, D) and labels (N,), got {tuple(features.shape)} "
-                         f"and {tuple(labels.shape)}")
-    c = check_positive(c, "c")
-    x = features.detach().double().cpu()
-    y = labels.cpu().long()
-    classes = int(y.max()) + 1 if classes is None else check_int(classes, "classes", 2)
-    weight = torch.zeros(classes, x.shape[1], dtype=torch.float64, requires_grad=True)
-    bias = torch.zeros(classes, dtype=torch.float64, requires_grad=True)
-    optimizer = torch.optim.LBFGS([weight, bias], lr=1, max_iter=check_int(max_iter, "max_iter", 1),
-                                  tolerance_grad=1e-10,
-                                  tolerance_change=1e-12, history_size=20, line_search_fn="strong_wolfe")
-
-    def objective():
-        optimizer.zero_grad()
-        loss = 0.5 * (weight ** 2).sum() + c * F.cross_entropy(x @ weight.T + bias, y, reduction="sum")
-        loss.backward()
-        return loss
-
-    optimizer.step(objective)
-    return weight.detach(), bias.detach()
-
-
-def linear_probe(train_features: torch.Tensor, train_labels: torch.Tensor,
-                 test_features: torch.Tensor, test_labels: torch.Tensor, c: float = 1.0) -> float:
-    """Freeze the features, standardise them with the training set's mean and std, fit
-    ``fit_logistic`` on the training rows and return the accuracy on the test rows."""
-    if test_features.ndim != 2 or test_features.shape[1] != train_features.shape[1]:
-        raise ValueError(f"test_features must be (M, D) with D = {train_features.shape[1]}, "
-                         f"got {tuple(test_features.shape)}")
-    mean = train_features.double().mean(dim=0)
-    std = train_features.double().std(dim=0).clamp_min(1e-8)
-    weight, bias = fit_logistic((train_features.double() - mean) / std, train_labels, c,
-                                classes=int(max(train_labels.max(), test_labels.max())) + 1)
-    logits = ((test_features.detach().double().cpu() - mean.cpu()) / std.cpu()) @ weight.T + bias
-    return (logits.argmax(dim=1) == test_labels.cpu()).double().mean().item()
-
-
 def simclr_views(images: torch.Tensor, generator: torch.Generator, min_scale: float = 0.6,
                  noise: float = 0.05) -> torch.Tensor:
     """One random view of each image: resized crop (area share in [min_scale, 1], via
     torchvision's roi_align), horizontal flip, colour jitter (a random gain per channel and a
     brightness shift), and fresh pixel noise. images: (N, C, H, W) -> (N, C, H, W)."""
-    from torchvision.ops import roi_align
-
     n, _, height, width = images.shape
     rand = lambda *shape: torch.rand(*shape, generator=generator)  # noqa: E731
     side = torch.sqrt(min_scale + (1 - min_scale) * rand(n))          # crop side / image side
@@ -161,8 +117,6 @@ class SimCLR(nn.Module):
 def train_simclr(model: SimCLR, images: torch.Tensor, steps: int = 300, batch: int = 128,
                  temperature: float = 0.5, lr: float = 3e-3, seed: int = 0) -> list[float]:
     """Adam on nt_xent of two simclr_views of random mini-batches. Returns the loss per step."""
-    from ..train import fit_steps
-
     batch = check_int(batch, "batch", 2)
     temperature = check_positive(temperature, "temperature")
 
@@ -194,8 +148,6 @@ def train_embedding(net: nn.Module, x: torch.Tensor, y: torch.Tensor, loss: str 
     at random (``mining="random"``) or the hardest one in the batch (``mining="hard"``).
     Returns the loss and the share of active rows (loss > 0) per step.
     """
-    from ..train import fit_steps
-    from ..validate import check_choice
 
     check_choice(loss, "loss", ("pair", "triplet"))
     check_choice(mining, "mining", ("random", "hard"))

@@ -5,7 +5,7 @@ import pytest
 import torch
 import torchvision
 
-from course_utils.recognition import losses as L
+from course_utils.recognition import focal as L
 
 pytestmark = pytest.mark.chapter("04_object_recognition")
 

@@ -7,7 +7,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from course_utils.selfsup import pretext, ssl  # noqa: E402
+from course_utils.logistic import linear_probe  # noqa: E402
+from course_utils.selfsup import contrastive, evaluation, pretext  # noqa: E402
 from course_utils.selfsup import figures as demos  # noqa: E402
 from course_utils.networks import ConvEncoder  # noqa: E402
 
@@ -22,7 +23,7 @@ def test_show_temperature_weights_and_loss():
     assert weights.shape == (8, 8)
     np.testing.assert_allclose(np.asarray(weights).sum(axis=1), np.ones(8), rtol=1e-5)
     assert np.all(np.diag(np.asarray(weights)) == 0)
-    assert f"{ssl.nt_xent(z1, z2, 0.2).item():.3f}" in fig._suptitle.get_text()
+    assert f"{contrastive.nt_xent(z1, z2, 0.2).item():.3f}" in fig._suptitle.get_text()
     plt.close(fig)
 
 
@@ -63,3 +64,18 @@ def test_conv_encoder_pools_any_size():
         ConvEncoder(pool="sum")
     with pytest.raises(ValueError, match=r"\(N, C, H, W\)"):
         encoder(torch.rand(3, 24, 24))
+
+
+def test_label_budget_widget_draws_the_probes_at_that_budget():
+    g = torch.Generator().manual_seed(0)
+    train_labels, test_labels = torch.arange(60) % 3, torch.arange(30) % 3
+    informative = (torch.nn.functional.one_hot(train_labels, 3).float() + 0.3 * torch.randn(60, 3, generator=g),
+                   torch.nn.functional.one_hot(test_labels, 3).float() + 0.3 * torch.randn(30, 3, generator=g))
+    noise = (torch.randn(60, 4, generator=g), torch.randn(30, 4, generator=g))
+    fig = demos.show_label_budget({"informative": informative, "noise": noise}, train_labels, test_labels, per_class=5)
+    subset = evaluation.labelled_subset(train_labels, 5)
+    expected = [linear_probe(f[0][subset], train_labels[subset], f[1], test_labels) for f in (informative, noise)]
+    np.testing.assert_allclose([bar.get_width() for bar in fig.axes[0].patches], expected)
+    assert "5 labels per class" in fig.axes[0].get_xlabel()
+    assert fig.axes[0].get_legend().get_texts()[0].get_text() == "chance 0.33"
+    plt.close(fig)

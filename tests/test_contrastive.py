@@ -1,6 +1,6 @@
-"""Tests for course_utils.selfsup.ssl: NT-Xent against an independent formulation and a hand-computed
-case, the pair and triplet losses against torch, hard negatives, the linear probe against
-scikit-learn, the views and a short SimCLR run."""
+"""Tests for course_utils.selfsup.contrastive: NT-Xent against an independent formulation and a
+hand-computed case, the pair and triplet losses against torch, hard negatives, the views and a
+short SimCLR run."""
 from __future__ import annotations
 
 import math
@@ -11,10 +11,9 @@ import torch
 import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sklearn.linear_model import LogisticRegression
 from torch import nn
 
-from course_utils.selfsup import ssl
+from course_utils.selfsup import contrastive
 from course_utils.networks import ConvEncoder
 
 pytestmark = pytest.mark.chapter("08_self_supervised")
@@ -36,7 +35,7 @@ def _nt_xent_loop(z1, z2, temperature):
 def test_nt_xent_matches_the_anchor_by_anchor_definition(n, d, t):
     g = torch.Generator().manual_seed(n)
     z1, z2 = torch.randn(n, d, generator=g, dtype=torch.float64), torch.randn(n, d, generator=g, dtype=torch.float64)
-    torch.testing.assert_close(ssl.nt_xent(z1, z2, t), _nt_xent_loop(z1, z2, t))
+    torch.testing.assert_close(contrastive.nt_xent(z1, z2, t), _nt_xent_loop(z1, z2, t))
 
 
 def test_nt_xent_hand_computed_two_by_two():
@@ -46,7 +45,7 @@ def test_nt_xent_hand_computed_two_by_two():
     t = 0.5
     # each anchor: positive logit 1/t, two negatives with logit 0
     expected = -math.log(math.exp(1 / t) / (math.exp(1 / t) + 2))
-    assert ssl.nt_xent(z1, z2, t).item() == pytest.approx(expected, rel=1e-6)
+    assert contrastive.nt_xent(z1, z2, t).item() == pytest.approx(expected, rel=1e-6)
 
 
 @settings(max_examples=20, deadline=None)
@@ -54,60 +53,36 @@ def test_nt_xent_hand_computed_two_by_two():
 def test_nt_xent_ignores_the_length_of_the_embeddings(scale, seed):
     g = torch.Generator().manual_seed(seed)
     z1, z2 = torch.randn(5, 4, generator=g, dtype=torch.float64), torch.randn(5, 4, generator=g, dtype=torch.float64)
-    torch.testing.assert_close(ssl.nt_xent(scale * z1, z2, 0.3), ssl.nt_xent(z1, z2, 0.3))
+    torch.testing.assert_close(contrastive.nt_xent(scale * z1, z2, 0.3), contrastive.nt_xent(z1, z2, 0.3))
 
 
 def test_pair_and_triplet_losses_against_formulas_and_torch():
     g = torch.Generator().manual_seed(0)
     a, p, n = (torch.randn(6, 3, generator=g, dtype=torch.float64) for _ in range(3))
-    torch.testing.assert_close(ssl.triplet_loss(a, p, n, 0.7),
+    torch.testing.assert_close(contrastive.triplet_loss(a, p, n, 0.7),
                                F.triplet_margin_loss(a, p, n, margin=0.7, eps=0.0))
     same = torch.tensor([True, False, True, False, False, True])
     d = (a - p).norm(dim=1)
     expected = torch.where(same, d ** 2, (0.9 - d).clamp_min(0) ** 2).mean()
-    torch.testing.assert_close(ssl.contrastive_pair_loss(a, p, same, 0.9), expected)
+    torch.testing.assert_close(contrastive.contrastive_pair_loss(a, p, same, 0.9), expected)
 
 
 def test_hardest_negatives_brute_force():
     g = torch.Generator().manual_seed(1)
     e, labels = torch.randn(12, 4, generator=g), torch.arange(12) % 3
-    found = ssl.hardest_negatives(e, labels)
+    found = contrastive.hardest_negatives(e, labels)
     for i in range(12):
         others = [j for j in range(12) if labels[j] != labels[i]]
         best = min(others, key=lambda j: (e[i] - e[j]).norm().item())
         assert found[i].item() == best
     with pytest.raises(ValueError, match="another label"):
-        ssl.hardest_negatives(e, torch.zeros(12, dtype=torch.long))
-
-
-def test_fit_logistic_matches_scikit_learn():
-    g = torch.Generator().manual_seed(2)
-    x = torch.randn(90, 5, generator=g, dtype=torch.float64)
-    y = (x[:, 0] + 0.5 * x[:, 1] > 0).long() + (x[:, 2] > 1).long()
-    weight, bias = ssl.fit_logistic(x, y, c=0.7)
-    reference = LogisticRegression(C=0.7, tol=1e-12, max_iter=10_000).fit(x.numpy(), y.numpy())
-    # multinomial logits are defined up to a shared shift per feature: compare centred
-    np.testing.assert_allclose((weight - weight.mean(0)).numpy(), reference.coef_ - reference.coef_.mean(0), atol=2e-4)
-    np.testing.assert_allclose((bias - bias.mean()).numpy(), reference.intercept_ - reference.intercept_.mean(), atol=2e-4)
-
-
-def test_linear_probe_matches_scikit_learn_accuracy():
-    g = torch.Generator().manual_seed(3)
-    features, labels = torch.randn(300, 8, generator=g), torch.randint(0, 3, (300,), generator=g)
-    features[:, 0] += labels * 1.5
-    ours = ssl.linear_probe(features[:60], labels[:60], features[60:], labels[60:])
-    mean, std = features[:60].double().mean(0), features[:60].double().std(0)
-    model = LogisticRegression(max_iter=10_000, tol=1e-10).fit(((features[:60] - mean) / std).numpy(), labels[:60].numpy())
-    theirs = model.score(((features[60:] - mean) / std).numpy(), labels[60:].numpy())
-    assert ours == pytest.approx(theirs, abs=1 / 240)       # at most one test row may differ
-    with pytest.raises(ValueError, match="test_features"):
-        ssl.linear_probe(features[:60], labels[:60], features[60:, :3], labels[60:])
+        contrastive.hardest_negatives(e, torch.zeros(12, dtype=torch.long))
 
 
 def test_views_keep_shape_range_and_differ():
     g = torch.Generator().manual_seed(4)
     x = torch.rand(5, 3, 24, 24)
-    v1, v2 = ssl.simclr_views(x, g), ssl.simclr_views(x, g)
+    v1, v2 = contrastive.simclr_views(x, g), contrastive.simclr_views(x, g)
     assert v1.shape == x.shape and v1.min() >= 0 and v1.max() <= 1
     assert (v1 - v2).abs().mean() > 0.05
 
@@ -117,10 +92,10 @@ def test_simclr_training_lowers_the_loss(one_torch_thread):
 
     images = make_dataset(256, 0, size=24, max_objects=1, min_size=8, max_size=16, background="plain")["images"]
     torch.manual_seed(0)
-    model = ssl.SimCLR(ConvEncoder(widths=(8, 16, 16)), projection=16)
-    losses = ssl.train_simclr(model, images, steps=40, batch=64)
+    model = contrastive.SimCLR(ConvEncoder(widths=(8, 16, 16)), projection=16)
+    losses = contrastive.train_simclr(model, images, steps=40, batch=64)
     assert np.mean(losses[-5:]) < np.mean(losses[:5]) - 0.2
-    features = ssl.encode(model.encoder, images[:10])
+    features = contrastive.encode(model.encoder, images[:10])
     assert features.shape == (10, 16)
 
 
@@ -132,24 +107,24 @@ def test_train_embedding_hard_mining_keeps_more_triplets_active(one_torch_thread
     for mining in ("random", "hard"):
         torch.manual_seed(0)
         net = nn.Sequential(nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 8))
-        history = ssl.train_embedding(net, x.flatten(1), y, "triplet", mining, steps=150)
+        history = contrastive.train_embedding(net, x.flatten(1), y, "triplet", mining, steps=150)
         active[mining] = np.mean(history["active"][-30:])
     assert active["hard"] > 2 * active["random"]
     with pytest.raises(ValueError, match="mining"):
-        ssl.train_embedding(net, x.flatten(1), y, "triplet", "semi-hard")
+        contrastive.train_embedding(net, x.flatten(1), y, "triplet", "semi-hard")
 
 
 def test_errors_name_the_argument():
     z = torch.zeros(3, 2)
     with pytest.raises(ValueError, match="temperature"):
-        ssl.nt_xent(z, z, 0.0)
+        contrastive.nt_xent(z, z, 0.0)
     with pytest.raises(ValueError, match="same shape"):
-        ssl.nt_xent(z, torch.zeros(4, 2), 0.5)
+        contrastive.nt_xent(z, torch.zeros(4, 2), 0.5)
     with pytest.raises(ValueError, match=r"z1 must be an \(N, D\)"):
-        ssl.nt_xent(torch.zeros(3), z, 0.5)
+        contrastive.nt_xent(torch.zeros(3), z, 0.5)
     with pytest.raises(ValueError, match="margin"):
-        ssl.triplet_loss(z, z, z, margin=-1)
+        contrastive.triplet_loss(z, z, z, margin=-1)
     with pytest.raises(ValueError, match="anchor, negative"):
-        ssl.triplet_loss(z, z, torch.zeros(2, 2))
+        contrastive.triplet_loss(z, z, torch.zeros(2, 2))
     with pytest.raises(ValueError, match="same must be"):
-        ssl.contrastive_pair_loss(z, z, torch.ones(2, dtype=torch.bool))
+        contrastive.contrastive_pair_loss(z, z, torch.ones(2, dtype=torch.bool))

@@ -5,8 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .boxes import as_tensor
-from ..validate import check_choice, check_int, check_positive
+from ..validate import as_float_tensor, check_choice, check_int, check_positive
 
 Tensor = torch.Tensor
 
@@ -33,7 +32,7 @@ def sigmoid_focal_loss(logits, targets, alpha: float | None = 0.25, gamma: float
     the weighting off; with gamma = 0 as well this is binary cross-entropy.
     reduction: "none", "mean" or "sum".
     """
-    logits, targets = as_tensor(logits, "logits"), as_tensor(targets, "targets")
+    logits, targets = as_float_tensor(logits, "logits"), as_float_tensor(targets, "targets")
     if logits.shape != targets.shape:
         raise ValueError(f"logits and targets must have the same shape, got "
                          f"{tuple(logits.shape)} and {tuple(targets.shape)}")

@@ -1,0 +1,43 @@
+"""Run times in one place: the title cells and the README carry the figures of the measured
+record (notebooks/run_times.json, written by `make times`), and the writer / checker agree."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from course_utils.instructor import run_times
+
+
+def test_title_cells_and_readme_carry_the_recorded_run_times():
+    assert run_times.problems(run_times.load_record()) == []
+
+
+def test_write_puts_the_figures_where_problems_looks(tmp_path):
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    stems = ["01_convolution", "04_object_recognition"]         # list and string cell sources
+    for stem in stems:
+        shutil.copy(run_times.NOTEBOOKS / f"{stem}.ipynb", notebooks)
+    readme = tmp_path / "README.md"
+    shutil.copy(run_times.README, readme)
+    record = {"chapters": {stems[0]: {"wall_s": 12.34, "cpu_s": 11.0}, stems[1]: {"wall_s": 130.0, "cpu_s": 125.5}}}
+    before = {s: json.loads((notebooks / f"{s}.ipynb").read_text()) for s in stems}
+    run_times.write(record, notebooks, readme)
+    assert run_times.problems(record, notebooks, readme) == []
+    assert "12 s wall, 11 s CPU" in readme.read_text() and "2.2 min wall, 2.1 min CPU" in readme.read_text()
+    for stem in stems:
+        after = json.loads((notebooks / f"{stem}.ipynb").read_text())
+        assert after["cells"][1:] == before[stem]["cells"][1:]          # only the title cell changed
+        assert run_times.title_line(record["chapters"][stem]) in run_times._title_source(after)
+    record["chapters"][stems[0]]["wall_s"] = 20.0
+    found = run_times.problems(record, notebooks, readme)
+    assert len(found) == 2 and all(stems[0] in line for line in found)
+
+
+def test_parse_total_reads_the_last_printed_total():
+    text = "total run time: 1.0 s wall, 2.0 s CPU\nmore\ntotal run time: 12.5 s wall, 11 s CPU\n"
+    assert run_times.parse_total(text) == (12.5, 11.0)
+    with pytest.raises(ValueError, match="no 'total run time"):
+        run_times.parse_total("total run time: 12.5 s")
