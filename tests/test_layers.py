@@ -253,6 +253,82 @@ def test_maxpool_loop_matches_vectorised_and_torch(size, stride):
         loop, F.max_pool2d(torch.tensor(x), size, stride if stride else size).numpy())
 
 
+# ---- the backward passes' loop twins: against the vectorised passes and torch.autograd ---------
+def test_linear_backward_loop_matches_vectorised_and_autograd():
+    r = rng(11)
+    x, w, b, dout = r.normal(size=(5, 4)), r.normal(size=(3, 4)), r.normal(size=3), r.normal(size=(5, 3))
+    loop = L.linear_backward_loop(dout, x, w)
+    _, cache = L.linear_forward(x, w, b)
+    for ours, fast, reference in zip(loop, L.linear_backward(dout, cache), G.torch_gradients(F.linear, [x, w, b], dout)):
+        np.testing.assert_allclose(ours, reference, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(fast, ours, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("stride,padding", [(1, 0), (2, 1), (3, 2), (1, 2)])
+def test_conv2d_backward_loop_matches_vectorised_and_autograd(stride, padding):
+    r = rng(20 + stride + padding)
+    x, w, b = r.normal(size=(2, 3, 8, 7)), r.normal(size=(4, 3, 3, 2)), r.normal(size=4)
+    out, cache = L.conv2d_forward(x, w, b, stride, padding)
+    dout = r.normal(size=out.shape)
+    loop = L.conv2d_backward_loop(dout, x, w, stride, padding)
+    reference = G.torch_gradients(lambda a, k, c: F.conv2d(a, k, c, stride=stride, padding=padding), [x, w, b], dout)
+    for ours, fast, theirs in zip(loop, L.conv2d_backward(dout, cache), reference):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(fast, ours, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("size,stride", [(2, None), (3, 1), (3, 2), (2, 1)])
+def test_maxpool_backward_loop_matches_vectorised_and_autograd(size, stride):
+    r = rng(30 + size)
+    x = r.normal(size=(2, 3, 7, 8))
+    out, cache = L.maxpool_forward(x, size, stride)
+    dout = r.normal(size=out.shape)
+    loop = L.maxpool_backward_loop(dout, x, size, stride)
+    (reference,) = G.torch_gradients(lambda a: F.max_pool2d(a, size, stride if stride else size), [x], dout)
+    np.testing.assert_allclose(loop, reference, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(L.maxpool_backward(dout, cache), loop, rtol=1e-12, atol=1e-12)
+
+
+def test_maxpool_backward_loop_sends_a_tie_to_the_first_maximum():
+    x = np.zeros((1, 1, 2, 2))                      # four equal values: the first one wins
+    np.testing.assert_array_equal(L.maxpool_backward_loop(np.ones((1, 1, 1, 1)), x, 2)[0, 0], [[1, 0], [0, 0]])
+
+
+@pytest.mark.parametrize("shape", [(6, 4), (3, 2, 4, 5)])
+def test_batchnorm_graph_backward_matches_the_formula_and_autograd(shape):
+    r = rng(40 + len(shape))
+    x = r.normal(loc=2.0, scale=3.0, size=shape)
+    gamma, beta = r.normal(size=shape[1]), r.normal(size=shape[1])
+    out, cache = L.batchnorm_forward(x, gamma, beta, L.RunningStats.create(shape[1]), train=True)
+    dout = r.normal(size=shape)
+    graph = L.batchnorm_backward_graph(dout, x, gamma)
+
+    def torch_bn(a, g, c):
+        return F.batch_norm(a, None, None, g, c, training=True, eps=1e-5)
+
+    for ours, formula, reference in zip(graph, L.batchnorm_backward(dout, cache),
+                                        G.torch_gradients(torch_bn, [x, gamma, beta], dout)):
+        np.testing.assert_allclose(ours, reference, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(formula, ours, rtol=1e-9, atol=1e-12)
+
+
+def test_loop_backward_passes_name_bad_arguments():
+    with pytest.raises(ValueError, match="dout must have the output's shape"):
+        L.linear_backward_loop(np.zeros((2, 2)), np.zeros((2, 3)), np.zeros((4, 3)))
+    with pytest.raises(ValueError, match="features per row"):
+        L.linear_backward_loop(np.zeros((2, 4)), np.zeros((2, 3)), np.zeros((4, 2)))
+    with pytest.raises(ValueError, match="dout must have the output's shape"):
+        L.conv2d_backward_loop(np.zeros((1, 2, 3, 3)), np.zeros((1, 1, 5, 5)), np.zeros((2, 1, 3, 3)), padding=1)
+    with pytest.raises(ValueError, match="channels"):
+        L.conv2d_backward_loop(np.zeros((1, 2, 3, 3)), np.zeros((1, 2, 5, 5)), np.zeros((2, 1, 3, 3)))
+    with pytest.raises(ValueError, match="dout must have the output's shape"):
+        L.maxpool_backward_loop(np.zeros((1, 1, 3, 3)), np.zeros((1, 1, 4, 4)), 2)
+    with pytest.raises(ValueError, match="gamma must have shape"):
+        L.batchnorm_backward_graph(np.zeros((4, 3)), np.zeros((4, 3)), np.ones(2))
+    with pytest.raises(ValueError, match="eps"):
+        L.batchnorm_backward_graph(np.zeros((4, 3)), np.zeros((4, 3)), np.ones(3), eps=0.0)
+
+
 # ---- convolution as a matrix ----------------------------------------------------------------
 @pytest.mark.parametrize("shape,kernel,stride,pad", [
     ((1, 5, 5), (1, 1, 3, 3), 1, 0), ((2, 6, 5), (3, 2, 3, 2), 1, 1),

@@ -58,7 +58,7 @@ def test_crossover_reads_the_table():
 
 def test_layer_speed_table_rows():
     rows = layer_speed.layer_speed_table(batch=1, channels=1, filters=2, size=6, kernel=3, repeat=1)
-    assert [r["layer"] for r in rows] == ["conv2d 3x3", "max-pool 2x2"]
+    assert [r["layer"] for r in rows] == ["conv2d 3x3", "max-pool 2x2", "conv2d 3x3 backward", "max-pool 2x2 backward"]
     for r in rows:
         assert all(r[k] > 0 for k in ("loop", "vectorised", "torch"))
         assert r["loop / vectorised"] == pytest.approx(r["loop"] / r["vectorised"])

@@ -11,7 +11,10 @@ to the layer's output it returns the gradients with respect to each input. Losse
 ``w: (F, C, KH, KW)`` for conv) so every function can be checked against
 ``torch.nn.functional``. Convolution and max-pooling come twice: a plain loop over every
 output value (``conv2d_loop``, ``maxpool_loop``: read these first) and the vectorised layer
-(``conv2d_forward``, ``maxpool_forward``) tested against it. ``conv2d_matrix`` writes the
+(``conv2d_forward``, ``maxpool_forward``) tested against it; so do the backward passes
+(``linear_backward_loop``, ``conv2d_backward_loop``, ``maxpool_backward_loop``, and batch
+norm through its graph node by node, ``batchnorm_backward_graph``, beside the collapsed
+formula of ``batchnorm_backward``). ``conv2d_matrix`` writes the
 convolution as one matrix, whose transpose is the backward pass to the input. The tools that
 check the backward passes are in :mod:`course_utils.learning.gradcheck`.
 """
@@ -65,6 +68,28 @@ def linear_backward(dout, cache: Cache) -> tuple[np.ndarray, np.ndarray, np.ndar
     x, w = cache
     dout = _check_dout(dout, (x.shape[0], w.shape[0]))
     return dout @ w, dout.T @ x, dout.sum(axis=0)
+
+
+def linear_backward_loop(dout, x, w) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The linear layer's backward pass as plain loops, one sample and one output at a time
+    (slow, readable; :func:`linear_backward` is the same in three matrix products).
+
+    Output m of sample n is y[n, m] = sum_d x[n, d] w[m, d] + b[m], so its gradient dout[n, m]
+    flows to x[n, :] weighted by w[m, :], to w[m, :] weighted by x[n, :] and to b[m] as it is.
+    x: (N, D), w: (M, D), dout: (N, M)  ->  dx: (N, D), dw: (M, D), db: (M,).
+    """
+    x = as_float_array(x, "x", ndim=2)
+    w = as_float_array(w, "w", ndim=2)
+    dout = _check_dout(dout, (x.shape[0], w.shape[0]))
+    if x.shape[1] != w.shape[1]:
+        raise ValueError(f"x has {x.shape[1]} features per row but w expects {w.shape[1]}")
+    dx, dw, db = np.zeros_like(x), np.zeros_like(w), np.zeros(w.shape[0])
+    for n in range(x.shape[0]):
+        for m in range(w.shape[0]):
+            dx[n] += dout[n, m] * w[m]
+            dw[m] += dout[n, m] * x[n]
+            db[m] += dout[n, m]
+    return dx, dw, db
 
 
 # ---- element-wise activations ------------------------------------------------------------
@@ -203,6 +228,36 @@ def conv2d_backward(dout, cache: Cache) -> tuple[np.ndarray, np.ndarray, np.ndar
     return dxp[:, :, padding:padding + h, padding:padding + wd], dw, db
 
 
+def conv2d_backward_loop(dout, x, w, stride: int = 1, padding: int = 0
+                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The convolution layer's backward pass as plain loops over every output value (slow,
+    readable; :func:`conv2d_backward` is the vectorised twin).
+
+    Output (n, f, i, j) was its window of the padded input times the kernel w[f], plus b[f];
+    so its gradient g = dout[n, f, i, j] adds g * w[f] to that window of dx, g * window to
+    dw[f] and g to db[f]. Windows that overlap add up; the padding's gradient is cut off.
+    x: (N, C, H, W), w: (F, C, KH, KW), dout: (N, F, HO, WO)  ->  dx, dw, db like x, w, (F,).
+    """
+    w = as_float_array(w, "w", ndim=4)
+    x, w, _, stride, padding = _check_conv_args(x, w, np.zeros(w.shape[0]), stride, padding)
+    xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    n_images, _, hp, wp = xp.shape
+    n_filters, _, kh, kw = w.shape
+    ho, wo = (hp - kh) // stride + 1, (wp - kw) // stride + 1
+    dout = _check_dout(dout, (n_images, n_filters, ho, wo))
+    dxp, dw, db = np.zeros_like(xp), np.zeros_like(w), np.zeros(n_filters)
+    for n in range(n_images):
+        for f in range(n_filters):
+            for i in range(ho):
+                for j in range(wo):
+                    g = dout[n, f, i, j]
+                    rows, cols = slice(i * stride, i * stride + kh), slice(j * stride, j * stride + kw)
+                    dxp[n, :, rows, cols] += g * w[f]
+                    dw[f] += g * xp[n, :, rows, cols]
+                    db[f] += g
+    return dxp[:, :, padding:padding + x.shape[2], padding:padding + x.shape[3]], dw, db
+
+
 # ---- max pooling -------------------------------------------------------------------------
 def _check_pool_args(x, size, stride):
     x = as_float_array(x, "x", ndim=4)
@@ -260,6 +315,28 @@ def maxpool_backward(dout, cache: Cache) -> np.ndarray:
     dx = np.zeros(x_shape)
     nn_, cc = np.meshgrid(np.arange(n), np.arange(c), indexing="ij")
     np.add.at(dx, (nn_[:, :, None, None], cc[:, :, None, None], rows, cols), dout)
+    return dx
+
+
+def maxpool_backward_loop(dout, x, size: int = 2, stride: int | None = None) -> np.ndarray:
+    """Max-pooling's backward pass as plain loops over every output value (slow, readable;
+    :func:`maxpool_backward` is the vectorised twin): each output's gradient goes to the input
+    that was the maximum of its window (the first one in reading order on a tie), every other
+    input of the window gets nothing; overlapping windows add up.
+    x: (N, C, H, W), dout: (N, C, HO, WO)  ->  dx: (N, C, H, W).
+    """
+    x, size, stride = _check_pool_args(x, size, stride)
+    n_images, channels, h, w = x.shape
+    ho, wo = (h - size) // stride + 1, (w - size) // stride + 1
+    dout = _check_dout(dout, (n_images, channels, ho, wo))
+    dx = np.zeros_like(x)
+    for n in range(n_images):
+        for c in range(channels):
+            for i in range(ho):
+                for j in range(wo):
+                    window = x[n, c, i * stride:i * stride + size, j * stride:j * stride + size]
+                    u, v = np.unravel_index(np.argmax(window), window.shape)
+                    dx[n, c, i * stride + u, j * stride + v] += dout[n, c, i, j]
     return dx
 
 
@@ -337,6 +414,50 @@ def batchnorm_backward(dout, cache: Cache) -> tuple[np.ndarray, np.ndarray, np.n
     dx = inv_std.reshape(shape) / m * (
         m * dx_hat - dx_hat.sum(axis=axes, keepdims=True)
         - x_hat * (dx_hat * x_hat).sum(axis=axes, keepdims=True))
+    return dx, dgamma, dbeta
+
+
+def _channels_as_rows(a: np.ndarray) -> np.ndarray:
+    """(N, C, H, W) -> (N * H * W, C): every value of a channel in one column."""
+    return a.transpose(0, 2, 3, 1).reshape(-1, a.shape[1])
+
+
+def batchnorm_backward_graph(dout, x, gamma, eps: float = 1e-5) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Batch norm's training-mode backward pass through its computation graph, one node at a
+    time (readable; :func:`batchnorm_backward` collapses these steps into one formula).
+
+    Forward, per feature over the batch (x: (N, D); for (N, C, H, W) each channel's N * H * W
+    values form the batch): mu = mean(x); xc = x - mu; var = mean(xc^2);
+    s = sqrt(var + eps); x_hat = xc / s; out = gamma x_hat + beta. The backward pass visits the
+    nodes in reverse, adding up every path a node's gradient arrives by.
+    Returns dx (like x), dgamma, dbeta (D,) / (C,).
+    """
+    x = as_float_array(x, "x", ndim=(2, 4))
+    gamma = as_float_array(gamma, "gamma", ndim=1)
+    if gamma.shape != (x.shape[1],):
+        raise ValueError(f"gamma must have shape ({x.shape[1]},) for x {x.shape}, got {gamma.shape}")
+    eps = check_positive(eps, "eps")
+    dout = _check_dout(dout, x.shape)
+    if x.ndim == 4:                        # channels last, then one row per value: (N H W, C)
+        dx, dgamma, dbeta = batchnorm_backward_graph(_channels_as_rows(dout), _channels_as_rows(x), gamma, eps)
+        n, c, h, w = x.shape
+        return dx.reshape(n, h, w, c).transpose(0, 3, 1, 2), dgamma, dbeta
+    m = x.shape[0]
+    mu = x.mean(axis=0)                    # forward, node by node
+    xc = x - mu
+    var = (xc ** 2).mean(axis=0)
+    s = np.sqrt(var + eps)
+    x_hat = xc / s
+    dbeta = dout.sum(axis=0)               # out = gamma x_hat + beta
+    dgamma = (dout * x_hat).sum(axis=0)
+    dx_hat = dout * gamma
+    dxc = dx_hat / s                       # x_hat = xc / s: the path through xc ...
+    ds = -(dx_hat * xc).sum(axis=0) / s ** 2   # ... and the path through s
+    dvar = ds / (2 * s)                    # s = sqrt(var + eps)
+    dxc += dvar * 2 * xc / m               # var = mean(xc^2): a second path into xc
+    dx = dxc.copy()                        # xc = x - mu: the direct path into x ...
+    dmu = -dxc.sum(axis=0)                 # ... and the path through mu
+    dx += dmu / m                          # mu = mean(x)
     return dx, dgamma, dbeta
 
 

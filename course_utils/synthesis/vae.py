@@ -13,7 +13,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ..networks import make_mlp
-from ..validate import check_int, check_positive
+from ..validate import check_int
 from .generative import gaussian_kl, reparameterize
 
 
