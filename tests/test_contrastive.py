@@ -19,23 +19,24 @@ from course_utils.networks import ConvEncoder
 pytestmark = pytest.mark.chapter("08_self_supervised")
 
 
-def _nt_xent_loop(z1, z2, temperature):
-    """Anchor by anchor, the definition written out."""
-    z = torch.cat([z1, z2])
-    n, total = len(z1), 0.0
-    for i in range(2 * n):
-        partner = (i + n) % (2 * n)
-        sims = [F.cosine_similarity(z[i], z[k], dim=0) / temperature for k in range(2 * n) if k != i]
-        positive = F.cosine_similarity(z[i], z[partner], dim=0) / temperature
-        total += -(positive - torch.logsumexp(torch.stack(sims), dim=0))
-    return total / (2 * n)
-
-
 @pytest.mark.parametrize("n,d,t", [(1, 3, 0.5), (4, 2, 0.1), (7, 5, 1.0)])
-def test_nt_xent_matches_the_anchor_by_anchor_definition(n, d, t):
+def test_nt_xent_matches_the_anchor_by_anchor_twin_and_plain_python(n, d, t):
     g = torch.Generator().manual_seed(n)
     z1, z2 = torch.randn(n, d, generator=g, dtype=torch.float64), torch.randn(n, d, generator=g, dtype=torch.float64)
-    torch.testing.assert_close(contrastive.nt_xent(z1, z2, t), _nt_xent_loop(z1, z2, t))
+    torch.testing.assert_close(contrastive.nt_xent(z1, z2, t), contrastive.nt_xent_loop(z1, z2, t))
+    # an independent reference in plain Python floats (no torch in the arithmetic)
+    views = [list(map(float, row)) for row in torch.cat([z1, z2])]
+
+    def cosine(u, v):
+        return sum(a * b for a, b in zip(u, v)) / (math.hypot(*u) * math.hypot(*v))
+
+    total = 0.0
+    for i, u in enumerate(views):
+        logits = [cosine(u, v) / t for k, v in enumerate(views) if k != i]
+        top = max(logits)
+        log_sum = top + math.log(sum(math.exp(x - top) for x in logits))
+        total += log_sum - cosine(u, views[(i + n) % (2 * n)]) / t
+    assert contrastive.nt_xent(z1, z2, t).item() == pytest.approx(total / (2 * n), rel=1e-9)
 
 
 def test_nt_xent_hand_computed_two_by_two():
@@ -61,10 +62,19 @@ def test_pair_and_triplet_losses_against_formulas_and_torch():
     a, p, n = (torch.randn(6, 3, generator=g, dtype=torch.float64) for _ in range(3))
     torch.testing.assert_close(contrastive.triplet_loss(a, p, n, 0.7),
                                F.triplet_margin_loss(a, p, n, margin=0.7, eps=0.0))
-    same = torch.tensor([True, False, True, False, False, True])
-    d = (a - p).norm(dim=1)
-    expected = torch.where(same, d ** 2, (0.9 - d).clamp_min(0) ** 2).mean()
-    torch.testing.assert_close(contrastive.contrastive_pair_loss(a, p, same, 0.9), expected)
+    same = [True, False, True, False, False, True]
+    rows = []  # plain-Python reference: d^2 for a same pair, max(0, margin - d)^2 otherwise
+    for u, v, s in zip(a.tolist(), p.tolist(), same):
+        d = math.dist(u, v)
+        rows.append(d ** 2 if s else max(0.0, 0.9 - d) ** 2)
+    loss = contrastive.contrastive_pair_loss(a, p, torch.tensor(same), 0.9)
+    assert loss.item() == pytest.approx(sum(rows) / len(rows), rel=1e-12)
+    # by hand: a same pair 0.4 apart costs 0.16; a different pair 0.4 apart, margin 0.9, costs
+    # 0.5^2 = 0.25; a different pair past the margin costs 0
+    one = torch.zeros(3, 2, dtype=torch.float64)
+    other = torch.tensor([[0.4, 0.0], [0.0, 0.4], [2.0, 0.0]], dtype=torch.float64)
+    loss = contrastive.contrastive_pair_loss(one, other, torch.tensor([True, False, False]), 0.9)
+    assert loss.item() == pytest.approx((0.16 + 0.25 + 0.0) / 3, rel=1e-12)
 
 
 def test_hardest_negatives_brute_force():
@@ -114,14 +124,19 @@ def test_train_embedding_hard_mining_keeps_more_triplets_active(one_torch_thread
         contrastive.train_embedding(net, x.flatten(1), y, "triplet", "semi-hard")
 
 
-def test_errors_name_the_argument():
+@pytest.mark.parametrize("loss", [contrastive.nt_xent, contrastive.nt_xent_loop])
+def test_nt_xent_errors_name_the_argument(loss):
     z = torch.zeros(3, 2)
     with pytest.raises(ValueError, match="temperature"):
-        contrastive.nt_xent(z, z, 0.0)
+        loss(z, z, 0.0)
     with pytest.raises(ValueError, match="same shape"):
-        contrastive.nt_xent(z, torch.zeros(4, 2), 0.5)
+        loss(z, torch.zeros(4, 2), 0.5)
     with pytest.raises(ValueError, match=r"z1 must be an \(N, D\)"):
-        contrastive.nt_xent(torch.zeros(3), z, 0.5)
+        loss(torch.zeros(3), z, 0.5)
+
+
+def test_errors_name_the_argument():
+    z = torch.zeros(3, 2)
     with pytest.raises(ValueError, match="margin"):
         contrastive.triplet_loss(z, z, z, margin=-1)
     with pytest.raises(ValueError, match="anchor, negative"):

@@ -108,13 +108,20 @@ def test_matches_torch_conv2d_which_is_a_correlation(kshape):
 @pytest.mark.parametrize("mode", F.MODES)
 @pytest.mark.parametrize("boundary", F.BOUNDARIES)
 @pytest.mark.parametrize("kshape", [(3, 3), (2, 4)])
-def test_naive_loops_agree_with_vectorized(mode, boundary, kshape):
+def test_naive_loops_and_shifted_slices_agree_with_scipy(mode, boundary, kshape):
+    """All three forms of conv2d against scipy.signal.convolve2d (an independent reference)."""
     image, kernel = rand(7, 9, seed=13), rand(*kshape, seed=14)
-    np.testing.assert_allclose(F.conv2d_naive(image, kernel, mode, boundary),
-                               F.conv2d(image, kernel, mode, boundary), **TOL)
+    scipy_boundary = {"zero": "fill", "reflect": "symm", "wrap": "wrap"}.get(boundary)
+    for fn in (F.conv2d_naive, F.conv2d_shifted, F.conv2d):
+        out = fn(image, kernel, mode, boundary)
+        if scipy_boundary is not None:
+            np.testing.assert_allclose(out, sps.convolve2d(image, kernel, mode, scipy_boundary),
+                                       **TOL)
+        np.testing.assert_allclose(out, F.conv2d(image, kernel, mode, boundary), **TOL)
     colour = rand(5, 6, 2, seed=15)
-    np.testing.assert_allclose(F.conv2d_naive(colour, kernel, mode, boundary),
-                               F.conv2d(colour, kernel, mode, boundary), **TOL)
+    for fn in (F.conv2d_naive, F.conv2d_shifted):
+        np.testing.assert_allclose(fn(colour, kernel, mode, boundary),
+                                   F.conv2d(colour, kernel, mode, boundary), **TOL)
 
 
 @pytest.mark.parametrize("mode", F.MODES)
@@ -311,7 +318,7 @@ def test_shift_equivariance_with_wrap(x, kernel, dy, dx, which):
 GOOD = np.ones((6, 6))
 
 
-@pytest.mark.parametrize("fn", [F.conv2d, F.correlate2d, F.conv2d_naive])
+@pytest.mark.parametrize("fn", [F.conv2d, F.correlate2d, F.conv2d_naive, F.conv2d_shifted])
 def test_conv_bad_inputs(fn):
     with pytest.raises(ValueError, match="image must have 2 or 3 dimensions"):
         fn(np.ones(6), np.ones((3, 3)))

@@ -17,7 +17,8 @@ from torchmetrics.segmentation import MeanIoU
 from course_utils.metrics import confusion_matrix, iou_from_confusion, mean_iou
 from course_utils.recognition.segmentation import (UNet, boundary_mask, class_weights, max_unpool,
                                                    predict_labels, train_segmenter,
-                                                   transposed_conv2d, transposed_conv_output_size,
+                                                   transposed_conv2d, transposed_conv2d_stamp,
+                                                   transposed_conv_output_size,
                                                    upsample_nearest)
 
 pytestmark = pytest.mark.chapter("04_object_recognition")
@@ -100,9 +101,21 @@ def test_transposed_conv2d_matches_torch(kernel, stride, padding, output_padding
     bias = torch.randn(2, generator=gen, dtype=torch.float64)
     expected = F.conv_transpose2d(x, weight, bias, stride=stride, padding=padding,
                                   output_padding=output_padding)
-    got = transposed_conv2d(x, weight, bias, stride=stride, padding=padding,
-                            output_padding=output_padding)
-    torch.testing.assert_close(got, expected, rtol=1e-12, atol=1e-12)
+    for fn in (transposed_conv2d_stamp, transposed_conv2d):
+        got = fn(x, weight, bias, stride=stride, padding=padding, output_padding=output_padding)
+        torch.testing.assert_close(got, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_transposed_conv_of_one_pixel_is_the_kernel_stamped_at_stride():
+    """A single 1 at input (1, 2) puts a copy of the kernel at (stride*1, stride*2) of the
+    full canvas and nothing elsewhere (worked by hand, no reference library)."""
+    x = torch.zeros(1, 1, 3, 4, dtype=torch.float64)
+    x[0, 0, 1, 2] = 1.0
+    weight = torch.arange(1.0, 10.0, dtype=torch.float64).view(1, 1, 3, 3)
+    expected = torch.zeros(1, 1, 7, 9, dtype=torch.float64)  # (3-1)*2+3, (4-1)*2+3
+    expected[0, 0, 2:5, 4:7] = weight[0, 0]
+    for fn in (transposed_conv2d_stamp, transposed_conv2d):
+        torch.testing.assert_close(fn(x, weight, stride=2), expected, rtol=0, atol=0)
 
 
 def test_transposed_conv2d_gradcheck():
@@ -113,14 +126,17 @@ def test_transposed_conv2d_gradcheck():
         lambda a, b: transposed_conv2d(a, b, stride=2, padding=1), (x, weight))
 
 
-def test_transposed_conv2d_errors():
+@pytest.mark.parametrize("fn", [transposed_conv2d, transposed_conv2d_stamp])
+def test_transposed_conv2d_errors(fn):
     x = torch.zeros(1, 2, 3, 3)
+    with pytest.raises(ValueError, match="bias must have C_out = 1 entries"):
+        fn(x, torch.zeros(2, 1, 2, 2), torch.zeros(3))
     with pytest.raises(ValueError, match="weight must have C_in = 2 rows"):
-        transposed_conv2d(x, torch.zeros(3, 1, 2, 2))
+        fn(x, torch.zeros(3, 1, 2, 2))
     with pytest.raises(ValueError, match="weight must have a square kernel"):
-        transposed_conv2d(x, torch.zeros(2, 1, 2, 3))
+        fn(x, torch.zeros(2, 1, 2, 3))
     with pytest.raises(ValueError, match="x must have 4 dimensions"):
-        transposed_conv2d(x[0], torch.zeros(2, 1, 2, 2))
+        fn(x[0], torch.zeros(2, 1, 2, 2))
 
 
 # ----------------------------------------------------------------------------- U-Net

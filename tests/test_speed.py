@@ -14,7 +14,7 @@ def test_conv_speed_tables_small():
     rows = conv_speed.speed_table(size=32, kernel_sizes=(3, 5), repeat=1, naive_taps=2000)
     assert [r["kernel"] for r in rows] == [3, 5]
     for r in rows:
-        assert all(r[k] > 0 for k in ("naive", "numpy", "torch", "scipy"))
+        assert all(r[k] > 0 for k in ("naive", "shifted", "numpy", "torch", "scipy"))
         assert r["naive_extrapolated"] == (r["naive_crop"] < 32)
     sep = conv_speed.separable_speed_table(size=32, sigmas=(1, 2), repeat=1)
     assert [r["kernel"] for r in sep] == [7, 13]

@@ -2,6 +2,10 @@
 and the measurements of chapter 01 (noise, stripe and edge gains, why a rotation is not a
 convolution).
 
+Dense convolution is written three times, to be read in this order and tested equal:
+``conv2d_naive`` (four plain loops), ``conv2d_shifted`` (one whole-image multiply-add per
+kernel tap) and ``conv2d`` (strided windows handed to BLAS, the one the chapter uses).
+
 Conventions used by every function here:
 
 * Images are ``(H, W)`` grey arrays or ``(H, W, C)`` colour arrays; kernels are ``(kh, kw)``.
@@ -172,6 +176,26 @@ def conv2d_naive(image, kernel, mode: str = "same", boundary: str = "zero") -> n
                 for b in range(kw):
                     total += flipped[a, b] * padded[i + a, j + b]
             out[i, j] = total
+    return out
+
+
+def conv2d_shifted(image, kernel, mode: str = "same", boundary: str = "zero") -> np.ndarray:
+    """``conv2d`` as a sum of shifted copies of the image, one per kernel tap.
+
+    The step between the four loops of ``conv2d_naive`` and the strided BLAS products of
+    ``conv2d``: the two loops over output pixels become array slices, so each of the
+    kh * kw taps adds ``weight * (image shifted by that tap)`` to the whole output at once.
+    Same arguments and result as ``conv2d``.
+    """
+    image, kernel = _check_inputs(image, kernel, mode, boundary)
+    flipped = kernel[::-1, ::-1]
+    padded = pad_image(image, _pad_widths(kernel.shape, mode, True), boundary)
+    kh, kw = kernel.shape
+    h, w = padded.shape[0] - kh + 1, padded.shape[1] - kw + 1
+    out = np.zeros((h, w) + image.shape[2:])
+    for a in range(kh):
+        for b in range(kw):
+            out += flipped[a, b] * padded[a:a + h, b:b + w]
     return out
 
 

@@ -1,5 +1,5 @@
-"""Chapter 01's speed comparisons: dense convolution four ways (loop, vectorised, scipy,
-torch) and dense against separable Gaussian blur, timed side by side; ``benchmarks/bench_conv.py``
+"""Chapter 01's speed comparisons: dense convolution five ways (loop, shifted slices,
+vectorised, scipy, torch) and dense against separable Gaussian blur, timed side by side; ``benchmarks/bench_conv.py``
 runs them larger.
 
 Each table is a list of rows (dicts) of median wall times in seconds; times depend on the
@@ -38,7 +38,8 @@ def speed_table(size: int = 512, kernel_sizes=(3, 7, 15, 31), repeat: int = 3,
 
     Columns (seconds per call): ``naive`` (``conv2d_naive``; when size^2 * m^2 exceeds
     ``naive_taps`` it runs on a ``naive_crop`` x ``naive_crop`` crop and is extrapolated per
-    pixel, ``naive_extrapolated`` says so), ``numpy`` (``conv2d``), ``torch``
+    pixel, ``naive_extrapolated`` says so), ``shifted`` (``conv2d_shifted``, one whole-image
+    slice per tap), ``numpy`` (``conv2d``), ``torch``
     (``torch.nn.functional.conv2d`` on the flipped kernel, float64) and ``scipy``
     (``scipy.signal.convolve2d``). Outputs are checked to agree before timing.
     """
@@ -60,11 +61,14 @@ def speed_table(size: int = 512, kernel_sizes=(3, 7, 15, 31), repeat: int = 3,
         ours = filters.conv2d(image, kernel)
         if not np.allclose(ours, torch_conv().numpy(), atol=1e-8):
             raise RuntimeError(f"conv2d and torch disagree for a {m}x{m} kernel")
+        if not np.allclose(ours, filters.conv2d_shifted(image, kernel), atol=1e-8):
+            raise RuntimeError(f"conv2d and conv2d_shifted disagree for a {m}x{m} kernel")
         crop = min(size, max(8, int(math.sqrt(naive_taps) / m)))
         naive = time_call(filters.conv2d_naive, image[:crop, :crop], kernel, repeat=1, warmup=0)
         rows.append({
             "kernel": m, "naive": naive * (size / crop) ** 2, "naive_crop": crop,
             "naive_extrapolated": crop < size,
+            "shifted": time_call(filters.conv2d_shifted, image, kernel, repeat=repeat),
             "numpy": time_call(filters.conv2d, image, kernel, repeat=repeat),
             "torch": time_call(torch_conv, repeat=repeat),
             "scipy": time_call(scipy.signal.convolve2d, image, kernel, "same", repeat=repeat),
@@ -93,12 +97,13 @@ def format_speed_tables(conv_rows: list[dict], sep_rows: list[dict]) -> str:
     conv_rows = [dict(r, naive_vs_numpy=r["naive"] / r["numpy"],
                       numpy_vs_torch=r["numpy"] / r["torch"],
                       naive_ms=f"{r['naive'] * 1e3:.0f}" + ("*" if r["naive_extrapolated"] else ""),
-                      **{k + "_ms": r[k] * 1e3 for k in ("numpy", "torch", "scipy")})
+                      **{k + "_ms": r[k] * 1e3 for k in ("shifted", "numpy", "torch", "scipy")})
                  for r in conv_rows]
     sep_rows = [dict(r, dense_ms=r["dense"] * 1e3, separable_ms=r["separable"] * 1e3)
                 for r in sep_rows]
     conv = format_table(conv_rows, [
-        ("kernel", "m", "d"), ("naive_ms", "naive ms", "s"), ("numpy_ms", "conv2d ms", ".2f"),
+        ("kernel", "m", "d"), ("naive_ms", "naive ms", "s"), ("shifted_ms", "shifted ms", ".2f"),
+        ("numpy_ms", "conv2d ms", ".2f"),
         ("torch_ms", "torch ms", ".2f"), ("scipy_ms", "scipy ms", ".2f"),
         ("naive_vs_numpy", "naive/conv2d", ".0f"), ("numpy_vs_torch", "conv2d/torch", ".2f")])
     crops = ", ".join(f"m={r['kernel']}: {r['naive_crop']}x{r['naive_crop']}"

@@ -89,14 +89,8 @@ def transposed_conv_output_size(size: int, kernel_size: int, stride: int = 1, pa
     return out
 
 
-def transposed_conv2d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None,
-                      stride: int = 1, padding: int = 0, output_padding: int = 0) -> torch.Tensor:
-    """Transposed convolution written as "stamp a kernel per input pixel, add the overlaps".
-
-    x: (N, C_in, H, W); weight: (C_in, C_out, k, k) (torch's ConvTranspose2d layout);
-    bias: (C_out,) or None. Returns (N, C_out, H_out, W_out) with the sizes given by
-    ``transposed_conv_output_size``. Same as ``F.conv_transpose2d``.
-    """
+def _check_transposed_args(x, weight, bias, stride, padding, output_padding):
+    """Validate transposed-convolution arguments; return (out_h, out_w)."""
     _check_tensor(x, "x", 4)
     _check_tensor(weight, "weight", 4)
     if weight.shape[0] != x.shape[1]:
@@ -104,17 +98,62 @@ def transposed_conv2d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor 
                          f" got shape {tuple(weight.shape)}")
     if weight.shape[2] != weight.shape[3]:
         raise ValueError(f"weight must have a square kernel, got shape {tuple(weight.shape)}")
+    if bias is not None:
+        _check_tensor(bias, "bias", 1)
+        if bias.shape[0] != weight.shape[1]:
+            raise ValueError(f"bias must have C_out = {weight.shape[1]} entries, "
+                             f"got shape {tuple(bias.shape)}")
+    h, w, k = x.shape[2], x.shape[3], weight.shape[2]
+    return (transposed_conv_output_size(h, k, stride, padding, output_padding),
+            transposed_conv_output_size(w, k, stride, padding, output_padding))
+
+
+def transposed_conv2d_stamp(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None,
+                            stride: int = 1, padding: int = 0,
+                            output_padding: int = 0) -> torch.Tensor:
+    """Transposed convolution as "stamp a kernel per input pixel, add the overlaps".
+
+    The readable form: for every input pixel (y, x) of every image, the (C_out, k, k) stamp
+    ``sum_c x[n, c, y, x] * weight[c]`` is added to the canvas with its top-left corner at
+    (y * stride, x * stride); the canvas is then cropped by ``padding`` on each side.
+    Same arguments and result as ``transposed_conv2d``; slow (N * H * W Python steps).
+    """
+    out_h, out_w = _check_transposed_args(x, weight, bias, stride, padding, output_padding)
     n, _, h, w = x.shape
     c_out, k = weight.shape[1], weight.shape[2]
-    out_h = transposed_conv_output_size(h, k, stride, padding, output_padding)
-    out_w = transposed_conv_output_size(w, k, stride, padding, output_padding)
+    canvas = x.new_zeros(n, c_out, max(out_h + 2 * padding, (h - 1) * stride + k),
+                         max(out_w + 2 * padding, (w - 1) * stride + k))
+    for b in range(n):
+        for y in range(h):
+            for xx in range(w):
+                stamp = torch.einsum("c,cdij->dij", x[b, :, y, xx], weight)
+                top, left = y * stride, xx * stride
+                canvas[b, :, top:top + k, left:left + k] += stamp
+    out = canvas[:, :, padding:padding + out_h, padding:padding + out_w]
+    if bias is not None:
+        out = out + bias.view(1, -1, 1, 1)
+    return out
+
+
+def transposed_conv2d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None,
+                      stride: int = 1, padding: int = 0, output_padding: int = 0) -> torch.Tensor:
+    """Transposed convolution with one loop over the k * k kernel taps.
+
+    The same sum as ``transposed_conv2d_stamp`` taken in the other order: for each tap (i, j),
+    every input pixel adds ``weight[:, :, i, j]``-mixed channels at (y * stride + i,
+    x * stride + j), which is one strided slice of the canvas for all pixels at once.
+    x: (N, C_in, H, W); weight: (C_in, C_out, k, k) (torch's ConvTranspose2d layout);
+    bias: (C_out,) or None. Returns (N, C_out, H_out, W_out) with the sizes given by
+    ``transposed_conv_output_size``. Same as ``F.conv_transpose2d``.
+    """
+    out_h, out_w = _check_transposed_args(x, weight, bias, stride, padding, output_padding)
+    n, _, h, w = x.shape
+    c_out, k = weight.shape[1], weight.shape[2]
     # Full ("no padding") canvas, large enough for the output_padding rows as well.
-    full_h, full_w = out_h + 2 * padding, out_w + 2 * padding
-    canvas = x.new_zeros(n, c_out, max(full_h, (h - 1) * stride + k),
-                         max(full_w, (w - 1) * stride + k))
+    canvas = x.new_zeros(n, c_out, max(out_h + 2 * padding, (h - 1) * stride + k),
+                         max(out_w + 2 * padding, (w - 1) * stride + k))
     for i in range(k):
         for j in range(k):
-            # Every input pixel (y, x) adds weight[:, :, i, j] * value at (y*stride+i, x*stride+j).
             contribution = torch.einsum("nchw,cd->ndhw", x, weight[:, :, i, j])
             canvas[:, :, i:i + (h - 1) * stride + 1:stride,
                    j:j + (w - 1) * stride + 1:stride] += contribution

@@ -23,12 +23,35 @@ def _check_pair(a: torch.Tensor, b: torch.Tensor, names: str) -> None:
         raise ValueError(f"{names} must have the same shape, got {tuple(a.shape)} and {tuple(b.shape)}")
 
 
+def nt_xent_loop(z1: torch.Tensor, z2: torch.Tensor, temperature: float = 0.5) -> torch.Tensor:
+    """NT-Xent written anchor by anchor, the definition as a student reads it.
+
+    For each of the 2N views i: the cosine similarity to every other view k != i divided by
+    the temperature, and the loss -(s_ip / t - log sum_k exp(s_ik / t)) where p is the other
+    view of the same image. Returns the mean over anchors. Same result as ``nt_xent``;
+    slow (2N Python steps, each over 2N - 1 views).
+    """
+    _check_pair(z1, z2, "z1, z2")
+    temperature = check_positive(temperature, "temperature")
+    z = torch.cat([z1, z2])
+    n, total = len(z1), z1.new_zeros(())
+    for i in range(2 * n):
+        partner = (i + n) % (2 * n)
+        logits = torch.stack([F.cosine_similarity(z[i], z[k], dim=0) / temperature
+                              for k in range(2 * n) if k != i])
+        positive = F.cosine_similarity(z[i], z[partner], dim=0) / temperature
+        total = total - (positive - torch.logsumexp(logits, dim=0))
+    return total / (2 * n)
+
+
 def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float = 0.5) -> torch.Tensor:
     """SimCLR's normalised-temperature cross-entropy. z1, z2: (N, D), row i of each is a view
     of image i. Every one of the 2N views is an anchor; its positive is the other view of its
     image and the 2N - 2 views of other images are negatives (its own copy is excluded):
     loss_i = -log( exp(s_ip / t) / sum_{k != i} exp(s_ik / t) ) with cosine similarities s.
-    Returns the mean over the 2N anchors.
+    Returns the mean over the 2N anchors. All anchors at once: one (2N, 2N) similarity matrix
+    with its diagonal masked, and cross-entropy against each row's partner column
+    (``nt_xent_loop`` is the anchor-by-anchor twin).
     """
     _check_pair(z1, z2, "z1, z2")
     temperature = check_positive(temperature, "temperature")
@@ -48,8 +71,16 @@ def contrastive_pair_loss(a: torch.Tensor, b: torch.Tensor, same: torch.Tensor,
     if same.shape != (len(a),):
         raise ValueError(f"same must be (N,) = ({len(a)},), got {tuple(same.shape)}")
     margin = check_positive(margin, "margin")
+    return _pair_rows(a, b, same, margin).mean()
+
+
+def _pair_rows(a, b, same, margin):
     d = (a - b).norm(dim=1)
-    return torch.where(same.bool(), d ** 2, F.relu(margin - d) ** 2).mean()
+    return torch.where(same.bool(), d ** 2, F.relu(margin - d) ** 2)
+
+
+def _triplet_rows(anchor, positive, negative, margin):
+    return F.relu((anchor - positive).norm(dim=1) - (anchor - negative).norm(dim=1) + margin)
 
 
 def triplet_loss(anchor: torch.Tensor, positive: torch.Tensor, negative: torch.Tensor,
@@ -58,7 +89,7 @@ def triplet_loss(anchor: torch.Tensor, positive: torch.Tensor, negative: torch.T
     _check_pair(anchor, positive, "anchor, positive")
     _check_pair(anchor, negative, "anchor, negative")
     margin = check_positive(margin, "margin")
-    return F.relu((anchor - positive).norm(dim=1) - (anchor - negative).norm(dim=1) + margin).mean()
+    return _triplet_rows(anchor, positive, negative, margin).mean()
 
 
 def hardest_negatives(embeddings: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -172,16 +203,14 @@ def train_embedding(net: nn.Module, x: torch.Tensor, y: torch.Tensor, loss: str 
         anchor = net(x[idx])
         if loss == "pair":
             same = torch.rand(batch, generator=generator) < 0.5
-            other = net(x[partner(y[idx], same, generator)])
-            d = (anchor - other).norm(dim=1)
-            rows = torch.where(same, d ** 2, F.relu(margin - d) ** 2)
+            rows = _pair_rows(anchor, net(x[partner(y[idx], same, generator)]), same, margin)
         else:
             positive = net(x[partner(y[idx], torch.ones(batch, dtype=torch.bool), generator)])
             if mining == "random":
                 negative = net(x[partner(y[idx], torch.zeros(batch, dtype=torch.bool), generator)])
             else:
                 negative = anchor[hardest_negatives(anchor.detach(), y[idx])]
-            rows = F.relu((anchor - positive).norm(dim=1) - (anchor - negative).norm(dim=1) + margin)
+            rows = _triplet_rows(anchor, positive, negative, margin)
         history["loss"].append(rows.mean().item())
         history["active"].append((rows > 0).float().mean().item())
         return rows.mean()
