@@ -17,30 +17,33 @@ from course_utils.motion.flow_pairs import MOTIONS, moving_bar, textured_pair
 pytestmark = pytest.mark.chapter("06_tracking")
 
 
-def _bilinear_warp(image, flow_field):
-    """Direct bilinear backward warp with border replication, one pixel at a time."""
-    h, w = image.shape
-    out = np.zeros_like(image)
-    for r in range(h):
-        for c in range(w):
-            y = min(max(r + flow_field[0, r, c], 0), h - 1)
-            x = min(max(c + flow_field[1, r, c], 0), w - 1)
-            r0, c0 = min(int(np.floor(y)), h - 2), min(int(np.floor(x)), w - 2)
-            fy, fx = y - r0, x - c0
-            out[r, c] = ((1 - fy) * (1 - fx) * image[r0, c0] + (1 - fy) * fx * image[r0, c0 + 1]
-                         + fy * (1 - fx) * image[r0 + 1, c0] + fy * fx * image[r0 + 1, c0 + 1])
-    return out
-
-
 def _random(shape, seed, scale=1.0):
     return np.random.default_rng(seed).normal(size=shape) * scale
 
 
 # ---------------------------------------------------------------- warp
-def test_warp_matches_a_direct_bilinear_implementation():
+def test_warp_loop_and_warp_match_map_coordinates():
+    """Both forms against scipy's order-1 spline sampling with nearest-border extension."""
     image, field = _random((9, 11), 0), _random((2, 9, 11), 1, scale=3.0)
-    np.testing.assert_allclose(flow.warp(image, field), _bilinear_warp(image, field),
-                               atol=1e-12)
+    rows, cols = np.mgrid[0:9, 0:11]
+    expected = ndi.map_coordinates(image, [rows + field[0], cols + field[1]], order=1,
+                                   mode="nearest")
+    np.testing.assert_allclose(flow.warp_loop(image, field), expected, atol=1e-12)
+    np.testing.assert_allclose(flow.warp(image, field), flow.warp_loop(image, field), atol=1e-12)
+
+
+def test_warp_loop_hand_computed_half_pixel():
+    """Half a pixel right and a quarter down from (0, 0) of [[0, 4], [8, 12]]:
+    0.75 * (0.5 * 0 + 0.5 * 4) + 0.25 * (0.5 * 8 + 0.5 * 12) = 1.5 + 2.5 = 4."""
+    image = np.array([[0.0, 4.0], [8.0, 12.0]])
+    field = np.zeros((2, 2, 2))
+    field[:, 0, 0] = (0.25, 0.5)
+    assert flow.warp_loop(image, field)[0, 0] == pytest.approx(4.0)
+    assert flow.warp(image, field)[0, 0] == pytest.approx(4.0)
+    with pytest.raises(ValueError, match="flow must have shape"):
+        flow.warp_loop(image, np.zeros((2, 3, 2)))
+    with pytest.raises(ValueError, match="image must be at least 2 x 2"):
+        flow.warp_loop(np.zeros((1, 4)), np.zeros((2, 1, 4)))
 
 
 def test_warp_matches_map_coordinates_with_nearest_border():
@@ -75,7 +78,7 @@ def test_warp_batches_channels_and_broadcasts_flow(device, dtype):
     tol = 1e-5 if dtype == torch.float32 else 1e-12
     for n in range(2):
         for c in range(3):
-            expected = _bilinear_warp(image[n, c].double().cpu().numpy(),
+            expected = flow.warp_loop(image[n, c].double().cpu().numpy(),
                                       field.double().cpu().numpy())
             np.testing.assert_allclose(out[n, c].double().cpu().numpy(), expected, atol=tol)
     assert flow.warp(image[0], field).shape == (3, 7, 9)

@@ -54,6 +54,35 @@ def _frames(frame0, frame1) -> tuple[np.ndarray, np.ndarray]:
 
 
 # ---------------------------------------------------------------- warping
+def warp_loop(image, flow) -> np.ndarray:
+    """``warp`` for one grey (H, W) image, one output pixel at a time (the readable twin).
+
+    For pixel (r, c) the sample point is (r + flow[0, r, c], c + flow[1, r, c]), clamped into
+    the image (border replication). Its value mixes the four surrounding pixels with the
+    bilinear weights (1 - fy)(1 - fx), (1 - fy) fx, fy (1 - fx) and fy fx, where (fy, fx) is
+    the point's offset from the top-left one. Same result as ``warp``; H * W Python steps.
+    """
+    image = as_float_array(image, "image", 2)
+    flow = as_float_array(flow, "flow", 3)
+    h, w = image.shape
+    if flow.shape != (2, h, w):
+        raise ValueError(f"flow must have shape (2, H, W) = {(2, h, w)}, got {flow.shape}")
+    if min(h, w) < 2:
+        raise ValueError(f"image must be at least 2 x 2 pixels, got {(h, w)}")
+    out = np.zeros_like(image)
+    for r in range(h):
+        for c in range(w):
+            y = min(max(r + flow[0, r, c], 0.0), h - 1.0)
+            x = min(max(c + flow[1, r, c], 0.0), w - 1.0)
+            top, left = min(int(y), h - 2), min(int(x), w - 2)  # y, x >= 0: int() is floor
+            fy, fx = y - top, x - left
+            out[r, c] = ((1 - fy) * (1 - fx) * image[top, left]
+                         + (1 - fy) * fx * image[top, left + 1]
+                         + fy * (1 - fx) * image[top + 1, left]
+                         + fy * fx * image[top + 1, left + 1])
+    return out
+
+
 def warp(image, flow):
     """Backward warp: ``out[r, c] = image[r + flow[0, r, c], c + flow[1, r, c]]``, bilinear.
 
@@ -61,7 +90,8 @@ def warp(image, flow):
     numpy out; tensors in, a tensor out (differentiable in both). Samples outside the image
     take the value of the nearest border pixel. Built on ``F.grid_sample`` with
     ``align_corners=True``: normalised -1 and +1 are the *centres* of the first and last
-    pixels, so pixel column c maps to ``2 c / (W - 1) - 1``.
+    pixels, so pixel column c maps to ``2 c / (W - 1) - 1``. ``warp_loop`` is the
+    pixel-by-pixel twin it is tested against.
     """
     is_numpy = not isinstance(image, torch.Tensor)
     img = torch.from_numpy(as_float_array(image, "image", (2, 3, 4))) if is_numpy else image
