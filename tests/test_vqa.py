@@ -73,12 +73,29 @@ def test_relation_network_is_invariant_to_object_order():
         torch.testing.assert_close(model(objects, question), model(permuted, question))
         features = model.pair_features(objects, question)
     assert features.shape == (4, 6, 6, 16)
-    # the split first layer equals one linear layer on [o_i, o_j, o_j - o_i (position), q]
+    with pytest.raises(ValueError, match=r"\(N, K, D\)"):
+        model.pair_features_loop(objects[0], question)
+
+
+def test_split_first_layer_equals_one_concatenated_linear_layer():
+    """Reference: one nn.Linear on [o_i, o_j, o_j - o_i (position), q] with its own random
+    weights, copied block by block into the model's four pieces."""
+    torch.manual_seed(1)
+    model = vqa.RelationNetwork(hidden=8).double().eval()
+    one_layer = torch.nn.Linear(9 + 9 + 2 + 12, 8).double()
+    blocks = one_layer.weight.detach().split([9, 9, 2, 12], dim=1)
     with torch.no_grad():
-        i, j = 2, 5
-        pair = (model.g_first(objects[:, i]) + model.g_second(objects[:, j])
-                + model.g_offset(objects[:, j, -2:] - objects[:, i, -2:]) + model.g_question(question))
-        torch.testing.assert_close(features[:, i, j], model.g(pair))
+        for piece, block in zip((model.g_first, model.g_second, model.g_offset, model.g_question),
+                                blocks):
+            piece.weight.copy_(block)
+        model.g_first.bias.copy_(one_layer.bias)
+        objects, question = torch.randn(3, 5, 9).double(), torch.randn(3, 12).double()
+        features = model.pair_features(objects, question)
+        torch.testing.assert_close(model.pair_features_loop(objects, question), features)
+        for i, j in [(0, 0), (2, 4), (4, 1)]:
+            joint = torch.cat([objects[:, i], objects[:, j],
+                               objects[:, j, -2:] - objects[:, i, -2:], question], dim=1)
+            torch.testing.assert_close(features[:, i, j], model.g(one_layer(joint)))
     with pytest.raises(ValueError, match=r"\(N, K, D\)"):
         model(objects[0], question)
 
@@ -93,8 +110,10 @@ def test_consistency_and_training(one_torch_thread):
     model = vqa.StateMLP()
     losses = vqa.train_vqa(model, data, steps=600)
     assert np.mean(losses[-20:]) < 0.6 * losses[0]
-    shape_questions = data["question_type"] == 0
-    assert (vqa.predict(model, data)[shape_questions] == data["answers"][shape_questions]).float().mean() > 0.65   # chance 0.5
+    held_out = vqa.sort_of_clevr(200, seed=1, render=False)   # scenes the model never saw
+    shape_questions = held_out["question_type"] == 0
+    correct = vqa.predict(model, held_out)[shape_questions] == held_out["answers"][shape_questions]
+    assert correct.float().mean() > 0.65   # chance 0.5
 
 
 def test_errors_name_the_argument():

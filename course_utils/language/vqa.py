@@ -182,6 +182,26 @@ class RelationNetwork(nn.Module):
         offset = self.g_offset(position[:, None, :] - position[:, :, None])   # (N, K, K, H)
         return self.g(first + second + offset + q)
 
+    def pair_features_loop(self, objects: torch.Tensor, question: torch.Tensor) -> torch.Tensor:
+        """``pair_features`` the way the Relation Network is usually drawn: for each ordered
+        pair, concatenate [o_i, o_j, o_j - o_i (position), q] and apply one first layer whose
+        weight is the four blocks side by side. Same result; K * K Python steps."""
+        if objects.ndim != 3 or question.ndim != 2 or len(objects) != len(question):
+            raise ValueError(f"objects must be (N, K, D) and question (N, Q), got {tuple(objects.shape)} "
+                             f"and {tuple(question.shape)}")
+        weight = torch.cat([self.g_first.weight, self.g_second.weight, self.g_offset.weight,
+                            self.g_question.weight], dim=1)
+        k = objects.shape[1]
+        rows = []
+        for i in range(k):
+            row = []
+            for j in range(k):
+                offset = objects[:, j, -2:] - objects[:, i, -2:]
+                joint = torch.cat([objects[:, i], objects[:, j], offset, question], dim=1)
+                row.append(self.g(joint @ weight.T + self.g_first.bias))
+            rows.append(torch.stack(row, dim=1))
+        return torch.stack(rows, dim=1)
+
     def forward(self, objects: torch.Tensor, question: torch.Tensor) -> torch.Tensor:
         return self.f(self.pair_features(objects, question).sum(dim=(1, 2)))
 
