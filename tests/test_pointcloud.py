@@ -133,9 +133,19 @@ def test_point_wins_counts_each_active_channel_once():
     net = _net(3)
     clouds = torch.randn(4, 20, 3)
     wins = pc.point_wins(net, clouds)
-    features = net.point_features(clouds)
-    active = (features.amax(dim=1) > 0).sum(dim=1)
-    torch.testing.assert_close(wins.sum(dim=1), active)
+    with torch.no_grad():
+        features = net.point_features(clouds).tolist()  # (N, P, F) as plain lists
+    for cloud_wins, points in zip(wins.tolist(), features):
+        expected = [0] * len(points)  # channel by channel: the first point holding the max
+        for channel in range(len(points[0])):
+            column = [p[channel] for p in points]
+            if max(column) > 0:
+                expected[column.index(max(column))] += 1
+        assert cloud_wins == expected
+    # the claim behind the count: points that win no channel do not shape the global feature
+    for cloud, cloud_wins in zip(clouds, wins):
+        winners = cloud[cloud_wins > 0][None]
+        torch.testing.assert_close(net.global_feature(winners), net.global_feature(cloud[None]))
 
 
 def test_keep_points_random_is_a_seeded_subset():
