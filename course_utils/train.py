@@ -162,9 +162,10 @@ def fit_classifier(model: torch.nn.Module, images: torch.Tensor, labels: torch.T
 
     def batch_loss(generator):
         if mode == "resample":
-            idx = torch.multinomial(w, batch, replacement=True, generator=generator)
+            idx = torch.multinomial(w.cpu(), batch, replacement=True, generator=generator)
         else:
             idx = torch.randint(0, n, (batch,), generator=generator)
+        idx = idx.to(images.device)  # drawn on the CPU generator, used where the data lives
         losses = F.cross_entropy(model(images[idx]), labels[idx], reduction="none")
         return (losses * w[idx]).sum() / w[idx].sum() if mode == "reweight" else losses.mean()
 

@@ -39,6 +39,21 @@ def test_nt_xent_matches_the_anchor_by_anchor_twin_and_plain_python(n, d, t):
     assert contrastive.nt_xent(z1, z2, t).item() == pytest.approx(total / (2 * n), rel=1e-9)
 
 
+def test_losses_on_every_device_and_dtype_match_the_float64_cpu_reference(device, dtype):
+    g = torch.Generator().manual_seed(3)
+    z1, z2, z3 = (torch.randn(6, 4, generator=g, dtype=torch.float64) for _ in range(3))
+    same = torch.tensor([True, False] * 3)
+    tol = dict(atol=1e-5, rtol=1e-5) if dtype == torch.float32 else dict(atol=1e-12, rtol=1e-12)
+    here = [t.to(device=device, dtype=dtype) for t in (z1, z2, z3)]
+    pairs = [(contrastive.nt_xent(here[0], here[1], 0.2), contrastive.nt_xent_loop(z1, z2, 0.2)),
+             (contrastive.contrastive_pair_loss(here[0], here[1], same.to(device), 0.9),
+              contrastive.contrastive_pair_loss(z1, z2, same, 0.9)),
+             (contrastive.triplet_loss(*here, 0.7), F.triplet_margin_loss(z1, z2, z3, margin=0.7, eps=0.0))]
+    for got, reference in pairs:
+        assert got.dtype == dtype and got.device.type == device.type
+        torch.testing.assert_close(got.cpu().double(), reference, **tol)
+
+
 def test_nt_xent_hand_computed_two_by_two():
     # two images, views orthogonal except each pair: cosine(view, its partner) = 1, others 0
     z1 = torch.tensor([[1.0, 0.0], [0.0, 1.0]])

@@ -144,6 +144,21 @@ def test_train_detector_is_seeded_and_returns_an_eval_model(one_torch_thread):
     assert not torch.equal(next(first.parameters()), next(other.parameters()))
 
 
+@pytest.mark.parametrize("mode", ["plain", "resample"])
+def test_train_detector_on_a_device_matches_the_cpu(device, mode, one_torch_thread):
+    """Same seed, same batches: a few steps on ``device`` end at the CPU's weights (float32
+    rounding apart), and the model stays on the images' device."""
+    population = make_population(64, seed=0)
+    images = camera.as_images(camera.metered_capture(population["radiance"]))
+    weights = fairness.balancing_weights(population["group"])
+    on_cpu = fairness.train_detector(images, population["label"], weights, mode, steps=5, seed=3)
+    there = fairness.train_detector(images.to(device), population["label"], weights, mode, steps=5,
+                                    seed=3)
+    assert next(there.parameters()).device.type == device.type
+    for a, b in zip(on_cpu.parameters(), there.parameters()):
+        torch.testing.assert_close(b.cpu(), a, atol=1e-4, rtol=1e-3)
+
+
 def test_a_confounded_predictor_scores_the_nuisance_agreement_and_chance_when_controlled():
     for agreement in (0.7, 0.95):
         same, controlled = fairness.confound_accuracies(agreement)

@@ -61,12 +61,26 @@ def test_minibatch_std_appends_the_batch_spread():
         gan.MinibatchStd()(x[:1])
 
 
-def test_networks_have_the_documented_shapes():
+def test_networks_count_their_weights_and_minibatch_std_makes_d_see_the_batch(device):
+    """Parameter counts from the layer widths by hand, and the one behavioural difference of
+    MinibatchStd: a sample's logit depends on the other samples in its batch only with it."""
     torch.manual_seed(0)
-    assert gan.make_generator(latent=3, out_features=2)(torch.zeros(4, 3)).shape == (4, 2)
-    discriminator = gan.make_discriminator(minibatch_std=True)
-    assert isinstance(discriminator[0], gan.MinibatchStd)
-    assert discriminator(torch.randn(5, 2)).shape == (5, 1)
+    generator = gan.make_generator(latent=3, out_features=2, hidden=5, depth=2).to(device)
+    assert sum(p.numel() for p in generator.parameters()) == (3 * 5 + 5) + (5 * 5 + 5) + (5 * 2 + 2)
+    assert generator(torch.zeros(4, 3, device=device)).shape == (4, 2)
+    plain = gan.make_discriminator(hidden=5, depth=1).to(device)
+    with_std = gan.make_discriminator(hidden=5, depth=1, minibatch_std=True).to(device)
+    assert sum(p.numel() for p in with_std.parameters()) == (3 * 5 + 5) + (5 + 1)
+    x = torch.tensor([[0.5, -1.0], [0.2, 0.1], [0.3, 0.3]], device=device)
+    spread = torch.cat([x[:1], 10 * x[1:]])          # row 0 unchanged, the others far apart
+    with torch.no_grad():
+        torch.testing.assert_close(plain(x)[0], plain(spread)[0])
+        moved = (with_std(x)[0] - with_std(spread)[0]).abs().item()
+        assert moved > 1e-4
+        # the appended feature equals the hand-computed batch spread the layer documents
+        std = with_std[0](spread)[:, 2]
+        by_hand = spread.double().std(dim=0, unbiased=True).mean().item()
+        assert std[0].item() == pytest.approx(by_hand, rel=1e-5)
 
 
 def test_training_moves_the_generator_onto_the_data(one_torch_thread):

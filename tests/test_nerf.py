@@ -3,6 +3,7 @@ constant density and against a finely resolved integral (scipy.integrate), the e
 rays and cameras, the ray tracer against points on the spheres, a training claim, the errors."""
 from __future__ import annotations
 
+import copy
 import math
 
 import numpy as np
@@ -161,14 +162,28 @@ def test_psnr_matches_skimage():
     assert psnr(a, b) == pytest.approx(peak_signal_noise_ratio(a, b, data_range=1.0))
 
 
-def test_field_outputs_and_shapes(device):
+def test_field_and_view_agree_across_devices_and_chunks(device):
+    """The same weights give the same field on every device; each point's density and colour
+    depend on that point alone; a view rendered in chunks of 5 rays on ``device`` equals one
+    call of render_rays over all rays on the CPU."""
     torch.manual_seed(0)
-    model = nerf.TinyNeRF(n_freqs=4, width=16).to(device)
-    sigma, rgb = model(torch.randn(5, 7, 3, device=device))
-    assert sigma.shape == (5, 7) and rgb.shape == (5, 7, 3)
-    assert (sigma >= 0).all() and ((rgb >= 0) & (rgb <= 1)).all()
-    image = nerf.render_view(model, 10.0, 20.0, 6)
-    assert image.shape == (6, 6, 3) and image.device.type == "cpu"
+    cpu_model = nerf.TinyNeRF(n_freqs=4, width=16)
+    model = copy.deepcopy(cpu_model).to(device)
+    points = torch.randn(5, 7, 3)
+    with torch.no_grad():
+        sigma, rgb = model(points.to(device))
+        ref_sigma, ref_rgb = cpu_model(points)
+        alone_sigma, alone_rgb = cpu_model(points[2, 3][None])
+        origins, directions = rays.camera_rays(10.0, 20.0, 6)
+        expected = nerf.render_rays(cpu_model, origins, directions).reshape(6, 6, 3)
+    torch.testing.assert_close(sigma.cpu(), ref_sigma, atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(rgb.cpu(), ref_rgb, atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(alone_sigma[0], ref_sigma[2, 3])
+    torch.testing.assert_close(alone_rgb[0], ref_rgb[2, 3])
+    assert (ref_sigma >= 0).all() and ((ref_rgb >= 0) & (ref_rgb <= 1)).all()
+    image = nerf.render_view(model, 10.0, 20.0, 6, chunk=5)
+    assert image.device.type == "cpu"
+    torch.testing.assert_close(image, expected, atol=1e-5, rtol=1e-4)
 
 
 def test_empty_field_renders_the_background():

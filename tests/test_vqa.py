@@ -100,6 +100,19 @@ def test_split_first_layer_equals_one_concatenated_linear_layer():
         model(objects[0], question)
 
 
+def test_relation_network_forms_agree_on_every_device_and_dtype(device, dtype):
+    torch.manual_seed(2)
+    model = vqa.RelationNetwork(hidden=8).to(device=device, dtype=dtype).eval()
+    objects = torch.randn(2, 4, 9, dtype=dtype, device=device)
+    question = torch.randn(2, 12, dtype=dtype, device=device)
+    tol = dict(atol=1e-5, rtol=1e-4) if dtype == torch.float32 else dict(atol=1e-12, rtol=1e-12)
+    with torch.no_grad():
+        features = model.pair_features(objects, question)
+        assert features.dtype == dtype and features.device.type == device.type
+        torch.testing.assert_close(model.pair_features_loop(objects, question), features, **tol)
+        torch.testing.assert_close(model(objects.flip(1), question), model(objects, question), **tol)
+
+
 def test_consistency_and_training(one_torch_thread):
     data = vqa.sort_of_clevr(200, seed=0, render=False)
     assert vqa.consistency(data["answers"], data) == 1.0

@@ -104,13 +104,15 @@ def train_detector(images: torch.Tensor, labels, weights=None, mode: str = "plai
                    steps: int = 500, lr: float = 1e-3) -> SmallCNN:
     """The audited spot detector: a ``SmallCNN`` (two classes) initialised from torch seed
     ``seed`` and trained by ``fit_classifier`` (``mode`` "plain", "reweight" or "resample" with
-    ``weights``). images: (N, 1, 16, 16) float; labels: (N,) 0/1. Returns the model in eval mode."""
+    ``weights``). images: (N, 1, 16, 16) float; labels: (N,) 0/1. The model trains on the
+    images' device. Returns the model in eval mode."""
     if not isinstance(images, torch.Tensor) or images.ndim != 4 or images.shape[1:] != (1, SIZE, SIZE):
         raise ValueError(f"images must be a (N, 1, {SIZE}, {SIZE}) tensor, got "
                          f"{type(images).__name__} of shape {tuple(getattr(images, 'shape', ()))}")
     torch.manual_seed(check_int(seed, "seed", 0))
-    model = SmallCNN(in_channels=1, size=SIZE, classes=2)
-    fit_classifier(model, images, torch.as_tensor(labels), weights, mode, steps=steps, lr=lr, seed=seed)
+    model = SmallCNN(in_channels=1, size=SIZE, classes=2).to(images.device)
+    labels = torch.as_tensor(labels).to(images.device)
+    fit_classifier(model, images, labels, weights, mode, steps=steps, lr=lr, seed=seed)
     return model.eval()
 
 
