@@ -26,8 +26,11 @@ lab: setup
 
 # Two pytest-xdist workers; each notebook's cells and each chapter's grading batch stay on one
 # worker (tests/conftest.py), heaviest work first. CHAPTER=stem runs one chapter's tests.
+# The CPU unit (course_utils/cpu_unit.py) is timed first, on the idle machine, and passed on:
+# the summary states every notebook's cost in units of it.
 test: setup
-	$(BIN)/python -m pytest -n $(WORKERS) $(foreach c,$(CHAPTER),--chapter $(c))
+	@unit=$$($(BIN)/python -m course_utils.cpu_unit --seconds); echo "cpu unit: $$unit s"; \
+	COURSE_CPU_UNIT=$$unit $(BIN)/python -m pytest -n $(WORKERS) $(foreach c,$(CHAPTER),--chapter $(c))
 
 test-fast: setup
 	$(BIN)/python -m pytest tests -m "not browser and not slow"

@@ -7,6 +7,7 @@ import pkgutil
 import sys
 
 import benchmarks
+from course_utils import cpu_unit
 
 
 def run(selection: list[str]) -> None:
@@ -16,6 +17,9 @@ def run(selection: list[str]) -> None:
         names = [n for n in names if any(s in n for s in selection)]
     if not names:
         raise SystemExit(f"no benchmark matches {selection}")
+    unit, runs = cpu_unit.measure()
+    print(f"cpu unit: {unit:.2f} s (runs: {', '.join(f'{t:.2f}' for t in runs)}); the tables "
+          "below were timed on this machine, in this run", flush=True)
     for name in names:
         print(f"\n=== {name} ===", flush=True)
         importlib.import_module(f"benchmarks.{name}").main()

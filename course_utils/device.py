@@ -30,6 +30,28 @@ def model_device(model: torch.nn.Module) -> torch.device:
     return torch.device("cpu")
 
 
+THREADS_ENV = "COURSE_TORCH_THREADS"
+
+
+def set_torch_threads(default: int = 1) -> int:
+    """Set the number of threads torch's CPU kernels use and return it: ``COURSE_TORCH_THREADS``
+    where it is set (for example 2 on a laptop that runs one notebook alone), else
+    ``default``. The notebooks default to one: their networks are small, and the test suite
+    runs two notebooks side by side on two cores."""
+    raw = os.environ.get(THREADS_ENV, "").strip()
+    if raw:
+        try:
+            threads = int(raw)
+        except ValueError:
+            raise ValueError(f"{THREADS_ENV} must be an integer >= 1, got {raw!r}") from None
+        if threads < 1:
+            raise ValueError(f"{THREADS_ENV} must be an integer >= 1, got {raw!r}")
+    else:
+        threads = check_int(default, "default", 1)
+    torch.set_num_threads(threads)
+    return threads
+
+
 def seed_everything(seed: int = 0, deterministic: bool = True) -> int:
     """Seed Python, NumPy and torch (all devices); return the seed.
 

@@ -4,7 +4,11 @@ Tests call the plain function; notebooks call ``live(show_x, param=slider(...))`
 """
 from __future__ import annotations
 
+import functools
+import json
+import os
 import sys
+import time
 import traceback
 from typing import Callable
 
@@ -65,8 +69,18 @@ class _Live(widgets.interactive):
     nothing for the executor to send back.
     """
 
+    def __init__(self, f: Callable, function_name: str, **controls):
+        self.function_name = function_name  # set first: the constructor draws once
+        self.last_update_s = None
+        super().__init__(f, **controls)
+
     def update(self, *args):
-        """Call the function with the controls' values and show what it printed and drew."""
+        """Call the function with the controls' values and show what it printed and drew.
+
+        The seconds this took in the kernel (the function, its capture and publishing the
+        output) are kept in ``last_update_s``; where ``COURSE_WIDGET_LOG`` names a file, one
+        JSON line per update is appended to it (the browser suite's latency table)."""
+        start = time.perf_counter()
         self.kwargs = {w._kwarg: w.get_interact_value() for w in self.kwargs_widgets}
         outputs = []
         with capture_output() as captured:
@@ -81,6 +95,31 @@ class _Live(widgets.interactive):
         displays = [{"output_type": "display_data", "data": dict(o.data),
                      "metadata": dict(o.metadata or {})} for o in captured.outputs]
         self.out.outputs = tuple(streams + displays + outputs)
+        self.last_update_s = time.perf_counter() - start
+        _log_update(self, self.last_update_s)
+
+
+LOG_ENV = "COURSE_WIDGET_LOG"
+
+
+def _log_update(ui: "_Live", seconds: float) -> None:
+    path = os.environ.get(LOG_ENV)
+    if not path:
+        return
+    controls = {w._kwarg: w.get_interact_value() for w in ui.kwargs_widgets}
+    line = {"function": ui.function_name, "seconds": round(seconds, 4),
+            "controls": {k: v if isinstance(v, (int, float, str, bool)) or v is None else repr(v)
+                         for k, v in controls.items()},
+            "notebook": os.environ.get("JPY_SESSION_NAME", "")}
+    with open(path, "a") as log:
+        log.write(json.dumps(line) + "\n")
+
+
+def _name(fn) -> str:
+    """A readable name for the function behind a widget (through functools.partial)."""
+    while isinstance(fn, functools.partial):
+        fn = fn.func
+    return getattr(fn, "__qualname__", None) or type(fn).__name__
 
 
 def live(fn: Callable[..., "plt.Figure"], **controls) -> widgets.interactive:
@@ -101,6 +140,6 @@ def live(fn: Callable[..., "plt.Figure"], **controls) -> widgets.interactive:
             plt.close(fig)
         return fig
 
-    ui = _Live(_draw, **controls)
+    ui = _Live(_draw, _name(fn), **controls)
     display(ui)
     return ui

@@ -174,29 +174,134 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip_gpu)
 
 
-# ---- each notebook's execution time under nbval, in the summary and in a report file ------
-_NOTEBOOK_SECONDS: dict[str, float] = {}
+# ---- each notebook's execution time under nbval, in CPU units, in the summary and a file ------
+# A plugin object, not conftest hooks: hooks in this file apply only to items under tests/,
+# and the notebooks live in notebooks/.
 NOTEBOOK_TIMES = Path(__file__).resolve().parents[1] / "test-artifacts" / "notebook-times.json"
 
 
-def pytest_runtest_logreport(report):
-    path = report.nodeid.split("::", 1)[0]
-    if path.endswith(".ipynb"):  # setup (kernel start), call and teardown of every cell
-        _NOTEBOOK_SECONDS[path] = _NOTEBOOK_SECONDS.get(path, 0.0) + report.duration
+def _cpu_unit() -> tuple[float, str]:
+    """The unit ``make test`` measured before the tests, or one measured now (idle by now)."""
+    from course_utils import cpu_unit
+
+    unit = cpu_unit.current_unit()
+    if unit is not None:
+        return unit, "measured by make test before the tests"
+    return cpu_unit.measure()[0], "measured after the tests, COURSE_CPU_UNIT being unset"
 
 
-def pytest_terminal_summary(terminalreporter, exitstatus, config):
-    if not _NOTEBOOK_SECONDS:
-        return
-    import json
+class NotebookTimes:
+    """Adds up each notebook's cells (setup, call, teardown), reads the total the notebook
+    prints in its last cell, and reports both in CPU units at the end."""
 
-    terminalreporter.section("notebook execution times (nbval, wall clock)")
-    for path, seconds in sorted(_NOTEBOOK_SECONDS.items()):
-        terminalreporter.write_line(f"{seconds:7.1f} s  {path}")
-    NOTEBOOK_TIMES.parent.mkdir(parents=True, exist_ok=True)
-    NOTEBOOK_TIMES.write_text(json.dumps(
-        {p: round(s, 1) for p, s in sorted(_NOTEBOOK_SECONDS.items())}, indent=2) + "\n")
-    terminalreporter.write_line(f"(also in {NOTEBOOK_TIMES.relative_to(config.rootpath)})")
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self.printed: dict[str, tuple[float, float]] = {}  # the notebook's "total run time"
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item, call):
+        """Carry the printed total (wall and kernel CPU seconds) from the worker that ran the
+        cell to the controller, on the cell's report."""
+        outcome = yield
+        outputs = getattr(item, "test_outputs", None) if call.when == "call" else None
+        if outputs:
+            from course_utils.instructor.run_times import parse_total
+
+            text = "".join(o.get("text", "") for o in outputs
+                           if o.get("output_type") == "stream")
+            try:
+                total = parse_total(text)
+            except ValueError:
+                return
+            outcome.get_result().user_properties.append(("notebook_total", list(total)))
+
+    def pytest_runtest_logreport(self, report):
+        path = report.nodeid.split("::", 1)[0]
+        if path.endswith(".ipynb"):
+            self.seconds[path] = self.seconds.get(path, 0.0) + report.duration
+            for name, value in report.user_properties:
+                if name == "notebook_total":
+                    self.printed[path] = tuple(value)
+
+    def pytest_terminal_summary(self, terminalreporter, exitstatus, config):
+        if not self.seconds or _IS_WORKER:
+            return
+        import json
+
+        from course_utils.instructor import budgets
+
+        unit, source = _cpu_unit()
+        rows = {}
+        for path, seconds in sorted(self.seconds.items()):
+            printed = self.printed.get(path)
+            rows[path] = {"wall_s": round(seconds, 1),
+                          "printed_wall_s": round(printed[0], 1) if printed else None,
+                          "cpu_s": round(printed[1], 1) if printed else None,
+                          "units": round(seconds / unit, 1),
+                          "cap_units": budgets.cap_units(Path(path).stem)}
+        write = terminalreporter.write_line
+        terminalreporter.section("notebook execution times (nbval, two notebooks at a time)")
+        write(f"one CPU unit = {unit:.2f} s ({source})")
+        write(f"{'wall s':>7} {'CPU s':>7} {'units':>6} {'cap':>4}  notebook")
+        for path, row in rows.items():
+            cpu = f"{row['cpu_s']:7.1f}" if row["cpu_s"] is not None else f"{'-':>7}"
+            flag = "  OVER ITS CAP" if row["units"] > row["cap_units"] else ""
+            write(f"{row['wall_s']:7.1f} {cpu} {row['units']:6.1f} {row['cap_units']:4d}  "
+                  f"{path}{flag}")
+        chapters = {Path(p).stem: r["units"] for p, r in rows.items() if p.startswith("notebooks/")}
+        total = sum(chapters.values())
+        write(f"{'':>15} {total:6.1f} {budgets.COURSE_CAP_UNITS:4d}  the chapters together")
+        flagged = budgets.over_budget(chapters)
+        for line in flagged:
+            write(f"over budget: {line}", yellow=True)
+        NOTEBOOK_TIMES.parent.mkdir(parents=True, exist_ok=True)
+        NOTEBOOK_TIMES.write_text(json.dumps(
+            {"cpu_unit_s": round(unit, 3), "cpu_unit": source,
+             "how": "nbval on the pytest-xdist workers, two notebooks at a time; wall_s sums "
+                    "the cells (kernel start included), printed_wall_s and cpu_s are the "
+                    "wall and kernel CPU seconds the notebook prints in its last cell; "
+                    "units = wall_s / cpu_unit_s",
+             "notebooks": rows, "course_units": round(total, 1), "over_budget": flagged},
+            indent=2) + "\n")
+        write(f"(also in {NOTEBOOK_TIMES.relative_to(config.rootpath)})")
+
+
+class WidgetLatency:
+    """After a run that moved sliders in the browser, the per-widget latency table
+    (tests/browser/latency.py) in test-artifacts/ and a one-line summary."""
+
+    def __init__(self) -> None:
+        import time
+
+        self.started = time.time()
+
+    def pytest_terminal_summary(self, terminalreporter, exitstatus, config):
+        if _IS_WORKER:
+            return
+        browser = Path(__file__).parent / "browser"
+        spec = importlib.util.spec_from_file_location("course_browser_latency", browser / "latency.py")
+        latency = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(latency)
+        from course_utils import cpu_unit
+
+        out = NOTEBOOK_TIMES.parent
+        rows = latency.write_table(out / "browser", out, self.started, cpu_unit.current_unit())
+        if not rows:
+            return
+        over = [r for r in rows if r["status"] != "within goal"]
+        terminalreporter.section("widget latency (kernel / end to end, worst move)")
+        terminalreporter.write_line(f"{len(rows)} sliders timed; {len(over)} past the goal of "
+                                    f"{latency.KERNEL_GOAL_S} s / {latency.BROWSER_GOAL_S} s")
+        for r in over:
+            terminalreporter.write_line(
+                f"  {r['notebook']} cell {r['cell']} '{r['slider']}' ({r['function']}): "
+                f"{r['kernel_worst_s'] or 0:.2f} s / {r['browser_worst_s'] or 0:.2f} s, {r['status']}")
+        terminalreporter.write_line(f"(table in {(out / 'widget-latency.md').relative_to(config.rootpath)})")
+
+
+def pytest_configure(config):
+    config.pluginmanager.register(NotebookTimes(), "course-notebook-times")
+    config.pluginmanager.register(WidgetLatency(), "course-widget-latency")
 
 
 def pytest_sessionfinish(session, exitstatus):

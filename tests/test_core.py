@@ -165,3 +165,23 @@ def test_count_multiply_adds_matches_the_layer_formulas():
     assert count_multiply_adds(nn.ReLU(), torch.zeros(3)) == 0
     with pytest.raises(TypeError, match="model must be"):
         count_multiply_adds(lambda x: x, torch.zeros(1))
+
+
+def test_set_torch_threads_reads_the_environment(monkeypatch):
+    from course_utils.device import THREADS_ENV, set_torch_threads
+
+    threads = torch.get_num_threads()
+    try:
+        monkeypatch.delenv(THREADS_ENV, raising=False)
+        assert set_torch_threads(1) == 1 and torch.get_num_threads() == 1
+        monkeypatch.setenv(THREADS_ENV, "2")
+        assert set_torch_threads(1) == 2 and torch.get_num_threads() == 2
+        for bad in ("two", "0"):
+            monkeypatch.setenv(THREADS_ENV, bad)
+            with pytest.raises(ValueError, match=THREADS_ENV):
+                set_torch_threads(1)
+        monkeypatch.delenv(THREADS_ENV)
+        with pytest.raises(ValueError, match="default"):
+            set_torch_threads(0)
+    finally:
+        torch.set_num_threads(threads)

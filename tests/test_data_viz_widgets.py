@@ -107,6 +107,31 @@ def test_live_redraws_when_a_control_changes():
         live(show_line)
 
 
+def test_live_logs_each_update_with_its_kernel_time(tmp_path, monkeypatch):
+    import functools
+    import json
+
+    import matplotlib.pyplot as plt
+
+    from course_utils import widgets
+
+    log = tmp_path / "latency.jsonl"
+    monkeypatch.setenv(widgets.LOG_ENV, str(log))
+
+    def show_line(slope, offset):
+        fig, ax = plt.subplots()
+        ax.plot([0, 1], [offset, offset + slope])
+        return fig
+
+    ui = live(functools.partial(show_line, offset=0.5), slope=slider(1.0, 0.0, 2.0, 0.5))
+    ui.children[0].value = 1.5
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [line["controls"] for line in lines] == [{"slope": 1.0}, {"slope": 1.5}]
+    assert all(line["function"].endswith("show_line") for line in lines)
+    assert ui.last_update_s > 0
+    assert lines[-1]["seconds"] == pytest.approx(ui.last_update_s, abs=1e-4)
+
+
 def test_check_function_passes_and_fails_with_details(capsys):
     cases = [(np.arange(4.0),), {"args": (np.ones(3),), "label": "ones"}]
     assert check_function(np.cumsum, cases, reference=np.cumsum)

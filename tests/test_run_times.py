@@ -22,16 +22,18 @@ def test_write_puts_the_figures_where_problems_looks(tmp_path):
         shutil.copy(run_times.NOTEBOOKS / f"{stem}.ipynb", notebooks)
     readme = tmp_path / "README.md"
     shutil.copy(run_times.README, readme)
-    record = {"chapters": {stems[0]: {"wall_s": 12.34, "cpu_s": 11.0}, stems[1]: {"wall_s": 130.0, "cpu_s": 125.5}}}
+    record = {"chapters": {stems[0]: {"wall_s": 12.34, "cpu_s": 11.0, "units": 4.9, "cpu_unit_s": 2.5},
+                           stems[1]: {"wall_s": 130.0, "cpu_s": 125.5, "units": 52.0, "cpu_unit_s": 2.5}}}
     before = {s: json.loads((notebooks / f"{s}.ipynb").read_text()) for s in stems}
     run_times.write(record, notebooks, readme)
     assert run_times.problems(record, notebooks, readme) == []
-    assert "12 s wall, 11 s CPU" in readme.read_text() and "2.2 min wall, 2.1 min CPU" in readme.read_text()
+    assert "| 5 units (12 s wall) |" in readme.read_text()
+    assert "| 52 units (2.2 min wall) |" in readme.read_text()
     for stem in stems:
         after = json.loads((notebooks / f"{stem}.ipynb").read_text())
         assert after["cells"][1:] == before[stem]["cells"][1:]          # only the title cell changed
         assert run_times.title_line(record["chapters"][stem]) in run_times._title_source(after)
-    record["chapters"][stems[0]]["wall_s"] = 20.0
+    record["chapters"][stems[0]]["units"] = 8.0
     found = run_times.problems(record, notebooks, readme)
     assert len(found) == 2 and all(stems[0] in line for line in found)
 
@@ -41,3 +43,14 @@ def test_parse_total_reads_the_last_printed_total():
     assert run_times.parse_total(text) == (12.5, 11.0)
     with pytest.raises(ValueError, match="no 'total run time"):
         run_times.parse_total("total run time: 12.5 s")
+
+
+def test_the_recorded_costs_are_in_units_of_the_same_run_and_within_budget():
+    """The record divides each chapter's seconds by the unit timed in its run, and every
+    chapter, and the course, is within its cap (make times prints the same lines)."""
+    from course_utils.instructor import budgets
+
+    record = run_times.load_record()
+    for stem, entry in record["chapters"].items():
+        assert entry["units"] == pytest.approx(entry["wall_s"] / entry["cpu_unit_s"], abs=0.06), stem
+    assert budgets.over_budget({s: e["units"] for s, e in record["chapters"].items()}) == []

@@ -1,13 +1,16 @@
 """Run times in one place: measured, recorded, and written into the title cells and the README.
 
 Every notebook prints its own total at its end (``total run time: 12.3 s wall, 11.9 s CPU``,
-from :class:`course_utils.timing.Stopwatch`). ``measure`` executes the notebooks one at a time
-(so they do not slow each other down), reads that line back and writes the record,
-``notebooks/run_times.json``. ``write`` puts the record's figures into each notebook's title
-line and the README's chapter table; ``problems`` lists every place that disagrees with the
-record (the test suite calls it). Nobody types a run time.
+from :class:`course_utils.timing.Stopwatch`). ``measure`` times the CPU unit
+(:mod:`course_utils.cpu_unit`) before and after, executes the notebooks one at a time (so they
+do not slow each other down), reads that line back and writes the record,
+``notebooks/run_times.json``: seconds and cost in CPU units per chapter. ``write`` puts the
+record's figures into each notebook's title line and the README's chapter table; ``problems``
+lists every place that disagrees with the record (the test suite calls it). Nobody types a run
+time.
 
     python -m course_utils.instructor.run_times measure [--chapter STEM ...]   # = make times
+    python -m course_utils.instructor.run_times measure --threads 2 --out FILE  # an experiment
     python -m course_utils.instructor.run_times write | check
 """
 from __future__ import annotations
@@ -20,6 +23,7 @@ import re
 import sys
 from pathlib import Path
 
+from . import budgets
 from .site import execute_notebook
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,7 +32,7 @@ RECORD = NOTEBOOKS / "run_times.json"
 README = ROOT / "README.md"
 
 _TOTAL = re.compile(r"total run time: (\d+(?:\.\d+)?) s wall, (\d+(?:\.\d+)?) s CPU")
-_TITLE = re.compile(r"^\*(?:Runs top to bottom|Run time)[^\n]*\*$", re.M)
+_TITLE = re.compile(r"^\*(?:Runs top to bottom|Run time|Cost: )[^\n]*\*$", re.M)
 
 
 def parse_total(text: str) -> tuple[float, float]:
@@ -45,18 +49,45 @@ def _outputs_text(nb) -> str:
                      for o in cell.get("outputs", []) if o.get("output_type") == "stream")
 
 
-def measure(paths: list[Path]) -> dict:
+def measure(paths: list[Path], threads: int | None = None) -> dict:
     """Execute each notebook in turn and return the record: per stem the wall and CPU seconds
-    it printed, plus when and where they were measured."""
-    chapters = {}
-    for path in paths:
-        nb, _ = execute_notebook(path)
-        wall, cpu = parse_total(_outputs_text(nb))
-        chapters[path.stem] = {"wall_s": wall, "cpu_s": cpu}
-        print(f"{path.stem}: {wall:.1f} s wall, {cpu:.1f} s CPU", flush=True)
+    it printed and its cost in CPU units, plus when, where and against which unit. The unit is
+    timed before the first and after the last notebook and their mean divides the seconds.
+    ``threads`` sets ``COURSE_TORCH_THREADS`` for the kernels (default: the notebooks' own)."""
+    from .. import cpu_unit
+    from ..device import THREADS_ENV
+
+    before, _ = cpu_unit.measure()
+    print(f"cpu unit before: {before:.2f} s", flush=True)
+    saved = os.environ.get(THREADS_ENV)
+    if threads is not None:
+        os.environ[THREADS_ENV] = str(threads)
+    try:
+        seconds = {}
+        for path in paths:
+            nb, _ = execute_notebook(path)
+            seconds[path.stem] = parse_total(_outputs_text(nb))
+            print(f"{path.stem}: {seconds[path.stem][0]:.1f} s wall, "
+                  f"{seconds[path.stem][1]:.1f} s CPU", flush=True)
+    finally:
+        if threads is not None:
+            os.environ.pop(THREADS_ENV) if saved is None else os.environ.update({THREADS_ENV: saved})
+    after, _ = cpu_unit.measure()
+    unit = (before + after) / 2
+    print(f"cpu unit after: {after:.2f} s", flush=True)
+    chapters = {stem: {"wall_s": wall, "cpu_s": cpu, "units": round(wall / unit, 1),
+                       "cpu_unit_s": round(unit, 2)} for stem, (wall, cpu) in seconds.items()}
     return {"measured": {"date": dt.date.today().isoformat(), "cpu_count": os.cpu_count(),
+                         "cpu_unit_s": round(unit, 2), "cpu_unit_before_s": round(before, 2),
+                         "cpu_unit_after_s": round(after, 2),
+                         "torch_threads": threads if threads is not None else "the notebooks' own (1)",
                          "how": "one notebook at a time, python -m course_utils.instructor.run_times measure"},
             "chapters": chapters}
+
+
+def total_units(record: dict) -> float:
+    """The whole course's cost in CPU units."""
+    return sum(entry["units"] for entry in record["chapters"].values())
 
 
 def _seconds(value: float) -> str:
@@ -65,13 +96,15 @@ def _seconds(value: float) -> str:
 
 def title_line(entry: dict) -> str:
     """The notebook's title-cell line for one record entry."""
-    return (f"*Run time, measured by `make times` on a 2-core laptop CPU: {_seconds(entry['wall_s'])} wall, "
-            f"{_seconds(entry['cpu_s'])} of CPU time.*")
+    return (f"*Cost: {entry['units']:.0f} CPU units, measured by `make times` (on a 2-core laptop "
+            f"CPU whose unit took {entry['cpu_unit_s']:.2f} s: {_seconds(entry['wall_s'])} wall, "
+            f"{_seconds(entry['cpu_s'])} of CPU time). Your machine: multiply by the seconds "
+            f"`python -m course_utils.cpu_unit` prints.*")
 
 
 def readme_cell(entry: dict) -> str:
-    """The README table's run-time cell for one record entry."""
-    return f"{_seconds(entry['wall_s'])} wall, {_seconds(entry['cpu_s'])} CPU"
+    """The README table's cost cell for one record entry."""
+    return f"{entry['units']:.0f} units ({_seconds(entry['wall_s'])} wall)"
 
 
 def _read(path: Path) -> tuple[dict, int]:
@@ -145,7 +178,8 @@ def problems(record: dict, notebooks: Path = NOTEBOOKS, readme: Path = README) -
             continue
         titles = _TITLE.findall(_title_source(_read(path)[0]))
         if titles != [title_line(entry)]:
-            found.append(f"{stem}: title cell says {titles or 'nothing'}, the record {title_line(entry)!r}")
+            found.append(f"{stem}: title cell says {titles or 'nothing'}, "
+                         f"the record {title_line(entry)!r}")
         row = _readme_row(stem).search(text)
         if row is None or row.group(2) != readme_cell(entry):
             found.append(f"{stem}: README says {row.group(2) if row else 'nothing'!r}, "
@@ -159,20 +193,33 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("command", choices=("measure", "write", "check"))
     parser.add_argument("--chapter", action="append", default=[], metavar="STEM",
                         help="measure only this chapter (the others keep their recorded figures)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch threads for the kernels (COURSE_TORCH_THREADS); needs --out")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="write the record here and leave notebooks, README and "
+                             "notebooks/run_times.json alone")
     args = parser.parse_args(argv)
     if args.command == "measure":
+        if args.threads is not None and args.out is None:
+            parser.error("--threads is an experiment: give --out FILE for its record")
         paths = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
         if args.chapter:
             unknown = set(args.chapter) - {p.stem for p in paths}
             if unknown:
                 parser.error(f"unknown chapter(s): {', '.join(sorted(unknown))}")
             paths = [p for p in paths if p.stem in args.chapter]
-        record = measure(paths)
+        record = measure(paths, args.threads)
+        if args.out is not None:
+            args.out.write_text(json.dumps(record, indent=1) + "\n")
+            return 0
         if args.chapter and RECORD.exists():
-            old = load_record()
+            old = load_record()  # each chapter keeps the unit it was measured against
             record["chapters"] = {**old["chapters"], **record["chapters"]}
         RECORD.write_text(json.dumps(record, indent=1) + "\n")
         write(record)
+        flagged = budgets.over_budget({s: e["units"] for s, e in record["chapters"].items()})
+        print(f"the course: {total_units(record):.0f} units (cap {budgets.COURSE_CAP_UNITS})")
+        print("\n".join(f"over budget: {line}" for line in flagged) or "every notebook within its cap")
         return 0
     record = load_record()
     if args.command == "write":

@@ -119,6 +119,7 @@ class LabServer:
     workdir: Path
     proc: subprocess.Popen
     netguard_log: Path
+    widget_log: Path | None = None  # each widget update's kernel seconds (course_utils.widgets)
     port: int = 0
     started_in_s: float = 0.0
     kernel_pids: set[int] = field(default_factory=set)
@@ -159,7 +160,8 @@ class LabServer:
         (dirs["config"] / "jupyter_server_config.json").write_text(json.dumps(SERVER_CONFIG))
         (dirs["app-settings"] / "overrides.json").write_text(json.dumps(LAB_OVERRIDES))
         netguard_log = base / "netguard.log"
-        env = dict(os.environ,
+        widget_log = base / "widget-latency.jsonl"
+        env = dict(os.environ, COURSE_WIDGET_LOG=str(widget_log),
                    JUPYTER_CONFIG_DIR=str(dirs["config"]), JUPYTER_DATA_DIR=str(dirs["data"]),
                    JUPYTER_RUNTIME_DIR=str(dirs["runtime"]), IPYTHONDIR=str(dirs["ipython"]),
                    COURSE_NETGUARD_LOG=str(netguard_log))
@@ -178,7 +180,8 @@ class LabServer:
         with open(base / "server.log", "wb") as log:
             proc = subprocess.Popen(cmd, cwd=dirs["work"], env=env, stdout=log,
                                     stderr=subprocess.STDOUT, start_new_session=True)
-        server = cls(base=base, workdir=dirs["work"], proc=proc, netguard_log=netguard_log)
+        server = cls(base=base, workdir=dirs["work"], proc=proc, netguard_log=netguard_log,
+                     widget_log=widget_log)
         try:
             server._wait_until_ready(dirs["runtime"])
         except BaseException:

@@ -3,8 +3,10 @@
 For each notebook: start a private JupyterLab, open a copy, Run > Run All Cells, wait until
 the kernel is idle and no cell is queued, then fail on any cell error, any cell left
 unexecuted, any "Error displaying widget", and any JavaScript error of the page. Then move
-the first slider of every live widget with the keyboard and check that the widget's figure
-or text changed. A screenshot and the timings go to test-artifacts/browser/.
+every slider of every live widget a few steps with the keyboard, one press at a time, timing
+each move in the kernel and end to end (tests/browser/latency.py gathers the table); the first
+slider of each widget must change its figure or text. Screenshots and the timings go to
+test-artifacts/browser/.
 COURSE_BROWSER_RUN_TIMEOUT_S (default 300) bounds the Run All of one notebook.
 """
 from __future__ import annotations
@@ -31,7 +33,9 @@ KERNEL_READY_TIMEOUT_S = 180   # page load + kernel start on a busy 2-core machi
 RUN_TIMEOUT_S = float(os.environ.get("COURSE_BROWSER_RUN_TIMEOUT_S", "300"))
 SLIDER_TIMEOUT_S = 120         # one redraw of a widget, queued behind the others
 IDLE_GRACE_S = 5               # kernel idle this long after a move and nothing changed: unchanged
-SLIDER_PRESSES = 3
+UNCHANGED_GRACE_S = 1.5        # the kernel logged its redraw this long ago, the page is the same
+SLIDER_PRESSES = 3             # moves per slider, each timed
+POLL_S = 0.02
 
 # The hard stop (pytest-timeout) leaves room for the server, the page and every slider.
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(RUN_TIMEOUT_S + 900)]
@@ -101,6 +105,7 @@ class Findings:
     blocked_requests: list[str] = field(default_factory=list)
     sliders_moved: list[str] = field(default_factory=list)
     sliders_without_effect: list[str] = field(default_factory=list)
+    latency: list[dict] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     tracebacks: list[str] = field(default_factory=list)
     aborted: str = ""
@@ -222,47 +227,100 @@ def _wait_for_change(page, output, before: str, timeout_s: float) -> str | None:
     return None
 
 
-def _move_sliders(page, findings: Findings, shots: Path, stem: str) -> None:
-    """Move the first slider of each live widget a few steps; its output must change."""
+def _log_lines(path: Path | None) -> list[dict]:
+    """The kernel's widget-update log (course_utils.widgets, COURSE_WIDGET_LOG)."""
+    if path is None or not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def _one_move(page, origin, output, key: str, shown: str, widget_log: Path | None) -> dict | None:
+    """Press ``key`` once on the focused slider; None if the handle did not move. Otherwise
+    the kernel's seconds for the update it ran, the seconds from the key press until the
+    widget showed a new output (None if it never changed) and what it shows now."""
+    logged = len(_log_lines(widget_log))
+    position = origin.get_attribute("style")
+    t0 = time.monotonic()
+    page.keyboard.press(key)
+    while origin.get_attribute("style") == position and time.monotonic() < t0 + 5:
+        time.sleep(POLL_S)
+    if origin.get_attribute("style") == position:
+        return None
+    changed_at, now, kernel_s, logged_at = None, shown, None, None
+    while time.monotonic() < t0 + SLIDER_TIMEOUT_S:
+        current = output.evaluate(_OUTPUT_JS)
+        if changed_at is None and current and current != shown:
+            changed_at, now = time.monotonic(), current
+        new = _log_lines(widget_log)[logged:]
+        if new and logged_at is None:
+            kernel_s, logged_at = new[-1]["seconds"], time.monotonic()
+        if changed_at is not None and (new or widget_log is None):
+            break
+        if logged_at is not None and time.monotonic() - logged_at > UNCHANGED_GRACE_S:
+            break  # the kernel has redrawn and the page still shows the same
+        if (widget_log is None and changed_at is None and _state(page)["indicator"] == "idle"
+                and time.monotonic() - t0 > IDLE_GRACE_S):
+            break
+        time.sleep(POLL_S)
+    return {"kernel_s": kernel_s, "browser_s": None if changed_at is None else changed_at - t0,
+            "shown": now}
+
+
+def _move_sliders(page, findings: Findings, shots: Path, stem: str,
+                  widget_log: Path | None = None) -> None:
+    """Move every slider of each live widget a few steps, one key press at a time, each to a
+    value not shown before; time every move (kernel and end to end). The first slider of a
+    widget must change its output."""
     widgets = _live_widgets(page)
     for k in range(widgets.count()):
         widget = widgets.nth(k)
         output = widget.locator(":scope > .widget-output")
         if output.count() == 0:
             continue
-        before = output.first.evaluate(_OUTPUT_JS)
-        if not before.strip():
+        shown = output.first.evaluate(_OUTPUT_JS)
+        if not shown.strip():
             continue  # nothing shown yet to compare with
-        handle = widget.locator(".noUi-handle").first
-        origin = widget.locator(".noUi-origin").first  # its transform is the handle position
-        readout = widget.locator(".widget-readout").first
-        label = widget.locator(".widget-slider .widget-label").first.text_content() or "?"
         cell = widget.evaluate("""el => 1 + Array.from(document.querySelectorAll(
             '.jp-Notebook .jp-CodeCell')).findIndex(c => c.contains(el))""")
-        at_max = (float(handle.get_attribute("aria-valuenow"))
-                  >= float(handle.get_attribute("aria-valuemax")))
-        key = "ArrowLeft" if at_max else "ArrowRight"
-        value, start = readout.text_content().strip(), origin.get_attribute("style")
-        handle.scroll_into_view_if_needed()
+        widget.locator(".noUi-handle").first.scroll_into_view_if_needed()
         widget.screenshot(path=shots / f"{stem}-widget{k + 1}-before.png")
-        handle.focus()
-        for _ in range(SLIDER_PRESSES):  # one step at a time: wait for the handle to follow
-            position = origin.get_attribute("style")
-            page.keyboard.press(key)
-            deadline = time.monotonic() + 5
-            while origin.get_attribute("style") == position and time.monotonic() < deadline:
-                time.sleep(0.1)
-        what = f"code cell {cell}, slider '{label.strip()}' from {value}"
-        if origin.get_attribute("style") == start:
-            findings.sliders_without_effect.append(f"{what}: the keyboard did not move it")
-            continue
-        after = _wait_for_change(page, output.first, before, SLIDER_TIMEOUT_S)
-        what += f" to {readout.text_content().strip()}"
-        if after is None:
-            findings.sliders_without_effect.append(f"{what}: the output stayed the same")
-        else:
-            findings.sliders_moved.append(what)
-            widget.screenshot(path=shots / f"{stem}-widget{k + 1}-after.png")
+        sliders = widget.locator(".widget-slider")
+        for s in range(sliders.count()):
+            slider = sliders.nth(s)
+            handle, origin = slider.locator(".noUi-handle").first, slider.locator(".noUi-origin").first
+            readout = slider.locator(".widget-readout").first
+            label = (slider.locator(".widget-label").first.text_content() or "?").strip()
+            now, low, high = (float(handle.get_attribute(a)) for a in
+                              ("aria-valuenow", "aria-valuemin", "aria-valuemax"))
+            key = "ArrowRight" if high - now >= now - low else "ArrowLeft"
+            value = readout.text_content().strip()
+            handle.focus()
+            moves, changed = [], False
+            for _ in range(SLIDER_PRESSES):
+                move = _one_move(page, origin, output.first, key, shown, widget_log)
+                if move is None:
+                    break
+                changed = changed or move["browser_s"] is not None
+                shown = move.pop("shown")
+                moves.append(move)
+            what = f"code cell {cell}, slider '{label}' from {value}"
+            if not moves:
+                if s == 0:
+                    findings.sliders_without_effect.append(f"{what}: the keyboard did not move it")
+                continue
+            what += f" to {readout.text_content().strip()}"
+            function = next((line["function"] for line in reversed(_log_lines(widget_log))), "?")
+            findings.latency.append({
+                "cell": cell, "slider": label, "function": function,
+                "kernel_s": [m["kernel_s"] for m in moves],
+                "browser_s": [m["browser_s"] for m in moves]})
+            if changed:
+                findings.sliders_moved.append(what)
+            elif s == 0:
+                findings.sliders_without_effect.append(f"{what}: the output stayed the same")
+            else:
+                findings.notes.append(f"{what}: the output stayed the same")
+        widget.screenshot(path=shots / f"{stem}-widget{k + 1}-after.png")
 
 
 def exercise_notebook(page, log, server, notebook: Path, shots: Path) -> Findings:
@@ -278,7 +336,7 @@ def exercise_notebook(page, log, server, notebook: Path, shots: Path) -> Finding
         _run_all_and_wait(page, findings, RUN_TIMEOUT_S)
         t2 = time.monotonic()
         findings.timings_s["run_all"] = round(t2 - t1, 1)
-        _move_sliders(page, findings, shots, stem)
+        _move_sliders(page, findings, shots, stem, server.widget_log)
         findings.timings_s["sliders"] = round(time.monotonic() - t2, 1)
     except Exception as exc:  # report it with whatever else the page shows
         findings.aborted = f"{type(exc).__name__}: {str(exc)[:1000]}"
