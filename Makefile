@@ -8,7 +8,7 @@ CHAPTER ?=
 WORKERS ?= 2
 ROOT_FLAG := $(shell [ "$$(id -u)" = "0" ] && echo --allow-root)
 
-.PHONY: setup lab test test-fast bench times release autograde merge-grades site clean
+.PHONY: setup lab test test-fast bench times latency release autograde merge-grades site clean
 
 setup: $(STAMP)
 
@@ -43,6 +43,14 @@ bench: setup
 # title cells and the README's chapter table (never typed by hand).
 times: setup
 	$(BIN)/python -m course_utils.instructor.run_times measure $(foreach c,$(CHAPTER),--chapter $(c))
+
+# Every slider of every chapter moved in JupyterLab (headless Chromium), each move timed in the
+# kernel and end to end: test-artifacts/widget-latency.md (also written by every `make test`).
+latency: setup
+	@unit=$$($(BIN)/python -m course_utils.cpu_unit --seconds); echo "cpu unit: $$unit s"; \
+	COURSE_CPU_UNIT=$$unit $(BIN)/python -m pytest -n $(WORKERS) -m browser tests/browser \
+		$(foreach c,$(CHAPTER),--chapter $(c))
+	@cat test-artifacts/widget-latency.md
 
 clean:
 	rm -rf $(VENV) release autograded feedback gradebook*.db grades*.csv test-artifacts site

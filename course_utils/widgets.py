@@ -39,6 +39,19 @@ def slider(value: float, min: float, max: float, step: float | None = None,
     return cls(**kwargs)
 
 
+def choice_slider(options, value, description: str = "") -> widgets.SelectionSlider:
+    """A slider over precomputed values (``options``, in order) that updates on release: the
+    widget's function only looks its result up, so every move redraws at once."""
+    options = list(options) if isinstance(options, (list, tuple, range)) else None
+    if not options:
+        raise ValueError("options must be a non-empty list of the values computed beforehand")
+    if value not in options:
+        raise ValueError(f"value must be one of options {options}, got {value!r}")
+    return widgets.SelectionSlider(options=options, value=value, description=description,
+                                   continuous_update=False,
+                                   style={"description_width": "initial"})
+
+
 def _error_output() -> dict:
     """The exception being handled as an nbformat error output (IPython's coloured traceback)."""
     etype, value, tb = sys.exc_info()

@@ -219,3 +219,15 @@ def test_plot_series_draws_each_named_curve():
     plt.close(fig)
     with pytest.raises(ValueError, match="series"):
         plot_series([1], {}, "x", "y")
+
+
+def test_choice_slider_scrubs_precomputed_values():
+    from course_utils.widgets import choice_slider
+
+    s = choice_slider([0.01, 0.05, 0.5], 0.05, "share")
+    assert type(s).__name__ == "SelectionSlider" and s.continuous_update is False
+    assert s.value == 0.05 and list(s.options) == [0.01, 0.05, 0.5]
+    with pytest.raises(ValueError, match="value must be one of options"):
+        choice_slider([0.01, 0.5], 0.05)
+    with pytest.raises(ValueError, match="options must be a non-empty list"):
+        choice_slider([], 0.05)

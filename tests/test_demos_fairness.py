@@ -40,20 +40,19 @@ def test_captures_mark_clipped_pixels_and_exposure_widget():
 
 
 def test_experiment_widgets_draw_what_the_experiments_return(monkeypatch):
-    calls = []
-
-    def imbalance(share, images, labels, groups):
-        calls.append((share, images, labels, groups))
-        return [0.1, 0.35]
-
-    monkeypatch.setattr(demos, "imbalance_errors", imbalance)
-    images, labels, groups = np.zeros((2, 1, 16, 16)), np.array([0, 1]), np.array([0, 1])
-    fig = demos.show_imbalance(images, labels, groups, share_dark=0.2)
-    assert calls == [(0.2, images, labels, groups)]
-    assert [bar.get_height() for bar in fig.axes[0].patches] == [0.1, 0.35]
-    assert fig.axes[0].get_title() == "gap +0.250"
-    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["dark share 0.20"]
+    curve = {0.01: [0.05, 0.6], 0.2: [0.1, 0.35], 0.5: [0.08, 0.1]}
+    fig = demos.show_imbalance(curve, ["light", "dark"], share_dark=0.2)
+    line_ax, bar_ax = fig.axes
+    lines = line_ax.get_lines()
+    assert [list(line.get_ydata()) for line in lines[:2]] == [[0.05, 0.1, 0.08], [0.6, 0.35, 0.1]]
+    assert list(lines[0].get_xdata()) == [0.01, 0.2, 0.5]
+    assert list(lines[2].get_xdata()) == [0.2, 0.2]          # the marked share
+    assert [bar.get_height() for bar in bar_ax.patches] == [0.1, 0.35]
+    assert bar_ax.get_title() == "gap +0.250"
+    assert [t.get_text() for t in bar_ax.get_xticklabels()] == ["dark share 0.20"]
     plt.close(fig)
+    with pytest.raises(ValueError, match="share_dark must be one of the trained shares"):
+        demos.show_imbalance(curve, share_dark=0.3)
     monkeypatch.setattr(demos, "confound_accuracies", lambda agreement: (agreement, 0.5))
     fig = demos.show_confound_strength(0.8)
     assert [bar.get_height() for bar in fig.axes[0].patches] == [0.8, 0.5]

@@ -124,12 +124,16 @@ def test_error_rates_match_scikit_learn_and_metricframe():
 def test_detector_learns_the_spot_and_an_imbalanced_training_set_fails_the_minority(one_torch_thread):
     test = make_population(600, share_group1=0.5, seed=3)
     images = camera.as_images(camera.metered_capture(test["radiance"]))
-    balanced = fairness.imbalance_errors(0.5, images, test["label"], test["group"])
-    imbalanced = fairness.imbalance_errors(0.02, images, test["label"], test["group"])
+    curve = fairness.imbalance_curve([0.02, 0.5], images, test["label"], test["group"])
+    assert list(curve) == [0.02, 0.5]
+    imbalanced, balanced = curve[0.02], curve[0.5]
     assert max(balanced) < 0.1                                  # both groups' findings are detected
     assert imbalanced[1] > balanced[1] + 0.15 and imbalanced[0] < 0.1
     with pytest.raises(ValueError, match="images must be"):
         fairness.train_detector(torch.zeros(4, 16, 16), [0, 1, 0, 1])
+    for bad in ([], [0.0], [1.5], "0.1"):
+        with pytest.raises(ValueError, match="shares must"):
+            fairness.imbalance_curve(bad, images, test["label"], test["group"])
 
 
 def test_train_detector_is_seeded_and_returns_an_eval_model(one_torch_thread):

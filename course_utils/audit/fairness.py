@@ -126,6 +126,21 @@ def imbalance_errors(share_group1: float, images: torch.Tensor, labels, groups, 
     return error_by_group(labels, predict(model, images).argmax(1).numpy(), groups)
 
 
+def imbalance_curve(shares, images: torch.Tensor, labels, groups, n: int = 2000,
+                    seed: int = 2) -> dict[float, list[float]]:
+    """``imbalance_errors`` at each training share of group 1 in ``shares``: share -> error
+    per group. Computed once so that a slider can scrub through the results."""
+    if not isinstance(shares, (list, tuple)) or not shares:
+        raise ValueError(f"shares must be a non-empty list of numbers in (0, 1), got {shares!r}")
+    curve = {}
+    for share in shares:
+        share = check_real(share, "shares")
+        if not 0 < share < 1:
+            raise ValueError(f"shares must lie in (0, 1), got {share}")
+        curve[share] = imbalance_errors(share, images, labels, groups, n, seed)
+    return curve
+
+
 def _pixels(population: dict) -> np.ndarray:
     """Metered codes of a population as rows of pixels in [0, 1]: (N, 256) float64."""
     return metered_capture(population["radiance"]).reshape(len(population["label"]), -1) / 255.0

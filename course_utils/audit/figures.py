@@ -9,7 +9,7 @@ import numpy as np
 
 from ..viz import show_image
 from .camera import calibrate_exposure, capture, clipped_fraction
-from .fairness import confound_accuracies, imbalance_errors
+from .fairness import confound_accuracies
 
 
 def show_group_bars(values: Mapping[str, Sequence[float]], groups: Sequence[str], ylabel: str,
@@ -88,14 +88,33 @@ def show_confound(strengths: Sequence[float], confounded: Sequence[float], contr
     return fig
 
 
-def show_imbalance(images, labels, groups, names: Sequence[str] = ("light", "dark"),
+def show_imbalance(curve: Mapping[float, Sequence[float]], names: Sequence[str] = ("light", "dark"),
                    share_dark: float = 0.05) -> plt.Figure:
-    """Widget: retrain the detector on a training set with a share ``share_dark`` of group 1
-    (``fairness.imbalance_errors``) and draw its test error per group (``names`` in sorted group
-    order) on ``images`` (M, 1, 16, 16), ``labels`` and ``groups`` (M,), with the gap in the title."""
-    errors = imbalance_errors(float(share_dark), images, labels, groups)
-    return show_group_bars({f"dark share {share_dark:.2f}": errors}, list(names), "test error",
-                           f"gap {errors[1] - errors[0]:+.3f}")
+    """Widget: the detector's test error per group against the share of group 1 in training
+    (``curve`` from ``fairness.imbalance_curve``: share -> errors in sorted group order,
+    ``names`` the groups), the share ``share_dark`` marked, and its errors as bars with the gap
+    in the title. Drawing only: the slider scrubs through shares trained beforehand."""
+    shares = sorted(curve)
+    if share_dark not in curve:
+        raise ValueError(f"share_dark must be one of the trained shares {shares}, got {share_dark!r}")
+    errors = list(curve[share_dark])
+    fig, (line_ax, bar_ax) = plt.subplots(1, 2, figsize=(9.0, 3.2), width_ratios=[3, 2])
+    for j, name in enumerate(names):
+        line_ax.plot(shares, [curve[s][j] for s in shares], "o-", label=name)
+    line_ax.axvline(share_dark, color="0.5", ls="--", lw=1)
+    line_ax.set_xscale("log")
+    line_ax.set_xlabel("share of the dark group in training")
+    line_ax.set_ylabel("test error")
+    line_ax.legend(fontsize=8)
+    width = 0.8 / len(names)
+    for j, name in enumerate(names):
+        bar_ax.bar((j - (len(names) - 1) / 2) * width, errors[j], width, label=name,
+                   color=f"C{j}")
+    bar_ax.set_xticks([0])
+    bar_ax.set_xticklabels([f"dark share {share_dark:.2f}"], fontsize=8)
+    bar_ax.set_title(f"gap {errors[1] - errors[0]:+.3f}", fontsize=10)
+    fig.tight_layout()
+    return fig
 
 
 def show_confound_strength(agreement: float = 0.95) -> plt.Figure:
