@@ -79,7 +79,11 @@ def test_beta_widget_marks_the_chosen_beta():
     ax = fig.axes[0]
     np.testing.assert_allclose(ax.lines[0].get_ydata(), [5.0, 20.0])
     assert ax.lines[1].get_xdata()[0] == 2.0 and "beta = 2: KL 2.5" in ax.get_title()
-    np.testing.assert_allclose(fig.axes[-1].images[0].get_array(), results[2.0]["samples"][2, 0].numpy())
+    mosaic = fig.axes[-1].images[0].get_array()       # the samples tiled 6 per row, 1 px apart
+    samples = results[2.0]["samples"]
+    h, w = samples.shape[2:]
+    np.testing.assert_allclose(mosaic[1:1 + h, 1 + 2 * (w + 1):1 + 2 * (w + 1) + w], samples[2, 0].numpy(),
+                               atol=1e-6)
     plt.close(fig)
     with pytest.raises(ValueError, match=r"index must lie in \[0, 1\]"):
         demos.show_beta(results, index=2)

@@ -102,6 +102,16 @@ def title_line(entry: dict) -> str:
             f"`python -m course_utils.cpu_unit` prints.*")
 
 
+_COURSE_LINE = re.compile(r"^The whole course: [^\n]*$", re.M)
+
+
+def course_line(record: dict) -> str:
+    """The README's line under the chapter table: the course's total against its cap."""
+    return (f"The whole course: {total_units(record):.0f} CPU units "
+            f"(budget {budgets.COURSE_CAP_UNITS}; {_seconds(sum(e['wall_s'] for e in record['chapters'].values()))} "
+            f"wall, one notebook after another, on the reference machine).")
+
+
 def readme_cell(entry: dict) -> str:
     """The README table's cost cell for one record entry."""
     return f"{entry['units']:.0f} units ({_seconds(entry['wall_s'])} wall)"
@@ -160,6 +170,9 @@ def write(record: dict, notebooks: Path = NOTEBOOKS, readme: Path = README) -> N
         text, found = _readme_row(stem).subn(lambda m: m.group(1) + readme_cell(entry) + m.group(3), text)
         if not found:
             raise ValueError(f"README.md has no chapter-table row for {stem}")
+    text, found = _COURSE_LINE.subn(lambda _: course_line(record), text)
+    if not found:
+        raise ValueError("README.md has no 'The whole course: ...' line under the chapter table")
     readme.write_text(text)
 
 
@@ -184,6 +197,8 @@ def problems(record: dict, notebooks: Path = NOTEBOOKS, readme: Path = README) -
         if row is None or row.group(2) != readme_cell(entry):
             found.append(f"{stem}: README says {row.group(2) if row else 'nothing'!r}, "
                          f"the record {readme_cell(entry)!r}")
+    if set(record["chapters"]) >= set(on_disk) and course_line(record) not in _COURSE_LINE.findall(text):
+        found.append(f"README's course total is not {course_line(record)!r}")
     return found
 
 

@@ -8,6 +8,7 @@ from typing import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from torchvision.utils import make_grid
 
 from ..viz import show_image
 from .generative import class_log_joint, modes_covered
@@ -161,9 +162,9 @@ def show_beta(results: Mapping[float, Mapping], index: int = 0) -> plt.Figure:
     twin.set_ylabel("share judged digit-like", color="tab:green")
     twin.set_ylim(0, 1.05)
     ax.set_title(f"beta = {beta:g}: KL {results[beta]['kl']:.1f} nats", fontsize=10)
-    samples = results[beta]["samples"][:24]
-    for i in range(len(samples)):
-        show_image(fig.add_subplot(grid[i // 6, 4 + i % 6]), _numpy(samples[i, 0]), vmin=0, vmax=1)
+    samples = torch.as_tensor(results[beta]["samples"][:24]).float().clamp(0, 1)
+    mosaic = make_grid(samples, nrow=6, padding=1, pad_value=1.0)[0]  # one image, one draw
+    show_image(fig.add_subplot(grid[:, 4:]), _numpy(mosaic), vmin=0, vmax=1)
     fig.tight_layout()
     return fig
 

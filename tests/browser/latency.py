@@ -17,7 +17,15 @@ KERNEL_GOAL_S = 0.5      # the function and its capture, on the 2-core CPU
 BROWSER_GOAL_S = 1.0     # key press to the new output in the page
 
 # (notebook stem, function name) -> why that widget may take longer than its goal.
-SLOW_WIDGETS: dict[tuple[str, str], str] = {}
+SLOW_WIDGETS: dict[tuple[str, str], str] = {
+    ("03_backprop", "show_xor_mlp"): "trains the numpy MLP on XOR (500 steps) for every move of "
+    "either slider; the two sliders span 32 x 100 settings, too many to precompute",
+    ("08_self_supervised", "show_label_budget"): "fits one linear probe per frozen "
+    "representation on every move; a precomputed grid of budgets would add about 8 units to a "
+    "chapter already past its cap (issue 35)",
+    ("10_ethics_audits", "show_confound_strength"): "draws three populations of 2,000 scenes "
+    "and fits a logistic regression on every move",
+}
 
 
 def widget_rows(findings: list[dict]) -> list[dict]:
