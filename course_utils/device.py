@@ -8,6 +8,7 @@ import warnings
 import numpy as np
 import torch
 
+from .evidence.seeds import STRIDE, base_seed
 from .validate import check_int
 
 
@@ -53,12 +54,13 @@ def set_torch_threads(default: int = 1) -> int:
 
 
 def seed_everything(seed: int = 0, deterministic: bool = True) -> int:
-    """Seed Python, NumPy and torch (all devices); return the seed.
+    """Seed Python, NumPy and torch (all devices) with ``seed`` moved by the run's base seed
+    (``COURSE_SEED``, see ``evidence.seeds``: ``seed + 1000 * base``); return the seed used.
 
     With ``deterministic=True`` cuDNN autotuning is switched off and torch is asked for
     deterministic kernels where one exists (``warn_only`` so nothing raises on CPU).
     """
-    seed = check_int(seed, "seed", 0)
+    seed = check_int(seed, "seed", 0) + STRIDE * base_seed()
     os.environ["PYTHONHASHSEED"] = str(seed)
     random.seed(seed)
     np.random.seed(seed % 2**32)

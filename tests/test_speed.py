@@ -167,3 +167,13 @@ def test_stft_table_checks_the_three_agree(monkeypatch):
         sound_speed.stft_table(signal, 128, 32, repeat=1)
     with pytest.raises(ValueError, match="signal must be one-dimensional"):
         sound_speed.stft_table(signal.reshape(10, 100))
+
+
+def test_seeds_table_runs_both_models_and_names_bad_arguments():
+    from course_utils.evidence.speed import MODELS, seeds_table
+
+    rows = seeds_table(k=2, steps=1, batch=4, n=8)
+    assert [r["model"] for r in rows] == list(MODELS)
+    assert all(r["one seed s"] > 0 and r["2 stacked / one"] > 0 for r in rows)
+    with pytest.raises(ValueError, match="k must be"):
+        seeds_table(k=1)

@@ -1,0 +1,200 @@
+"""Comparisons that change one factor: arms declared as one base configuration plus the values
+of the factor, run over the same seeds, reported as means with intervals and paired
+differences, and checked against a claim fixed before the run.
+
+    comparison = Comparison(
+        claim="grey patches undo the colour-cast shortcut",
+        base={"steps": 300, "batch": 128, "patches": "colour"}, factor="patches",
+        values=["colour", "grey"], expect="greater", first="grey", second="colour")
+    result = comparison.run(train_and_probe, seeds=experiment_seeds(5))
+    print(result.table()); result.assert_claim()
+
+``train_and_probe(config, seeds)`` trains one arm for every seed (together, where the model
+allows) and returns the metric per seed (a list, or a dict of such lists by metric name; the
+first metric is the one the claim is about).
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+from .intervals import Interval, paired_difference, t_interval
+
+EXPECTATIONS = ("greater", "less", "agree")
+MIN_SEEDS = 3
+CLAIMS_ENV = "COURSE_CLAIMS_FILE"
+
+
+def matched_arms(arms: Sequence[Mapping[str, Any]], factor: str) -> list[dict]:
+    """Check that hand-written arms differ in ``factor`` only (the same keys, the same values
+    elsewhere) and that every arm has its own value of it; return them as dicts."""
+    if len(arms) < 2:
+        raise ValueError(f"arms must hold at least two configurations, got {len(arms)}")
+    arms = [dict(arm) for arm in arms]
+    keys = set(arms[0])
+    if factor not in keys:
+        raise ValueError(f"factor {factor!r} is not a key of the arms ({sorted(keys)})")
+    for i, arm in enumerate(arms[1:], 1):
+        if set(arm) != keys:
+            raise ValueError(f"arm {i} has keys {sorted(arm)}, arm 0 has {sorted(keys)}: "
+                             "arms must be configured alike")
+        differing = sorted(k for k in keys if k != factor and arm[k] != arms[0][k])
+        if differing:
+            raise ValueError(f"arm {i} differs from arm 0 in {differing} besides the factor "
+                             f"{factor!r}: a comparison changes one factor")
+    values = [arm[factor] for arm in arms]
+    if len({repr(v) for v in values}) != len(values):
+        raise ValueError(f"every arm needs its own value of {factor!r}, got {values}")
+    return arms
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One claim about one factor. ``expect``: "greater" (arm ``first`` scores above arm
+    ``second``: the paired difference's interval lies above zero), "less", or "agree" (the
+    interval lies within +- ``margin``). Arms are ``base`` with ``factor`` set to each value."""
+
+    claim: str
+    base: Mapping[str, Any]
+    factor: str
+    values: Sequence[Any]
+    expect: str
+    first: Any
+    second: Any
+    margin: float | None = None
+    chapter: str = ""
+
+    def __post_init__(self):
+        if not isinstance(self.claim, str) or not self.claim.strip():
+            raise ValueError("claim must say in words what the comparison shows")
+        if self.expect not in EXPECTATIONS:
+            raise ValueError(f"expect must be one of {EXPECTATIONS}, got {self.expect!r}")
+        for name in ("first", "second"):
+            if getattr(self, name) not in list(self.values):
+                raise ValueError(f"{name} must be one of values {list(self.values)}, "
+                                 f"got {getattr(self, name)!r}")
+        if self.first == self.second:
+            raise ValueError("first and second must be different arms")
+        if self.expect == "agree" and not (isinstance(self.margin, (int, float)) and self.margin > 0):
+            raise ValueError("expect='agree' needs a margin > 0, fixed before the run")
+        if self.expect != "agree" and self.margin is not None:
+            raise ValueError(f"margin belongs to expect='agree', not {self.expect!r}")
+        matched_arms(self.arms(), self.factor)
+
+    def arms(self) -> list[dict]:
+        """The configuration of every arm: the base with the factor set to each value."""
+        return [{**self.base, self.factor: value} for value in self.values]
+
+    def run(self, train_and_score: Callable[[dict, list[int]], Any], seeds: Sequence[int]
+            ) -> "Result":
+        """Train and score every arm on the same ``seeds`` (at least ``MIN_SEEDS``)."""
+        seeds = list(seeds)
+        if len(seeds) < MIN_SEEDS or len(set(seeds)) != len(seeds):
+            raise ValueError(f"seeds must be at least {MIN_SEEDS} different seeds, got {seeds}")
+        scores = {}
+        for value, config in zip(self.values, self.arms()):
+            scores[_label(value)] = _per_seed(train_and_score(config, seeds), len(seeds), value)
+        return Result(self, seeds, scores)
+
+
+def _label(value) -> str:
+    return value if isinstance(value, str) else repr(value)
+
+
+def _per_seed(output, n: int, value) -> dict[str, list[float]]:
+    metrics = output if isinstance(output, Mapping) else {"score": output}
+    if not metrics:
+        raise ValueError(f"the arm {value!r} returned no metric")
+    out = {}
+    for name, values in metrics.items():
+        values = [float(v) for v in values]
+        if len(values) != n:
+            raise ValueError(f"the arm {value!r} returned {len(values)} values of {name!r} "
+                             f"for {n} seeds")
+        out[str(name)] = values
+    return out
+
+
+@dataclass
+class Result:
+    """Per arm and metric the values over seeds; intervals, paired differences, the verdict."""
+
+    comparison: Comparison
+    seeds: list[int]
+    scores: dict[str, dict[str, list[float]]]
+    metric: str = field(default="")
+
+    def __post_init__(self):
+        if not self.metric:
+            self.metric = next(iter(next(iter(self.scores.values()))))
+
+    def interval(self, arm, metric: str | None = None) -> Interval:
+        return t_interval(self.scores[_label(arm)][metric or self.metric])
+
+    def difference(self, first=None, second=None, metric: str | None = None) -> Interval:
+        """first minus second (the claim's arms by default), paired by seed."""
+        first = self.comparison.first if first is None else first
+        second = self.comparison.second if second is None else second
+        metric = metric or self.metric
+        return paired_difference(self.scores[_label(first)][metric],
+                                 self.scores[_label(second)][metric])
+
+    def holds(self) -> bool:
+        d = self.difference()
+        expect = self.comparison.expect
+        if expect == "greater":
+            return d.low > 0
+        if expect == "less":
+            return d.high < 0
+        return d.within(self.comparison.margin)
+
+    def verdict(self) -> str:
+        c = self.comparison
+        words = {"greater": "above", "less": "below", "agree": f"within +-{c.margin}"}[c.expect]
+        status = "holds" if self.holds() else "does not hold"
+        return (f"{status}: {_label(c.first)} - {_label(c.second)} = {self.difference()} "
+                f"({self.metric}, {len(self.seeds)} seeds; claimed {words}"
+                f"{' zero' if c.expect != 'agree' else ''})")
+
+    def table(self) -> str:
+        """Mean [95% interval] per arm and metric, then the claim's paired difference."""
+        metrics = list(next(iter(self.scores.values())))
+        width = max(len(arm) for arm in self.scores) + 2
+        lines = [f"{self.comparison.factor:<{width}}" + "".join(f"{m:>26}" for m in metrics)]
+        for arm in self.scores:
+            lines.append(f"{arm:<{width}}" + "".join(f"{str(self.interval(arm, m)):>26}"
+                                                     for m in metrics))
+        lines.append(f"claim: {self.comparison.claim}: {self.verdict()}")
+        return "\n".join(lines)
+
+    def record(self) -> dict:
+        """The claim as a machine-readable entry (what ``claims.json`` holds)."""
+        c = self.comparison
+        return {"chapter": c.chapter, "claim": c.claim, "factor": c.factor,
+                "arms": [_label(v) for v in c.values], "base": {k: repr(v) for k, v in c.base.items()},
+                "seeds": self.seeds, "metric": self.metric, "expect": c.expect, "margin": c.margin,
+                "per_arm": {arm: vars(self.interval(arm)) for arm in self.scores},
+                "difference": {"first": _label(c.first), "second": _label(c.second),
+                               **vars(self.difference())},
+                "holds": self.holds()}
+
+    def assert_claim(self, path: str | os.PathLike | None = None) -> None:
+        """Record the claim (``COURSE_CLAIMS_FILE`` or ``path``, when given) and fail with the
+        table if it does not hold."""
+        target = path or os.environ.get(CLAIMS_ENV)
+        if target:
+            append_claim(Path(target), self.record())
+        if not self.holds():
+            raise AssertionError(f"the claim does not hold:\n{self.table()}")
+
+
+def append_claim(path: Path, entry: dict) -> None:
+    """Add ``entry`` to the JSON list at ``path`` (created when missing), replacing an entry
+    with the same chapter and claim."""
+    entries = json.loads(path.read_text()) if path.exists() else []
+    entries = [e for e in entries if (e.get("chapter"), e.get("claim")) != (entry["chapter"], entry["claim"])]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(entries + [entry], indent=1) + "\n")

@@ -1,0 +1,220 @@
+"""The comparison harness: intervals against scipy.stats, the base seed, arms that differ in
+one factor only, the claim check on doctored arms, the claims record, and K stacked seeds
+equal to K separate trainings."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from scipy import stats
+from torch import nn
+
+from course_utils import seed_everything
+from course_utils.evidence import compare, intervals, seeds, stacked
+
+pytestmark = pytest.mark.chapter("08_self_supervised")
+
+SAMPLE = [0.61, 0.58, 0.66, 0.63, 0.55]
+
+
+# ---------------------------------------------------------------- intervals
+def test_t_interval_matches_scipy():
+    got = intervals.t_interval(SAMPLE)
+    low, high = stats.t.interval(0.95, len(SAMPLE) - 1, loc=np.mean(SAMPLE), scale=stats.sem(SAMPLE))
+    assert got.mean == pytest.approx(np.mean(SAMPLE))
+    assert (got.low, got.high) == (pytest.approx(low), pytest.approx(high))
+    wider = intervals.t_interval(SAMPLE, confidence=0.99)
+    assert wider.low < got.low and wider.high > got.high
+
+
+def test_paired_difference_matches_scipy_ttest_rel():
+    other = [0.52, 0.57, 0.60, 0.59, 0.50]
+    got = intervals.paired_difference(SAMPLE, other)
+    ci = stats.ttest_rel(SAMPLE, other).confidence_interval(0.95)
+    assert (got.low, got.high) == (pytest.approx(ci.low), pytest.approx(ci.high))
+    assert got.excludes_zero() and got.mean == pytest.approx(np.mean(np.subtract(SAMPLE, other)))
+    # unpaired, the same numbers give a wider interval: the pairing removes what seeds share
+    assert intervals.t_interval(SAMPLE).high - intervals.t_interval(SAMPLE).low > got.high - got.low
+
+
+def test_bootstrap_needs_ten_seeds_and_brackets_the_mean():
+    values = np.random.default_rng(0).normal(0.6, 0.03, 12)
+    got = intervals.bootstrap_interval(values)
+    assert got.low < values.mean() < got.high
+    reference = stats.bootstrap((values,), np.mean, confidence_level=0.95, method="percentile",
+                                random_state=0).confidence_interval
+    assert got.low == pytest.approx(reference.low, abs=0.005)
+    assert got.high == pytest.approx(reference.high, abs=0.005)
+    with pytest.raises(ValueError, match="at least 10"):
+        intervals.bootstrap_interval(SAMPLE)
+
+
+@pytest.mark.parametrize("call, error, match", [
+    (lambda: intervals.t_interval([0.5]), ValueError, "at least 2"),
+    (lambda: intervals.t_interval([0.5, float("nan")]), ValueError, "finite"),
+    (lambda: intervals.t_interval(["a", "b"]), TypeError, "list of numbers"),
+    (lambda: intervals.t_interval(SAMPLE, confidence=1.5), ValueError, "confidence"),
+    (lambda: intervals.paired_difference(SAMPLE, SAMPLE[:3]), ValueError, "same seeds"),
+])
+def test_interval_errors(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
+
+
+# ---------------------------------------------------------------- base seed
+def test_base_seed_moves_every_seed(monkeypatch):
+    monkeypatch.delenv(seeds.ENV, raising=False)
+    assert seeds.base_seed() == 0 and seeds.experiment_seeds(3) == [0, 1, 2]
+    monkeypatch.setenv(seeds.ENV, "2")
+    assert seeds.experiment_seeds(3, first=5) == [2005, 2006, 2007]
+    assert seed_everything(3) == 2003
+    first = torch.rand(3)
+    monkeypatch.setenv(seeds.ENV, "0")
+    seed_everything(3)
+    assert not torch.equal(torch.rand(3), first)
+    for bad in ("x", "-1"):
+        monkeypatch.setenv(seeds.ENV, bad)
+        with pytest.raises(ValueError, match=seeds.ENV):
+            seeds.base_seed()
+    monkeypatch.delenv(seeds.ENV)
+    with pytest.raises(ValueError, match="below 1000"):
+        seeds.offset_seed(1000)
+
+
+# ---------------------------------------------------------------- arms and claims
+BASE = {"steps": 300, "batch": 128, "lr": 3e-3, "patches": "colour"}
+
+
+def _comparison(**overrides):
+    spec = dict(claim="grey patches undo the shortcut", base=BASE, factor="patches",
+                values=["colour", "grey"], expect="greater", first="grey", second="colour",
+                chapter="08_self_supervised")
+    return compare.Comparison(**{**spec, **overrides})
+
+
+def test_arms_differ_in_the_factor_only():
+    arms = _comparison().arms()
+    assert arms == [dict(BASE), {**BASE, "patches": "grey"}]
+    with pytest.raises(ValueError, match=r"differs from arm 0 in \['steps'\]"):
+        compare.matched_arms([BASE, {**BASE, "patches": "grey", "steps": 600}], "patches")
+    with pytest.raises(ValueError, match="configured alike"):
+        compare.matched_arms([BASE, {"patches": "grey"}], "patches")
+    with pytest.raises(ValueError, match="its own value"):
+        compare.matched_arms([BASE, dict(BASE)], "patches")
+    with pytest.raises(ValueError, match="not a key"):
+        compare.matched_arms([BASE, BASE], "width")
+
+
+def test_claims_are_fixed_before_the_run():
+    with pytest.raises(ValueError, match="needs a margin"):
+        _comparison(expect="agree")
+    with pytest.raises(ValueError, match="margin belongs"):
+        _comparison(margin=0.1)
+    with pytest.raises(ValueError, match="first must be one of"):
+        _comparison(first="blue")
+    with pytest.raises(ValueError, match="different arms"):
+        _comparison(first="grey", second="grey")
+    with pytest.raises(ValueError, match="at least 3 different seeds"):
+        _comparison().run(lambda config, s: [0.5] * len(s), [0, 1])
+
+
+def _doctored(grey_minus_colour):
+    """Arms whose scores are set by hand: grey = colour + the given offsets, seed by seed."""
+    colour = [0.50, 0.55, 0.52, 0.58, 0.49]
+
+    def score(config, run_seeds):
+        assert {k: v for k, v in config.items() if k != "patches"} == \
+            {k: v for k, v in BASE.items() if k != "patches"}           # one factor changed
+        base = colour[:len(run_seeds)]
+        return base if config["patches"] == "colour" else [c + d for c, d in zip(base, grey_minus_colour)]
+    return score
+
+
+def test_the_sign_check_passes_a_real_gap_and_fails_a_doctored_one(tmp_path):
+    result = _comparison().run(_doctored([0.08, 0.10, 0.07, 0.09, 0.11]), seeds=range(5))
+    assert result.holds() and result.difference().low > 0
+    result.assert_claim(tmp_path / "claims.json")
+    [entry] = json.loads((tmp_path / "claims.json").read_text())
+    assert entry["holds"] and entry["difference"]["mean"] == pytest.approx(0.09)
+    assert entry["per_arm"]["grey"]["n"] == 5 and "holds" in result.table()
+    # the same mean gap, but one seed the other way: the interval reaches below zero
+    doctored = _comparison().run(_doctored([0.30, 0.20, -0.10, 0.05, 0.0]), seeds=range(5))
+    assert doctored.difference().mean > 0 and not doctored.holds()
+    with pytest.raises(AssertionError, match="does not hold"):
+        doctored.assert_claim(tmp_path / "claims.json")
+    assert len(json.loads((tmp_path / "claims.json").read_text())) == 1   # replaced, not added
+
+
+def test_agreement_within_a_margin():
+    close = _comparison(expect="agree", margin=0.02).run(_doctored([0.004, -0.003, 0.002, 0.0, -0.001]),
+                                                         seeds=range(5))
+    assert close.holds()
+    far = _comparison(expect="agree", margin=0.02).run(_doctored([0.03, 0.02, 0.04, 0.03, 0.02]),
+                                                       seeds=range(5))
+    assert not far.holds()
+
+
+def test_arms_must_return_one_value_per_seed():
+    with pytest.raises(ValueError, match="returned 2 values"):
+        _comparison().run(lambda config, s: [0.5, 0.6], seeds=range(3))
+
+
+# ---------------------------------------------------------------- stacked seeds
+def _small_cnn():
+    return nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Conv2d(4, 6, 3, padding=1, bias=False), nn.BatchNorm2d(6), nn.Tanh(),
+                         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(6, 8), nn.ReLU(),
+                         nn.Linear(8, 3))
+
+
+def _digits_like(n=120):
+    g = torch.Generator().manual_seed(0)
+    return (torch.randn(n, 1, 8, 8, generator=g, dtype=torch.float64),
+            torch.randint(0, 3, (n,), generator=g))
+
+
+def test_stacked_seeds_equal_separate_trainings():
+    images, labels = _digits_like()
+    torch.set_default_dtype(torch.float64)
+    try:
+        together, losses = stacked.fit_classifier_seeds(_small_cnn, images, labels, [3, 5, 7],
+                                                        steps=15, batch=16)
+        apart, apart_losses = stacked.fit_classifier_seeds(_small_cnn, images, labels, [3, 5, 7],
+                                                           steps=15, batch=16, stacked=False)
+    finally:
+        torch.set_default_dtype(torch.float32)
+    np.testing.assert_allclose(losses, apart_losses, rtol=1e-10)
+    for a, b in zip(together, apart):
+        assert not a.training and not b.training
+        for (name, p), q in zip(a.state_dict().items(), b.state_dict().values()):
+            torch.testing.assert_close(p, q, rtol=1e-8, atol=1e-10, msg=name)
+        torch.testing.assert_close(a(images[:5]), b(images[:5]))
+
+
+def test_stacked_forward_equals_each_model(device, dtype):
+    torch.manual_seed(0)
+    models = [_small_cnn().to(device=device, dtype=dtype).eval() for _ in range(3)]
+    net = stacked.StackedSequential(models).eval()
+    x = torch.randn(3, 4, 1, 8, 8, device=device, dtype=dtype)
+    tol = dict(atol=1e-5, rtol=1e-4) if dtype == torch.float32 else dict(atol=1e-12, rtol=1e-12)
+    out = net(x)
+    for k, model in enumerate(models):
+        torch.testing.assert_close(out[k], model(x[k]), **tol)
+        torch.testing.assert_close(net.model(k)(x[k]), model(x[k]), **tol)
+
+
+def test_stacking_refuses_what_it_cannot_reproduce():
+    with pytest.raises(ValueError, match="Dropout"):
+        stacked.StackedSequential([nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.5))] * 2)
+    with pytest.raises(ValueError, match="layer 1 differs"):
+        stacked.StackedSequential([nn.Sequential(nn.Linear(2, 2), nn.ReLU()),
+                                   nn.Sequential(nn.Linear(2, 2), nn.Tanh())])
+    with pytest.raises(ValueError, match="groups=1"):
+        stacked.StackedSequential([nn.Sequential(nn.Conv2d(2, 2, 3, groups=2))] * 2)
+    with pytest.raises(TypeError, match="nn.Sequential"):
+        stacked.StackedSequential([nn.Linear(2, 2)])
+    net = stacked.StackedSequential([nn.Sequential(nn.Linear(2, 2))] * 2)
+    with pytest.raises(ValueError, match="K = 2 seeds"):
+        net(torch.zeros(3, 4, 2))
