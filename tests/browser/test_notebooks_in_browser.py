@@ -231,7 +231,9 @@ def _log_lines(path: Path | None) -> list[dict]:
     """The kernel's widget-update log (course_utils.widgets, COURSE_WIDGET_LOG)."""
     if path is None or not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    # only whole lines: the kernel may be writing the last one while we read
+    complete = path.read_text().split("\n")[:-1]
+    return [json.loads(line) for line in complete if line.strip()]
 
 
 def _one_move(page, origin, output, key: str, shown: str, widget_log: Path | None) -> dict | None:
