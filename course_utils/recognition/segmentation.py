@@ -108,6 +108,19 @@ def _check_transposed_args(x, weight, bias, stride, padding, output_padding):
             transposed_conv_output_size(w, k, stride, padding, output_padding))
 
 
+def _full_canvas(x, weight, stride, padding, out_h, out_w):
+    """The zero "no padding" canvas, large enough for the output_padding rows as well."""
+    h, w, k = x.shape[2], x.shape[3], weight.shape[2]
+    return x.new_zeros(x.shape[0], weight.shape[1], max(out_h + 2 * padding, (h - 1) * stride + k),
+                       max(out_w + 2 * padding, (w - 1) * stride + k))
+
+
+def _crop(canvas, bias, padding, out_h, out_w):
+    """The output: the canvas without ``padding`` on each side, plus the bias."""
+    out = canvas[:, :, padding:padding + out_h, padding:padding + out_w]
+    return out if bias is None else out + bias.view(1, -1, 1, 1)
+
+
 def transposed_conv2d_stamp(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None,
                             stride: int = 1, padding: int = 0,
                             output_padding: int = 0) -> torch.Tensor:
@@ -120,19 +133,15 @@ def transposed_conv2d_stamp(x: torch.Tensor, weight: torch.Tensor, bias: torch.T
     """
     out_h, out_w = _check_transposed_args(x, weight, bias, stride, padding, output_padding)
     n, _, h, w = x.shape
-    c_out, k = weight.shape[1], weight.shape[2]
-    canvas = x.new_zeros(n, c_out, max(out_h + 2 * padding, (h - 1) * stride + k),
-                         max(out_w + 2 * padding, (w - 1) * stride + k))
+    k = weight.shape[2]
+    canvas = _full_canvas(x, weight, stride, padding, out_h, out_w)
     for b in range(n):
         for y in range(h):
             for xx in range(w):
                 stamp = torch.einsum("c,cdij->dij", x[b, :, y, xx], weight)
                 top, left = y * stride, xx * stride
                 canvas[b, :, top:top + k, left:left + k] += stamp
-    out = canvas[:, :, padding:padding + out_h, padding:padding + out_w]
-    if bias is not None:
-        out = out + bias.view(1, -1, 1, 1)
-    return out
+    return _crop(canvas, bias, padding, out_h, out_w)
 
 
 def transposed_conv2d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None,
@@ -147,20 +156,14 @@ def transposed_conv2d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor 
     ``transposed_conv_output_size``. Same as ``F.conv_transpose2d``.
     """
     out_h, out_w = _check_transposed_args(x, weight, bias, stride, padding, output_padding)
-    n, _, h, w = x.shape
-    c_out, k = weight.shape[1], weight.shape[2]
-    # Full ("no padding") canvas, large enough for the output_padding rows as well.
-    canvas = x.new_zeros(n, c_out, max(out_h + 2 * padding, (h - 1) * stride + k),
-                         max(out_w + 2 * padding, (w - 1) * stride + k))
+    h, w, k = x.shape[2], x.shape[3], weight.shape[2]
+    canvas = _full_canvas(x, weight, stride, padding, out_h, out_w)
     for i in range(k):
         for j in range(k):
             contribution = torch.einsum("nchw,cd->ndhw", x, weight[:, :, i, j])
             canvas[:, :, i:i + (h - 1) * stride + 1:stride,
                    j:j + (w - 1) * stride + 1:stride] += contribution
-    out = canvas[:, :, padding:padding + out_h, padding:padding + out_w]
-    if bias is not None:
-        out = out + bias.view(1, -1, 1, 1)
-    return out
+    return _crop(canvas, bias, padding, out_h, out_w)
 
 
 # ----------------------------------------------------------------------------- U-Net
