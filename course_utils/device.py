@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from .evidence.seeds import STRIDE, base_seed
-from .validate import check_int
+from .validate import check_int, env_int
 
 
 def get_device() -> torch.device:
@@ -39,15 +39,8 @@ def set_torch_threads(default: int = 1) -> int:
     where it is set (for example 2 on a laptop that runs one notebook alone), else
     ``default``. The notebooks default to one: their networks are small, and the test suite
     runs two notebooks side by side on two cores."""
-    raw = os.environ.get(THREADS_ENV, "").strip()
-    if raw:
-        try:
-            threads = int(raw)
-        except ValueError:
-            raise ValueError(f"{THREADS_ENV} must be an integer >= 1, got {raw!r}") from None
-        if threads < 1:
-            raise ValueError(f"{THREADS_ENV} must be an integer >= 1, got {raw!r}")
-    else:
+    threads = env_int(THREADS_ENV, 1)
+    if threads is None:
         threads = check_int(default, "default", 1)
     torch.set_num_threads(threads)
     return threads

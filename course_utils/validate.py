@@ -103,3 +103,19 @@ def check_fraction(value, name: str) -> float:
     if value > 1:
         raise ValueError(f"{name} must lie in [0, 1], got {value}")
     return value
+
+
+def env_int(name: str, minimum: int) -> int | None:
+    """The integer in environment variable ``name`` (>= ``minimum``), or None when it is unset."""
+    import os
+
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        value = minimum - 1
+    if value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {raw!r}")
+    return value

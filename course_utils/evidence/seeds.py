@@ -6,7 +6,7 @@ the comparison harness, so a notebook can be rerun from another base seed withou
 """
 from __future__ import annotations
 
-import os
+from ..validate import env_int
 
 ENV = "COURSE_SEED"
 STRIDE = 1000   # seeds of different base seeds never overlap for fewer than 1000 seeds
@@ -14,16 +14,8 @@ STRIDE = 1000   # seeds of different base seeds never overlap for fewer than 100
 
 def base_seed() -> int:
     """The base seed from ``COURSE_SEED`` (an integer >= 0; 0 when unset)."""
-    raw = os.environ.get(ENV, "").strip()
-    if not raw:
-        return 0
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValueError(f"{ENV} must be an integer >= 0, got {raw!r}") from None
-    if value < 0:
-        raise ValueError(f"{ENV} must be an integer >= 0, got {raw!r}")
-    return value
+    value = env_int(ENV, 0)
+    return 0 if value is None else value
 
 
 def offset_seed(seed: int) -> int:
