@@ -44,13 +44,16 @@ bench: setup
 times: setup
 	$(BIN)/python -m course_utils.instructor.run_times measure $(foreach c,$(CHAPTER),--chapter $(c))
 
-# Every slider of every chapter moved in JupyterLab (headless Chromium), each move timed in the
-# kernel and end to end: test-artifacts/widget-latency.md (also written by every `make test`).
+# Every slider of every chapter (or CHAPTER=stem ...) moved three steps and timed: first in the
+# kernel, each chapter executed alone (test-artifacts/widget-latency-kernel.md), then end to end
+# in JupyterLab in headless Chromium, one notebook at a time (test-artifacts/widget-latency.md,
+# also written by every `make test`, where two notebooks share the machine).
 latency: setup
+	$(BIN)/python -m course_utils.instructor.widget_latency $(foreach c,$(CHAPTER),--chapter $(c))
 	@unit=$$($(BIN)/python -m course_utils.cpu_unit --seconds); echo "cpu unit: $$unit s"; \
-	COURSE_CPU_UNIT=$$unit $(BIN)/python -m pytest -n $(WORKERS) -m browser tests/browser \
+	COURSE_CPU_UNIT=$$unit $(BIN)/python -m pytest -n 1 -m browser tests/browser \
 		$(foreach c,$(CHAPTER),--chapter $(c))
-	@cat test-artifacts/widget-latency.md
+	@cat test-artifacts/widget-latency-kernel.md test-artifacts/widget-latency.md
 
 clean:
 	rm -rf $(VENV) release autograded feedback gradebook*.db grades*.csv test-artifacts site

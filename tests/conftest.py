@@ -18,6 +18,13 @@ os.environ["COURSE_NETGUARD"] = "1"
 os.environ["PYTHONPATH"] = os.pathsep.join(
     p for p in (str(GUARD_DIR), os.environ.get("PYTHONPATH", "")) if p)
 os.environ.setdefault("MPLBACKEND", "Agg")
+# Every claim a notebook asserts through the comparison harness is recorded in one file per
+# run (course_utils.evidence.compare); the controller starts it afresh, workers and kernels
+# inherit the path.
+CLAIMS_FILE = Path(__file__).resolve().parents[1] / "test-artifacts" / "claims.json"
+if "PYTEST_XDIST_WORKER" not in os.environ:
+    CLAIMS_FILE.unlink(missing_ok=True)
+    os.environ["COURSE_CLAIMS_FILE"] = str(CLAIMS_FILE)
 # xdist workers inherit the controller's log, so that the controller sees every attempt.
 _IS_WORKER = "PYTEST_XDIST_WORKER" in os.environ
 if _IS_WORKER and os.environ.get("COURSE_NETGUARD_LOG"):
@@ -268,7 +275,7 @@ class NotebookTimes:
 
 class WidgetLatency:
     """After a run that moved sliders in the browser, the per-widget latency table
-    (tests/browser/latency.py) in test-artifacts/ and a one-line summary."""
+    (course_utils/instructor/widget_latency.py) in test-artifacts/ and a one-line summary."""
 
     def __init__(self) -> None:
         import time
@@ -278,11 +285,8 @@ class WidgetLatency:
     def pytest_terminal_summary(self, terminalreporter, exitstatus, config):
         if _IS_WORKER:
             return
-        browser = Path(__file__).parent / "browser"
-        spec = importlib.util.spec_from_file_location("course_browser_latency", browser / "latency.py")
-        latency = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(latency)
         from course_utils import cpu_unit
+        from course_utils.instructor import widget_latency as latency
 
         out = NOTEBOOK_TIMES.parent
         rows = latency.write_table(out / "browser", out, self.started, cpu_unit.current_unit())
@@ -290,8 +294,8 @@ class WidgetLatency:
             return
         over = [r for r in rows if r["status"] != "within goal"]
         terminalreporter.section("widget latency (kernel / end to end, worst move)")
-        terminalreporter.write_line(f"{len(rows)} sliders timed; {len(over)} past the goal of "
-                                    f"{latency.KERNEL_GOAL_S} s / {latency.BROWSER_GOAL_S} s")
+        terminalreporter.write_line(f"{len(rows)} sliders timed; {len(over)} past the end-to-end "
+                                    f"goal of {latency.BROWSER_GOAL_S} s")
         for r in over:
             terminalreporter.write_line(
                 f"  {r['notebook']} cell {r['cell']} '{r['slider']}' ({r['function']}): "
@@ -299,8 +303,27 @@ class WidgetLatency:
         terminalreporter.write_line(f"(table in {(out / 'widget-latency.md').relative_to(config.rootpath)})")
 
 
+class Claims:
+    """At the end, the claims the notebooks asserted in this run: how many hold."""
+
+    def pytest_terminal_summary(self, terminalreporter, exitstatus, config):
+        if _IS_WORKER or not CLAIMS_FILE.exists():
+            return
+        from course_utils.evidence.compare import load_claims
+
+        entries = load_claims(CLAIMS_FILE)
+        failing = [e for e in entries if not e.get("holds")]
+        terminalreporter.section("claims checked over seeds")
+        terminalreporter.write_line(f"{len(entries)} claims recorded, {len(entries) - len(failing)} "
+                                    f"hold (base seed {os.environ.get('COURSE_SEED', '0')})")
+        for e in failing:
+            terminalreporter.write_line(f"  does not hold: {e['chapter']}: {e['claim']}")
+        terminalreporter.write_line(f"(in {CLAIMS_FILE.relative_to(config.rootpath)})")
+
+
 def pytest_configure(config):
     config.pluginmanager.register(NotebookTimes(), "course-notebook-times")
+    config.pluginmanager.register(Claims(), "course-claims")
     config.pluginmanager.register(WidgetLatency(), "course-widget-latency")
 
 

@@ -218,3 +218,40 @@ def test_stacking_refuses_what_it_cannot_reproduce():
     net = stacked.StackedSequential([nn.Sequential(nn.Linear(2, 2))] * 2)
     with pytest.raises(ValueError, match="K = 2 seeds"):
         net(torch.zeros(3, 4, 2))
+
+
+def _append_many(path, writer, count):
+    from course_utils.evidence.compare import append_claim
+
+    for i in range(count):
+        append_claim(path, {"chapter": f"writer {writer}", "claim": f"claim {i}"})
+
+
+def test_claims_written_side_by_side_are_all_kept(tmp_path):
+    """Two notebooks record claims at the same time (xdist workers): no entry may be lost."""
+    import multiprocessing
+
+    from course_utils.evidence.compare import load_claims
+
+    path = tmp_path / "claims.json"
+    context = multiprocessing.get_context("spawn")
+    workers = [context.Process(target=_append_many, args=(path, w, 15)) for w in range(3)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(60)
+    assert [w.exitcode for w in workers] == [0, 0, 0]
+    entries = load_claims(path)
+    assert sorted((e["chapter"], e["claim"]) for e in entries) == sorted(
+        (f"writer {w}", f"claim {i}") for w in range(3) for i in range(15))
+
+
+def test_a_damaged_claims_file_is_named(tmp_path):
+    from course_utils.evidence.compare import load_claims
+
+    (tmp_path / "claims.json").write_text('{"not": "a list"}')
+    with pytest.raises(ValueError, match="claims.json: a claims file holds a JSON list"):
+        load_claims(tmp_path / "claims.json")
+    (tmp_path / "claims.json").write_text("[{")
+    with pytest.raises(ValueError, match="not a claims file"):
+        load_claims(tmp_path / "claims.json")

@@ -105,6 +105,28 @@ def test_inline_widget_outputs_fails_on_a_widget_error():
         site.inline_widget_outputs(_widget_nb([error]), "demo.ipynb")
 
 
+def _claim(mean_gap: float, claim: str, chapter: str = "08_self_supervised") -> dict:
+    from course_utils.evidence.compare import Comparison
+
+    comparison = Comparison(claim=claim, base={"arm": "a"}, factor="arm", values=["a", "b"],
+                            expect="greater", first="b", second="a", chapter=chapter)
+    return comparison.run(lambda arm, seeds: [(mean_gap if arm["arm"] == "b" else 0.0) + 0.01 * s
+                                              for s in seeds], seeds=[0, 1, 2, 3]).record()
+
+
+def test_claims_page_lists_every_claim_with_its_intervals_and_verdict(tmp_path):
+    entries = [_claim(0.2, "b beats a"), _claim(-0.1, "b <beats> a too", chapter="02_fourier")]
+    page = site.write_claims_page(tmp_path, entries).read_text()
+    rows = re.findall(r"<tr><td>(.*?)</td><td>(.*?)</td>.*?<td>(holds|<strong>does not hold</strong>)</td></tr>",
+                      page)
+    assert rows == [("02_fourier", "b &lt;beats&gt; a too", "<strong>does not hold</strong>"),
+                    ("08_self_supervised", "b beats a", "holds")]
+    assert "b &minus; a = 0.200 [0.200, 0.200]" in page and "a: 0.015 [" in page
+    index = site.write_index(tmp_path, [], claims=entries).read_text()
+    assert "2 recorded by this build, 1 hold" in index
+    assert "No claims recorded" in site.write_claims_page(tmp_path, []).read_text()
+
+
 # ------------------------------------------------------------------ slow: executes notebooks
 WIDGET_CELLS = (
     "import matplotlib.pyplot as plt\nfrom course_utils.widgets import live, slider\n\n"
@@ -117,6 +139,11 @@ WIDGET_CELLS = (
     "moved.children[0].value = 4",
     "# NBVAL_IGNORE_OUTPUT\ndirect = live(show_bars, n=slider(4, 1, 5))",
     "# NBVAL_IGNORE_OUTPUT\nother = live(show_bars, n=slider(2, 1, 5))",
+    "from course_utils.evidence.compare import Comparison\n"
+    "bars = Comparison(claim='four bars reach higher than one', base={'n': 1}, factor='n',\n"
+    "                  values=[1, 4], expect='greater', first=4, second=1, chapter='00_demo')\n"
+    "bars.run(lambda arm, seeds: [arm['n'] + 0.1 * s * arm['n'] for s in seeds],\n"
+    "         seeds=[0, 1, 2]).assert_claim()",
     "print('done')",
 )
 
@@ -139,6 +166,10 @@ def test_site_for_a_widget_notebook_shows_each_widgets_last_figure(tmp_path):
     assert '<a href="00_demo.html">00 Demo</a>' in index
     assert "draw bars, counted" in index
     assert re.search(r'class="time">\d+\.\d s<', index)
+    # the claim the notebook asserted, recorded by its kernel and shown on the claims page
+    assert '<a href="claims.html">' in index and "1 recorded by this build, 1 hold" in index
+    claims = (tmp_path / "site" / "claims.html").read_text()
+    assert "four bars reach higher than one" in claims and "4 &minus; 1 = 3.300" in claims
 
 
 @pytest.mark.slow

@@ -15,6 +15,7 @@ first metric is the one the claim is about).
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 from dataclasses import dataclass, field
@@ -193,8 +194,30 @@ class Result:
 
 def append_claim(path: Path, entry: dict) -> None:
     """Add ``entry`` to the JSON list at ``path`` (created when missing), replacing an entry
-    with the same chapter and claim."""
-    entries = json.loads(path.read_text()) if path.exists() else []
-    entries = [e for e in entries if (e.get("chapter"), e.get("claim")) != (entry["chapter"], entry["claim"])]
+    with the same chapter and claim. Notebooks run side by side share the file: the update
+    holds an exclusive lock on ``path`` + ".lock" from reading to writing."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(entries + [entry], indent=1) + "\n")
+    with open(path.with_name(path.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        entries = load_claims(path)
+        entries = [e for e in entries
+                   if (e.get("chapter"), e.get("claim")) != (entry["chapter"], entry["claim"])]
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(json.dumps(entries + [entry], indent=1) + "\n")
+        tmp.replace(path)
+
+
+def load_claims(path: str | os.PathLike) -> list[dict]:
+    """The entries of a claims file (empty when there is none); a ValueError naming the file
+    when it is not a JSON list."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    try:
+        entries = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: not a claims file ({exc})") from None
+    if not isinstance(entries, list):
+        raise ValueError(f"{path}: a claims file holds a JSON list, got {type(entries).__name__}")
+    return entries

@@ -8,7 +8,10 @@ widget shows its controls' last values and the figure it last drew), and the not
 rendered by nbconvert's ``HTMLExporter`` with the JupyterLab template. The pages load nothing
 from the network (no CDN scripts: no MathJax, RequireJS or widget manager), so the site works
 offline and from ``file://``; formulas stay as TeX source. ``index.html`` lists the chapters
-with their title, first learning goal and the run time measured by this build.
+with their title, first learning goal and the run time measured by this build. Every claim a
+chapter asserts through the comparison harness (``course_utils.evidence.compare``) is recorded
+by its kernel in ``claims.json``, and ``claims.html`` shows them as one table: arms, seeds,
+intervals, paired difference and verdict.
 
 A failing cell, or a live widget whose function raised, fails the build with a
 :class:`SiteBuildError` naming the notebook and the cell.
@@ -24,19 +27,22 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 
 import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 from nbconvert import HTMLExporter
 
+from course_utils.evidence.compare import CLAIMS_ENV, load_claims
 from course_utils.validate import check_int
 
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = REPO / "notebooks"
-CHAPTER_GLOB = "0*.ipynb"
+CHAPTER_GLOB = "[0-9][0-9]_*.ipynb"
 DEFAULT_TIMEOUT_S = 600  # per cell, as for nbval in pyproject.toml
+CLAIMS_JSON = "claims.json"   # written by the chapters' kernels during the build
+CLAIMS_PAGE = "claims.html"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 
@@ -80,6 +86,39 @@ td.time {{ text-align: right; white-space: nowrap; }}
 <p>Every chapter notebook, executed by this build on {built}; run times measured while building.</p>
 <table id="chapters">
 <thead><tr><th>Chapter</th><th>You will be able to</th><th>Run time</th></tr></thead>
+<tbody>
+{rows}
+</tbody>
+</table>
+{claims}
+</body>
+</html>
+"""
+
+CLAIMS_TEMPLATE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<title>{title}: claims checked over seeds</title>
+<link rel="icon" href="data:,">
+<style>
+body {{ font-family: system-ui, sans-serif; max-width: 75rem; margin: 2rem auto; padding: 0 1rem;
+       color: #222; }}
+table {{ border-collapse: collapse; width: 100%; font-size: 0.9rem; }}
+th, td {{ text-align: left; padding: 0.4rem; border-bottom: 1px solid #ddd; vertical-align: top; }}
+</style>
+</head>
+<body>
+<nav><a href="index.html">&larr; Course index</a></nav>
+<h1>Claims checked over seeds</h1>
+<p>Every comparison a chapter asserted in this build: the arms differ in one factor, each is
+trained with the same seeds, each arm shows its mean and 95% Student-t interval over seeds, and
+the claim is judged on the paired difference (its interval must lie on the claimed side of zero,
+or within the stated margin). The same records are in <a href="claims.json">claims.json</a>.</p>
+<table id="claims">
+<thead><tr><th>Chapter</th><th>Claim</th><th>Factor</th><th>Arms: mean [95% interval]</th>
+<th>Seeds</th><th>Paired difference</th><th>Verdict</th></tr></thead>
 <tbody>
 {rows}
 </tbody>
@@ -208,15 +247,20 @@ def inline_widget_outputs(nb, notebook: str) -> None:
 
 
 # ------------------------------------------------------------------------------ one chapter
-def _kernel_env() -> dict[str, str]:
-    """The environment for the kernel: ours, minus a non-inline matplotlib backend."""
+def _kernel_env(claims_file: Path | None = None) -> dict[str, str]:
+    """The environment for the kernel: ours, minus a non-inline matplotlib backend; with
+    ``claims_file`` the claims the notebook asserts are recorded there."""
     env = dict(os.environ)
     env.pop("MPLBACKEND", None)  # figures must come out inline, as for a student
+    if claims_file is not None:
+        env[CLAIMS_ENV] = str(claims_file)
     return env
 
 
-def execute_notebook(path: Path, timeout: int | None = DEFAULT_TIMEOUT_S):
+def execute_notebook(path: Path, timeout: int | None = DEFAULT_TIMEOUT_S,
+                     claims_file: Path | None = None):
     """Execute the notebook at ``path`` (kernel in its folder); return (nb, wall seconds).
+    With ``claims_file`` the claims it asserts are recorded in that file.
 
     Raises :class:`SiteBuildError` naming the notebook and the first failing cell.
     """
@@ -226,7 +270,7 @@ def execute_notebook(path: Path, timeout: int | None = DEFAULT_TIMEOUT_S):
                             resources={"metadata": {"path": str(path.parent)}})
     t0 = time.perf_counter()
     try:
-        client.execute(env=_kernel_env())
+        client.execute(env=_kernel_env(claims_file))
     except CellExecutionError as exc:
         where = next((i for i, c in enumerate(nb.cells) if c.cell_type == "code" and any(
             o.get("output_type") == "error" for o in c.get("outputs", []))), None)
@@ -249,8 +293,9 @@ def render_page(nb, name: str) -> str:
 
 
 def build_chapter(path: Path, out: Path, timeout: int | None = DEFAULT_TIMEOUT_S) -> Chapter:
-    """Execute and render one chapter into ``out``; return its index entry."""
-    nb, seconds = execute_notebook(path, timeout)
+    """Execute and render one chapter into ``out`` (its claims into ``out/claims.json``);
+    return its index entry."""
+    nb, seconds = execute_notebook(path, timeout, out / CLAIMS_JSON)
     title = notebook_title(nb) or path.stem
     goal = first_learning_goal(nb)
     page = f"{path.stem}.html"
@@ -260,7 +305,7 @@ def build_chapter(path: Path, out: Path, timeout: int | None = DEFAULT_TIMEOUT_S
 
 # ------------------------------------------------------------------------------ the site
 def select_chapters(notebooks_dir: Path, chapters: Sequence[str] | None = None) -> list[Path]:
-    """The chapter notebooks to build: all ``0*.ipynb`` or those named (stem or number prefix)."""
+    """The chapter notebooks to build: all (``NN_name.ipynb``) or those named (stem or number)."""
     found = sorted(Path(notebooks_dir).glob(CHAPTER_GLOB))
     if not found:
         raise ValueError(f"notebooks_dir: no chapter notebooks ({CHAPTER_GLOB}) in {notebooks_dir}")
@@ -277,15 +322,48 @@ def select_chapters(notebooks_dir: Path, chapters: Sequence[str] | None = None) 
     return picked
 
 
-def write_index(out: Path, chapters: Sequence[Chapter], title: str = "Computer Vision II") -> Path:
-    """Write ``out/index.html``: the chapter table, each row linking to the chapter's page."""
+def write_index(out: Path, chapters: Sequence[Chapter], title: str = "Computer Vision II",
+                claims: Sequence[dict] = ()) -> Path:
+    """Write ``out/index.html``: the chapter table, each row linking to the chapter's page,
+    and a line linking the claims page."""
     rows = "\n".join(
         f'<tr><td><a href="{html.escape(c.page)}">{html.escape(c.title)}</a></td>'
         f"<td>{html.escape(c.goal)}</td><td class=\"time\">{c.run_time_s:.1f} s</td></tr>"
         for c in chapters)
+    held = sum(bool(e.get("holds")) for e in claims)
+    claims_line = (f'<p><a href="{CLAIMS_PAGE}">The claims these chapters check over seeds</a>: '
+                   f"{len(claims)} recorded by this build, {held} hold.</p>")
     built = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     path = out / "index.html"
-    path.write_text(INDEX_PAGE.format(title=html.escape(title), built=built, rows=rows),
+    path.write_text(INDEX_PAGE.format(title=html.escape(title), built=built, rows=rows,
+                                      claims=claims_line), encoding="utf-8")
+    return path
+
+
+def _interval_text(entry: Mapping) -> str:
+    return f"{entry['mean']:.3f} [{entry['low']:.3f}, {entry['high']:.3f}]"
+
+
+def write_claims_page(out: Path, claims: Sequence[dict], title: str = "Computer Vision II") -> Path:
+    """Write ``out/claims.html``: one row per claim a chapter asserted in this build (chapter,
+    claim, factor and arms, seeds, each arm's mean and 95% interval, the paired difference and
+    the verdict), the audit trail of ``claims.json`` beside it."""
+    rows = []
+    for e in sorted(claims, key=lambda e: (e.get("chapter", ""), e.get("claim", ""))):
+        arms = "<br>".join(f"{html.escape(arm)}: {_interval_text(iv)}"
+                           for arm, iv in e["per_arm"].items())
+        d = e["difference"]
+        expect = {"greater": "above 0", "less": "below 0"}.get(
+            e["expect"], f"within &plusmn;{e.get('margin')}")
+        rows.append(
+            f"<tr><td>{html.escape(e.get('chapter', ''))}</td><td>{html.escape(e['claim'])}</td>"
+            f"<td>{html.escape(e['factor'])}</td><td>{arms}</td><td>{len(e['seeds'])}</td>"
+            f"<td>{html.escape(d['first'])} &minus; {html.escape(d['second'])} = "
+            f"{_interval_text(d)}<br>({html.escape(e['metric'])}; claimed {expect})</td>"
+            f"<td>{'holds' if e['holds'] else '<strong>does not hold</strong>'}</td></tr>")
+    path = out / CLAIMS_PAGE
+    path.write_text(CLAIMS_TEMPLATE.format(title=html.escape(title), rows="\n".join(rows) or
+                                           '<tr><td colspan="7">No claims recorded.</td></tr>'),
                     encoding="utf-8")
     return path
 
@@ -304,6 +382,7 @@ def build_site(out: str | Path, chapters: Sequence[str] | None = None, jobs: int
     paths = select_chapters(Path(notebooks_dir), chapters)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    (out / CLAIMS_JSON).unlink(missing_ok=True)  # this build's claims only
 
     def one(path: Path) -> Chapter:
         chapter = build_chapter(path, out, timeout)
@@ -320,7 +399,9 @@ def build_site(out: str | Path, chapters: Sequence[str] | None = None, jobs: int
             errors.append(str(exc))
     if errors:
         raise SiteBuildError("the site was not built:\n  " + "\n  ".join(errors))
-    index = write_index(out, built)
+    claims = load_claims(out / CLAIMS_JSON)
+    write_claims_page(out, claims)
+    index = write_index(out, built, claims=claims)
     log(f"index: {index}")
     return built
 

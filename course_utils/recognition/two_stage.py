@@ -17,6 +17,7 @@ from torch import nn
 from torchvision.ops import roi_align
 
 from ..device import model_device
+from ..train import fit_steps
 from ..validate import check_fraction, check_int, check_positive
 from .boxes import as_boxes, box_iou
 from .nms import nms
@@ -137,17 +138,12 @@ def train_roi_head(head: RoIHead, crops: Tensor, labels: Tensor, steps: int = 30
     steps, batch_size = check_int(steps, "steps", 1), check_int(batch_size, "batch_size", 1)
     lr, seed = check_positive(lr, "lr"), check_int(seed, "seed", 0)
     device = model_device(head)
-    optimizer = torch.optim.Adam(head.parameters(), lr=lr)
-    generator = torch.Generator().manual_seed(seed)
-    history = []
-    head.train()
-    for _ in range(steps):
+
+    def batch_loss(generator: torch.Generator) -> Tensor:
         batch = torch.randint(0, len(crops), (batch_size,), generator=generator)
-        loss = F.cross_entropy(head(crops[batch].to(device)), labels[batch].to(device))
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        history.append(float(loss.detach()))
+        return F.cross_entropy(head(crops[batch].to(device)), labels[batch].to(device))
+
+    history = fit_steps(head, batch_loss, steps, lr, seed)
     head.eval()
     return history
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..train import fit_steps
 from ..validate import check_int, check_positive
 
 
@@ -63,18 +64,15 @@ def fit_future_heads(past: torch.Tensor, future: torch.Tensor, heads: int, steps
     if past.ndim != 2 or future.ndim != 2 or len(past) != len(future):
         raise ValueError(f"past and future must be (N, P) and (N, D) with the same N, got "
                          f"{tuple(past.shape)} and {tuple(future.shape)}")
-    generator = torch.Generator().manual_seed(check_int(seed, "seed", 0))
-    torch.manual_seed(seed)
+    torch.manual_seed(check_int(seed, "seed", 0))
     model = MultiHeadPredictor(past.shape[1], heads, future.shape[1])
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    losses = []
-    for _ in range(steps):
-        idx = torch.randint(0, len(past), (min(batch, len(past)),), generator=generator)
-        loss, _ = hard_assignment_loss(model(past[idx]), future[idx])
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
+    batch = min(batch, len(past))
+
+    def batch_loss(generator: torch.Generator) -> torch.Tensor:
+        idx = torch.randint(0, len(past), (batch,), generator=generator)
+        return hard_assignment_loss(model(past[idx]), future[idx])[0]
+
+    losses = fit_steps(model, batch_loss, steps, lr, seed)
     return model.eval(), losses
 
 

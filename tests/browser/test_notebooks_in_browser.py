@@ -4,7 +4,7 @@ For each notebook: start a private JupyterLab, open a copy, Run > Run All Cells,
 the kernel is idle and no cell is queued, then fail on any cell error, any cell left
 unexecuted, any "Error displaying widget", and any JavaScript error of the page. Then move
 every slider of every live widget a few steps with the keyboard, one press at a time, timing
-each move in the kernel and end to end (tests/browser/latency.py gathers the table); the first
+each move in the kernel and end to end (course_utils/instructor/widget_latency.py gathers the table); the first
 slider of each widget must change its figure or text. Screenshots and the timings go to
 test-artifacts/browser/.
 COURSE_BROWSER_RUN_TIMEOUT_S (default 300) bounds the Run All of one notebook.
