@@ -8,7 +8,7 @@ CHAPTER ?=
 WORKERS ?= 2
 ROOT_FLAG := $(shell [ "$$(id -u)" = "0" ] && echo --allow-root)
 
-.PHONY: setup lab test test-fast bench times latency release autograde merge-grades site clean
+.PHONY: setup lab test test-seeds test-fast bench times latency release autograde merge-grades site clean
 
 setup: $(STAMP)
 
@@ -31,6 +31,15 @@ lab: setup
 test: setup
 	@unit=$$($(BIN)/python -m course_utils.cpu_unit --seconds); echo "cpu unit: $$unit s"; \
 	COURSE_CPU_UNIT=$$unit $(BIN)/python -m pytest -n $(WORKERS) $(foreach c,$(CHAPTER),--chapter $(c))
+
+# Every notebook (or CHAPTER=stem ...) under nbval from other base seeds (COURSE_SEED, default
+# SEEDS="1 2"): do its asserts hold for other draws? Claims per seed go to
+# test-artifacts/claims-seed-N.json. Not part of `make test` (it multiplies the notebooks' cost).
+SEEDS ?= 1 2
+test-seeds: setup
+	@status=0; for seed in $(SEEDS); do echo "=== COURSE_SEED=$$seed"; \
+		COURSE_SEED=$$seed $(BIN)/python -m pytest -n $(WORKERS) --notebooks-only \
+			$(foreach c,$(CHAPTER),--chapter $(c)) || status=1; done; exit $$status
 
 test-fast: setup
 	$(BIN)/python -m pytest tests -m "not browser and not slow"

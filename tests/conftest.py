@@ -19,9 +19,11 @@ os.environ["PYTHONPATH"] = os.pathsep.join(
     p for p in (str(GUARD_DIR), os.environ.get("PYTHONPATH", "")) if p)
 os.environ.setdefault("MPLBACKEND", "Agg")
 # Every claim a notebook asserts through the comparison harness is recorded in one file per
-# run (course_utils.evidence.compare); the controller starts it afresh, workers and kernels
-# inherit the path.
-CLAIMS_FILE = Path(__file__).resolve().parents[1] / "test-artifacts" / "claims.json"
+# run and base seed (course_utils.evidence.compare; claims-seed-N.json under COURSE_SEED=N);
+# the controller starts it afresh, workers and kernels inherit the path.
+_BASE_SEED = os.environ.get("COURSE_SEED", "0").strip() or "0"
+CLAIMS_FILE = Path(__file__).resolve().parents[1] / "test-artifacts" / (
+    "claims.json" if _BASE_SEED == "0" else f"claims-seed-{_BASE_SEED}.json")
 if "PYTEST_XDIST_WORKER" not in os.environ:
     CLAIMS_FILE.unlink(missing_ok=True)
     os.environ["COURSE_CLAIMS_FILE"] = str(CLAIMS_FILE)
@@ -91,6 +93,8 @@ def pytest_addoption(parser):
                      help="run only this chapter's tests (e.g. 04_object_recognition; "
                           "repeatable): its notebook, homework and browser runs, the unit tests "
                           "marked with its chapter, and the fast unit tests of no chapter")
+    parser.addoption("--notebooks-only", action="store_true",
+                     help="run only the notebooks under nbval (make test-seeds)")
 
 
 def item_chapter(item) -> str | None:
@@ -154,6 +158,10 @@ def pytest_xdist_make_scheduler(config, log):
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
+    if config.getoption("--notebooks-only"):
+        drop = [item for item in items if not str(item.path).endswith(".ipynb")]
+        config.hook.pytest_deselected(items=drop)
+        items[:] = [item for item in items if str(item.path).endswith(".ipynb")]
     chapters = config.getoption("--chapter")
     if chapters:
         known = {p.stem for p in (Path(config.rootpath) / "notebooks").glob("*.ipynb")}
@@ -315,7 +323,7 @@ class Claims:
         failing = [e for e in entries if not e.get("holds")]
         terminalreporter.section("claims checked over seeds")
         terminalreporter.write_line(f"{len(entries)} claims recorded, {len(entries) - len(failing)} "
-                                    f"hold (base seed {os.environ.get('COURSE_SEED', '0')})")
+                                    f"hold (base seed {_BASE_SEED})")
         for e in failing:
             terminalreporter.write_line(f"  does not hold: {e['chapter']}: {e['claim']}")
         terminalreporter.write_line(f"(in {CLAIMS_FILE.relative_to(config.rootpath)})")

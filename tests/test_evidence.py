@@ -255,3 +255,57 @@ def test_a_damaged_claims_file_is_named(tmp_path):
     (tmp_path / "claims.json").write_text("[{")
     with pytest.raises(ValueError, match="not a claims file"):
         load_claims(tmp_path / "claims.json")
+
+
+def test_one_training_judged_for_several_claims():
+    """Arms trained once, judged for a second metric and another claim; arms that were not
+    trained for this comparison are refused."""
+    def two_metrics(config, run_seeds):
+        grey = config["patches"] == "grey"
+        return {"pretext": [0.4 if grey else 0.9 + 0.01 * s for s in run_seeds],
+                "probe": [0.7 + 0.01 * s if grey else 0.45 for s in run_seeds]}
+
+    first = _comparison(expect="less", metric="pretext")
+    result = first.run(two_metrics, seeds=range(4))
+    assert result.metric == "pretext" and result.holds()
+    probe = _comparison(metric="probe").judge(result)
+    assert probe.metric == "probe" and probe.holds()
+    assert probe.difference().mean == pytest.approx(0.7 + 0.015 - 0.45)
+    assert probe.seeds == result.seeds and probe.record()["metric"] == "probe"
+    with pytest.raises(ValueError, match="arms differ"):
+        compare.Comparison(claim="c", base={**BASE, "steps": 600}, factor="patches",
+                           values=["colour", "grey"], expect="greater", first="grey",
+                           second="colour").judge(result)
+    with pytest.raises(ValueError, match="metric 'accuracy' was not measured"):
+        _comparison(metric="accuracy").judge(result)
+    with pytest.raises(ValueError, match="metric 'accuracy' was not measured"):
+        _comparison(metric="accuracy").run(two_metrics, seeds=range(3))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("base", [1, 2])
+def test_a_real_claim_holds_from_other_base_seeds(base, monkeypatch, one_torch_thread):
+    """The harness end to end on a small version of chapter 08's shortcut experiment, from base
+    seeds 1 and 2 (COURSE_SEED): other draws of every network, the same verdicts."""
+    from functools import partial
+
+    from course_utils.selfsup import pretext
+    from course_utils.selfsup.evaluation import shape_images
+
+    monkeypatch.setenv(seeds.ENV, str(base))
+    x, y = shape_images(400, seed=0)
+    xt, yt = shape_images(150, seed=1)
+    shared = dict(base={"training images": "clean", "strength": 0.3, "steps": 40, "batch": 64,
+                        "per_class": 20}, factor="training images",
+                  values=list(pretext.SHORTCUT_ARMS), chapter="test")
+    easier = compare.Comparison(claim="the cast makes the context task easier", expect="greater",
+                                first="colour cast", second="clean", metric="pretext accuracy",
+                                **shared)
+    blind = compare.Comparison(claim="grey patches hide the cast", expect="less",
+                               first="grey patches", second="colour cast",
+                               metric="pretext accuracy", **shared)
+    used = seeds.experiment_seeds(3)
+    assert used == [1000 * base, 1000 * base + 1, 1000 * base + 2]
+    result = easier.run(partial(pretext.shortcut_arm, train_images=x, train_labels=y,
+                                test_images=xt, test_labels=yt), seeds=used)
+    assert result.holds() and blind.judge(result).holds(), result.table()

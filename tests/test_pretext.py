@@ -86,3 +86,26 @@ def test_pretext_tasks_train(one_torch_thread):
     assert np.mean(errors[-5:]) < 0.6 * errors[0]
     with pytest.raises(ValueError, match="multiple of 4"):
         pretext.ConvAutoencoder(ConvEncoder(), size=22)
+
+
+def test_shortcut_arms_change_the_training_images_only(one_torch_thread):
+    """The arms of the colour-cast comparison: a cast of strength 0 is the clean arm bit for
+    bit, each seed's result does not depend on the other seeds run with it, and the arms'
+    names are checked."""
+    from course_utils.selfsup.evaluation import shape_images
+
+    x, y = shape_images(200, seed=0)
+    xt, yt = shape_images(90, seed=1)
+
+    def arm(kind, strength, seeds=(0, 1, 2)):
+        config = {"training images": kind, "strength": strength, "steps": 4, "batch": 16,
+                  "per_class": 5}
+        return pretext.shortcut_arm(config, list(seeds), x, y, xt, yt)
+
+    clean = arm("clean", 0.3)
+    assert set(clean) == {"pretext accuracy", "probe"} and all(len(v) == 3 for v in clean.values())
+    assert arm("colour cast", 0.0) == clean
+    assert arm("clean", 0.3, seeds=(1,)) == {k: v[1:2] for k, v in clean.items()}
+    assert len(set(clean["probe"])) > 1 or len(set(clean["pretext accuracy"])) > 1
+    with pytest.raises(ValueError, match=r"config\['training images'\] must be one of"):
+        arm("sepia", 0.3)

@@ -67,6 +67,7 @@ class Comparison:
     second: Any
     margin: float | None = None
     chapter: str = ""
+    metric: str | None = None      # the metric the claim is about (default: the first returned)
 
     def __post_init__(self):
         if not isinstance(self.claim, str) or not self.claim.strip():
@@ -85,6 +86,20 @@ class Comparison:
             raise ValueError(f"margin belongs to expect='agree', not {self.expect!r}")
         matched_arms(self.arms(), self.factor)
 
+    def judge(self, result: "Result") -> "Result":
+        """This claim judged on arms already trained for another claim about the same arms
+        (the same base, factor and values): one training serves several claims, e.g. about
+        another metric or another pair of arms."""
+        other = result.comparison
+        if (dict(other.base), other.factor, list(other.values)) != (dict(self.base), self.factor,
+                                                                   list(self.values)):
+            raise ValueError("result: its arms differ from this comparison's (base, factor or "
+                             "values); train these arms with run()")
+        if self.metric is not None and self.metric not in next(iter(result.scores.values())):
+            raise ValueError(f"metric {self.metric!r} was not measured; the arms returned "
+                             f"{sorted(next(iter(result.scores.values())))}")
+        return Result(self, list(result.seeds), result.scores)
+
     def arms(self) -> list[dict]:
         """The configuration of every arm: the base with the factor set to each value."""
         return [{**self.base, self.factor: value} for value in self.values]
@@ -98,6 +113,9 @@ class Comparison:
         scores = {}
         for value, config in zip(self.values, self.arms()):
             scores[_label(value)] = _per_seed(train_and_score(config, seeds), len(seeds), value)
+        if self.metric is not None and self.metric not in next(iter(scores.values())):
+            raise ValueError(f"metric {self.metric!r} was not measured; the arms returned "
+                             f"{sorted(next(iter(scores.values())))}")
         return Result(self, seeds, scores)
 
 
@@ -130,7 +148,7 @@ class Result:
 
     def __post_init__(self):
         if not self.metric:
-            self.metric = next(iter(next(iter(self.scores.values()))))
+            self.metric = self.comparison.metric or next(iter(next(iter(self.scores.values()))))
 
     def interval(self, arm, metric: str | None = None) -> Interval:
         return t_interval(self.scores[_label(arm)][metric or self.metric])

@@ -14,8 +14,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..logistic import fit_logistic_model
+from ..networks import ConvEncoder
 from ..train import fit_steps
 from ..validate import check_int, check_positive, check_real
+from .evaluation import probe_encoder
 
 # (row, column) offset of the second patch for each of the 8 context classes
 NEIGHBOURS: tuple[tuple[int, int], ...] = ((-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1),
@@ -108,6 +110,44 @@ def context_accuracy(model: ContextNet, images: torch.Tensor, patch: int = 7, ga
     if grey:
         first, second = to_grey(first), to_grey(second)
     return (model(first, second).argmax(1) == labels).float().mean().item()
+
+
+SHORTCUT_ARMS = ("clean", "colour cast", "grey patches")
+
+
+def shortcut_arm(config: dict, seeds, train_images: torch.Tensor, train_labels: torch.Tensor,
+                 test_images: torch.Tensor, test_labels: torch.Tensor) -> dict[str, list[float]]:
+    """One arm of the colour-cast experiment (for ``evidence.compare.Comparison.run``): for
+    every seed, a ``ContextNet`` with a ``ConvEncoder`` initialised from torch seed ``seed``,
+    trained by ``train_context`` (``config["steps"]``, ``config["batch"]``, batches drawn with
+    ``seed``) on the images ``config["training images"]`` names:
+
+    - "clean": the images as they are;
+    - "colour cast": ``colour_cast(images, config["strength"])``;
+    - "grey patches": the cast images, every patch turned grey before the network sees it.
+
+    Returns per seed the pretext accuracy on the test images of the same kind (the same
+    held-out pairs for every arm) and the linear probe with ``config["per_class"]`` labels per
+    class, fitted and tested on that arm's kind of images (grey for the grey arm)."""
+    kind = config["training images"]
+    if kind not in SHORTCUT_ARMS:
+        raise ValueError(f"config['training images'] must be one of {SHORTCUT_ARMS}, got {kind!r}")
+    strength = check_real(config["strength"], "config['strength']")
+    cast = kind != "clean"
+    train = colour_cast(train_images, strength) if cast else train_images
+    test = colour_cast(test_images, strength) if cast else test_images
+    grey = kind == "grey patches"
+    probe_train, probe_test = (to_grey(train), to_grey(test)) if grey else (train, test)
+    scores: dict[str, list[float]] = {"pretext accuracy": [], "probe": []}
+    for seed in seeds:
+        torch.manual_seed(seed)
+        net = ContextNet(ConvEncoder())
+        train_context(net, train, steps=config["steps"], batch=config["batch"], grey=grey,
+                      seed=seed)
+        scores["pretext accuracy"].append(context_accuracy(net, test, grey=grey))
+        scores["probe"].append(probe_encoder(net.encoder, probe_train, train_labels, probe_test,
+                                             test_labels, per_class=config["per_class"]))
+    return scores
 
 
 def tiles(images: torch.Tensor) -> torch.Tensor:
