@@ -190,3 +190,22 @@ def test_show_conv_matrix_plots_the_matrix_and_its_product(stride, pad):
 def test_bad_input_names_the_argument(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+def test_never_fires_matches_a_dense_sweep_of_the_interval():
+    from course_utils.learning.diagnostics import never_fires
+
+    rng = np.random.default_rng(0)
+    w, b = rng.normal(size=2000), rng.normal(size=2000)
+    x = np.linspace(-1, 1, 4001)[:, None]
+    fires = ((x * w + b) > 0).any(axis=0)                   # brute force over the interval
+    assert np.array_equal(never_fires(w, b), ~fires)
+    assert np.array_equal(never_fires(w, b), b <= -np.abs(w))
+    # both negative is not enough: w = -1, b = -0.5 fires at x = -1
+    assert not never_fires([-1.0], [-0.5])[0] and never_fires([-1.0], [-1.0])[0]
+    x2 = np.linspace(0, 3, 3001)[:, None]
+    assert np.array_equal(never_fires(w, b, 0, 3), ~((x2 * w + b) > 0).any(axis=0))
+    with pytest.raises(ValueError, match="low must be below high"):
+        never_fires(w, b, 1, 1)
+    with pytest.raises(ValueError, match="same shape"):
+        never_fires(w, b[:3])

@@ -78,7 +78,7 @@ def test_show_spectrum_slopes_labels_each_fitted_slope():
     labels = [line.get_label() for line in fig.axes[0].get_lines()]
     for label, (name, image) in zip(labels, images.items()):
         assert label == f"{name}: slope {fourier.spectrum_slope(image):.2f}"
-    f, amplitude = fourier.radial_amplitude(images["noise"])
+    f, amplitude = fourier.radial_amplitude(images["noise"], window=True)
     np.testing.assert_allclose(fig.axes[0].get_lines()[0].get_ydata(), amplitude / amplitude[0])
 
 

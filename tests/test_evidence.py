@@ -309,3 +309,10 @@ def test_a_real_claim_holds_from_other_base_seeds(base, monkeypatch, one_torch_t
     result = easier.run(partial(pretext.shortcut_arm, train_images=x, train_labels=y,
                                 test_images=xt, test_labels=yt), seeds=used)
     assert result.holds() and blind.judge(result).holds(), result.table()
+
+
+def test_a_narrow_interval_is_printed_with_the_digits_that_show_it():
+    assert intervals.format_interval(0.5, 0.4, 0.6) == "0.500 [0.400, 0.600]"
+    assert intervals.format_interval(-0.00551, -0.00562, -0.00540) == "-0.00551 [-0.00562, -0.00540]"
+    assert intervals.format_interval(0.2, 0.2, 0.2) == "0.200 [0.200, 0.200]"   # no spread at all
+    assert str(intervals.t_interval([0.06035, 0.06069, 0.06034])).count("[") == 1

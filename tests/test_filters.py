@@ -417,8 +417,9 @@ def test_other_bad_inputs():
     (lambda: measurements.template_matching(np.ones((20, 20)), 15, 0, 10, 10), ValueError, "does not fit"),
     (lambda: measurements.template_matching(np.ones((20, 20)), -1, 0, 4, 4), ValueError, "top must be"),
     (lambda: measurements.template_matching(np.ones((20, 20)), 0, 0, 0, 4), ValueError, "height must be"),
-    (lambda: measurements.rotation_is_not_convolution(size=8, kernel_size=9), ValueError, "kernel_size"),
-    (lambda: measurements.rotation_is_not_convolution(kernel_size=4), ValueError, "kernel_size"),
+    (lambda: measurements.rotation_is_not_convolution(size=8, kernel_sizes=(9,)), ValueError, "kernel_sizes"),
+    (lambda: measurements.rotation_is_not_convolution(kernel_sizes=(4,)), ValueError, "kernel_sizes"),
+    (lambda: measurements.kernel_fit_residual(np.rot90, 9, size=8), ValueError, "kernel_size"),
     (lambda: measurements.rotation_is_not_convolution(seed=-1), ValueError, "seed"),
 ])
 def test_more_bad_input_names_the_argument(call, error, match):
@@ -506,13 +507,40 @@ def test_template_matching_raw_fails_ncc_finds_patch():
     assert result["raw"].shape == result["ncc"].shape == (512 - 39, 512 - 39)
 
 
-def test_rotation_is_linear_but_not_a_convolution():
-    r = measurements.rotation_is_not_convolution()
+@pytest.mark.parametrize("angle", [30.0, 90.0])
+def test_rotation_is_linear_but_not_a_convolution(angle):
+    r = measurements.rotation_is_not_convolution(size=16, kernel_sizes=(3, 9, 15), angle=angle)
     assert r["linearity"] < 1e-12
     assert r["blur_shift_equivariance"] < 1e-12
     assert r["shift_equivariance"] > 0.5
-    assert r["blur_fit"] < 1e-8  # a true convolution is recovered exactly by least squares
-    assert r["rotation_fit"] > 0.9  # the best kernel explains almost nothing of a rotation
+    # a true convolution is recovered exactly by least squares once the kernel holds it
+    # (the Gaussian of sigma 1 is 7 x 7), on images the fit never saw
+    assert r["blur_fit"][3] > 0.05 and r["blur_fit"][9] < 1e-8 and r["blur_fit"][15] < 1e-8
+    # the best kernel of any size explains nothing of a rotation on held-out images
+    assert min(r["rotation_fit"].values()) > 0.95
+
+
+def test_kernel_fit_recovers_a_shift_once_the_kernel_reaches_it():
+    def shift(z):
+        return np.roll(z, (2, -3), axis=(0, 1))   # a convolution with a displaced impulse
+
+    assert measurements.kernel_fit_residual(shift, 7, size=16) < 1e-10   # reach 3: exact
+    assert measurements.kernel_fit_residual(shift, 5, size=16) > 0.95    # reach 2: nothing
+
+
+def test_rotate_image_by_quarter_turns_and_in_between():
+    rng = np.random.default_rng(0)
+    image = rng.random((9, 9))
+    assert np.array_equal(measurements.rotate_image(image, 90), np.rot90(image))
+    assert np.array_equal(measurements.rotate_image(image, -90), np.rot90(image, 3))
+    # bilinear turns compose approximately, and the centre pixel of an odd image stays put
+    turned = measurements.rotate_image(image, 30)
+    assert turned[4, 4] == pytest.approx(image[4, 4])
+    assert measurements.rotate_image(image, 45)[4, 4] == pytest.approx(image[4, 4])
+    with pytest.raises(ValueError, match="image must be"):
+        measurements.rotate_image(image[None], 30)
+    with pytest.raises(ValueError, match="angle must be"):
+        measurements.rotate_image(image, float("nan"))
 
 
 def test_rmse_against_sklearn():
@@ -521,3 +549,36 @@ def test_rmse_against_sklearn():
     rng = np.random.default_rng(3)
     a, b = rng.random((5, 7)), rng.random((5, 7))
     assert measurements.rmse(a, b) == pytest.approx(np.sqrt(mean_squared_error(a, b)))
+
+
+def test_spread_matched_sigma_is_the_box_standard_deviation():
+    for width in (3, 5, 7, 15):
+        # the std of a width-m box = the std of m equally weighted positions
+        assert measurements.spread_matched_sigma(width) == pytest.approx(np.std(np.arange(width)))
+    g = measurements.blur_1d("Gaussian", 7)
+    positions = np.arange(len(g)) - len(g) // 2
+    assert g.sum() == pytest.approx(1) and np.sqrt(g @ positions ** 2) == pytest.approx(2.0, rel=0.02)
+    assert np.allclose(measurements.blur_1d("box", 5), 0.2)
+    with pytest.raises(ValueError, match="width must be at least 3"):
+        measurements.spread_matched_sigma(1)
+    with pytest.raises(ValueError, match="shape must be one of"):
+        measurements.blur_1d("disc", 5)
+
+
+def test_denoise_arm_picks_on_one_draw_and_scores_on_another():
+    import scipy.ndimage as ndi
+
+    from course_utils.data.images import noisy_camera
+
+    config = {"shape": "box", "widths": (3, 5, 9), "noise_std": 0.2}
+    out = measurements.denoise_arm(config, [4, 7])
+    for seed, width, score in zip([4, 7], out["chosen width"], out["held-out RMSE"]):
+        clean, chooser = noisy_camera(0.2, seed=seed)
+        _, scorer = noisy_camera(0.2, seed=seed + measurements.SCORING_OFFSET)
+        # the reference: scipy's box filter (its "reflect" is this package's "reflect")
+        errors = {w: measurements.rmse(ndi.uniform_filter(chooser, w, mode="reflect"), clean)
+                  for w in config["widths"]}
+        assert width == min(errors, key=errors.get)
+        assert score == pytest.approx(measurements.rmse(
+            ndi.uniform_filter(scorer, int(width), mode="reflect"), clean))
+        assert score != pytest.approx(errors[int(width)])     # another draw than the choice

@@ -37,7 +37,15 @@ class Interval:
         return -margin <= self.low and self.high <= margin
 
     def __str__(self) -> str:
-        return f"{self.mean:.3f} [{self.low:.3f}, {self.high:.3f}]"
+        return format_interval(self.mean, self.low, self.high)
+
+
+def format_interval(mean: float, low: float, high: float) -> str:
+    """``mean [low, high]`` with at least 3 decimals, and enough that the half-width shows two
+    significant digits (a narrow interval is not printed as a point)."""
+    half = (high - low) / 2
+    decimals = 3 if not half > 0 else int(min(8, max(3, 1 - np.floor(np.log10(half)))))
+    return f"{mean:.{decimals}f} [{low:.{decimals}f}, {high:.{decimals}f}]"
 
 
 def _values(values, name: str, minimum: int = 2) -> np.ndarray:

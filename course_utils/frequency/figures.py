@@ -106,12 +106,14 @@ def show_ft_pairs(width: float = 1.0, sigma: float = 0.5):
 
 
 # ----------------------------------------------------------------------------- 2-D
-def show_spectrum(image, title: str = "image"):
-    """The image, its centred log-amplitude and its phase."""
-    log_amp, phase = fourier.spectrum(image)
+def show_spectrum(image, title: str = "image", window: bool = False):
+    """The image, its centred log-amplitude and its phase (of the Hann-windowed image with
+    ``window``)."""
+    log_amp, phase = fourier.spectrum(image, window=window)
     fig, axes = plt.subplots(1, 3, figsize=(9, 3.2))
     show_image(axes[0], image, title)
-    show_image(axes[1], log_amp, "log(1 + |F|), centred", cmap=MAGNITUDE_CMAP)
+    show_image(axes[1], log_amp, "log(1 + |F|), centred" + (", windowed" if window else ""),
+               cmap=MAGNITUDE_CMAP)
     show_image(axes[2], phase, "phase (rad), centred", cmap=SIGNED_CMAP, vmin=-np.pi, vmax=np.pi)
     fig.tight_layout()
     return fig
@@ -165,7 +167,7 @@ def show_spectrum_slopes(images: dict[str, np.ndarray]):
                         f"got {type(images).__name__}")
     fig, ax = plt.subplots(figsize=(6, 3.6))
     for name, image in images.items():
-        f, amplitude = fourier.radial_amplitude(image)
+        f, amplitude = fourier.radial_amplitude(image, window=True)
         ax.loglog(f, amplitude / amplitude[0], label=f"{name}: slope {fourier.spectrum_slope(image):.2f}")
     ax.set(xlabel="frequency (cycles/pixel)", ylabel="mean |F| / value at the lowest ring",
            title="radially averaged amplitude spectra")
@@ -190,14 +192,18 @@ def show_swap(image_a, image_b, names: tuple[str, str] = ("A", "B")):
     return fig
 
 
+MASK_LABELS = {"box": "ideal (disc)", "gaussian": "Gaussian"}   # fourier.MASK_KINDS in words
+
+
 def show_cutoff(cutoff: float = 0.05, image=None):
-    """Low- and high-pass by a box and a Gaussian mask of the same cutoff (cycles/pixel)."""
+    """Low- and high-pass by the ideal (disc) and a Gaussian mask of the same cutoff
+    (cycles/pixel)."""
     image = face_pair()[0] if image is None else as_float_array(image, "image", ndim=2)
     fig, axes = plt.subplots(2, 3, figsize=(8.4, 5.8))
     for row, kind in enumerate(fourier.MASK_KINDS):
         mask = fourier.lowpass_mask(image.shape, cutoff, kind)
         low = fourier.apply_mask(image, mask)
-        show_image(axes[row, 0], np.fft.fftshift(mask), f"{kind} low-pass mask, cutoff {cutoff:g}",
+        show_image(axes[row, 0], np.fft.fftshift(mask), f"{MASK_LABELS[kind]} low-pass mask, cutoff {cutoff:g}",
                    vmin=0, vmax=1)
         show_image(axes[row, 1], low, f"low-pass: blur (overshoot "
                                       f"{fourier.overshoot(low, image):.3f})", vmin=0, vmax=1)
@@ -208,13 +214,14 @@ def show_cutoff(cutoff: float = 0.05, image=None):
 
 
 def show_ringing(cutoff: float = 0.05, size: int = 128):
-    """One row through a low-passed bright bar: the box mask rings, the Gaussian does not."""
+    """One row through a low-passed bright bar: the ideal (disc) mask rings, the Gaussian does
+    not."""
     step = bar_image(size)
     fig, ax = plt.subplots(figsize=(7, 3))
     ax.plot(step[0], color="0.6", lw=3, label="original row")
     for kind in fourier.MASK_KINDS:
         low = fourier.apply_mask(step, fourier.lowpass_mask(step.shape, cutoff, kind))
-        ax.plot(low[0], label=f"{kind} mask: overshoot {fourier.overshoot(low, step):.3f}")
+        ax.plot(low[0], label=f"{MASK_LABELS[kind]} mask: overshoot {fourier.overshoot(low, step):.3f}")
     ax.set_xlabel("column")
     ax.set_title(f"a bar low-passed at cutoff {cutoff:g} cycles/pixel", fontsize=9)
     ax.legend(fontsize=8)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 from scipy import fft as sfft
+from scipy import special
 
 from ..metrics import psnr
 from ..validate import (
@@ -128,6 +129,17 @@ def box_ft(f, width: float) -> np.ndarray:
     return width * np.sinc(width * as_float_array(f, "f"))
 
 
+def disc_ft(r, cutoff: float) -> np.ndarray:
+    """Analytic 2-D transform of a disc of height 1 and radius ``cutoff``: the jinc
+    ``cutoff J1(2 pi cutoff r) / r`` (``pi cutoff^2`` at r = 0), a function of the radius
+    ``r`` only. It is the blur kernel of the ideal low-pass mask (``lowpass_mask(kind="box")``,
+    a disc in the frequency plane): like the sinc it has negative rings."""
+    cutoff = check_positive(cutoff, "cutoff")
+    r = np.abs(as_float_array(r, "r"))
+    safe = np.where(r > 0, r, 1.0)
+    return np.where(r > 0, cutoff * special.j1(2 * np.pi * cutoff * safe) / safe, np.pi * cutoff ** 2)
+
+
 def gaussian_ft(f, sigma: float) -> np.ndarray:
     """Analytic transform of ``exp(-t^2 / (2 sigma^2))``.
 
@@ -139,15 +151,54 @@ def gaussian_ft(f, sigma: float) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- 2-D spectra
-def spectrum(image) -> tuple[np.ndarray, np.ndarray]:
+def hann_window(shape: tuple[int, int]) -> np.ndarray:
+    """The 2-D Hann window (the outer product of two 1-D ones): 1 in the middle, 0 at the
+    border, so a windowed image has no jump where the DFT wraps it around. (H, W)."""
+    h, w = check_shape_2d(shape)
+    return np.outer(np.hanning(h), np.hanning(w))
+
+
+def windowed(image) -> np.ndarray:
+    """``image`` minus its mean, times the Hann window: what to transform when the spectrum
+    should describe the content rather than the jump between opposite borders."""
+    image = as_float_array(image, "image", ndim=2)
+    return (image - image.mean()) * hann_window(image.shape)
+
+
+def spectrum(image, window: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Centred log-amplitude and phase images of ``image``: (H, W) -> two (H, W) arrays.
 
     ``log(1 + |F|)`` and ``angle(F)`` of ``F = fftshift(fft2(image))``: zero frequency sits at
-    ``(H // 2, W // 2)``.
+    ``(H // 2, W // 2)``. With ``window`` the image is ``windowed`` first.
     """
     image = as_float_array(image, "image", ndim=2)
-    f = np.fft.fftshift(np.fft.fft2(image))
+    f = np.fft.fftshift(np.fft.fft2(windowed(image) if window else image))
     return np.log1p(np.abs(f)), np.angle(f)
+
+
+def axis_excess(image, window: bool = False, f_min: float = 1 / 32) -> float:
+    """How much brighter the two axes of the spectrum (zero horizontal or zero vertical
+    frequency) are than the rest at the same frequency: in each ring of frequency radius
+    (width 1 / min(H, W)) from ``f_min`` to 0.5 cycles per pixel, mean |F| on the axes over
+    mean |F| off them; the median over rings. About 1 for content without a preferred
+    direction. The DFT treats the image as periodic, so a jump between opposite borders adds
+    a streak along each axis (a ratio well above 1): compare with and without ``window``."""
+    image = as_float_array(image, "image", ndim=2)
+    f_min = check_positive(f_min, "f_min")
+    amplitude = np.abs(np.fft.fft2(windowed(image) if window else image - image.mean()))
+    radius = radial_frequency(image.shape)
+    ring = np.floor(radius * min(image.shape)).astype(int)
+    on_axis = np.zeros(image.shape, dtype=bool)
+    on_axis[0, :] = on_axis[:, 0] = True
+    ratios = []
+    for k in np.unique(ring[(radius >= f_min) & (radius <= 0.5)]):
+        here = ring == k
+        on, off = amplitude[here & on_axis], amplitude[here & ~on_axis]
+        if on.size and off.size and off.mean() > 0:
+            ratios.append(on.mean() / off.mean())
+    if not ratios:
+        raise ValueError(f"image {image.shape} has no content in the rings from f_min={f_min}")
+    return float(np.median(ratios))
 
 
 def dominant_frequency(image) -> tuple[float, float]:
@@ -166,19 +217,20 @@ def dominant_frequency(image) -> tuple[float, float]:
 
 
 def radial_amplitude(image, n_bins: int = 30, f_min: float = 1 / 128,
-                     f_max: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
+                     f_max: float = 0.5, window: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Radially averaged amplitude spectrum: mean |F| over rings of frequency radius.
 
     image: (H, W). The rings are ``n_bins`` logarithmically spaced bins between ``f_min`` and
     ``f_max`` cycles per pixel (empty bins are dropped). Returns (frequency (B,), the mean
-    ring radius; amplitude (B,)). The image's mean is removed first.
+    ring radius; amplitude (B,)). The image's mean is removed first; with ``window`` it is
+    also multiplied by the Hann window (``windowed``).
     """
     image = as_float_array(image, "image", ndim=2)
     n_bins = check_int(n_bins, "n_bins", 2)
     f_min, f_max = check_positive(f_min, "f_min"), check_positive(f_max, "f_max")
     if not f_min < f_max:
         raise ValueError(f"need f_min < f_max, got f_min={f_min}, f_max={f_max}")
-    amplitude = np.abs(np.fft.fft2(image - image.mean())).ravel()
+    amplitude = np.abs(np.fft.fft2(windowed(image) if window else image - image.mean())).ravel()
     radius = radial_frequency(image.shape).ravel()
     edges = np.geomspace(f_min, f_max, n_bins + 1)
     which = np.digitize(radius, edges) - 1
@@ -190,14 +242,17 @@ def radial_amplitude(image, n_bins: int = 30, f_min: float = 1 / 128,
     return mean_r[keep] / counts[keep], sums[keep] / counts[keep]
 
 
-def spectrum_slope(image, f_min: float = 1 / 64, f_max: float = 0.25) -> float:
+def spectrum_slope(image, f_min: float = 1 / 64, f_max: float = 0.25,
+                   window: bool = True) -> float:
     """Exponent a of the power law |F(f)| ~ f^a fitted (least squares in log-log) to the
-    radially averaged amplitude spectrum between ``f_min`` and ``f_max`` cycles per pixel.
+    radially averaged amplitude spectrum between ``f_min`` and ``f_max`` cycles per pixel,
+    of the Hann-``windowed`` image unless ``window`` is False (the jump between opposite
+    borders would add power falling as 1/f along the axes and pull the fit towards -1).
 
-    image: (H, W) -> a. Natural images give a near -1 (the amplitude halves when the
-    frequency doubles); white noise gives 0.
+    image: (H, W) -> a. Natural images give a near -1 or below (the amplitude at least halves
+    when the frequency doubles); white noise gives 0.
     """
-    f, amplitude = radial_amplitude(image, f_min=f_min, f_max=f_max)
+    f, amplitude = radial_amplitude(image, f_min=f_min, f_max=f_max, window=window)
     if f.size < 2:
         raise ValueError("image is too small for the frequency band [f_min, f_max]")
     return float(np.polyfit(np.log(f), np.log(amplitude), 1)[0])

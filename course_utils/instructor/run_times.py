@@ -76,7 +76,7 @@ def measure(paths: list[Path], threads: int | None = None) -> dict:
     unit = (before + after) / 2
     print(f"cpu unit after: {after:.2f} s", flush=True)
     chapters = {stem: {"wall_s": wall, "cpu_s": cpu, "units": round(wall / unit, 1),
-                       "cpu_unit_s": round(unit, 2)} for stem, (wall, cpu) in seconds.items()}
+                       "cpu_unit_s": round(unit, 3)} for stem, (wall, cpu) in seconds.items()}
     return {"measured": {"date": dt.date.today().isoformat(), "cpu_count": os.cpu_count(),
                          "cpu_unit_s": round(unit, 2), "cpu_unit_before_s": round(before, 2),
                          "cpu_unit_after_s": round(after, 2),

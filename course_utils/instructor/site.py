@@ -35,6 +35,7 @@ from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernel
 from nbconvert import HTMLExporter
 
 from course_utils.evidence.compare import CLAIMS_ENV, load_claims
+from course_utils.evidence.intervals import format_interval
 from course_utils.validate import check_int
 
 REPO = Path(__file__).resolve().parents[2]
@@ -341,7 +342,7 @@ def write_index(out: Path, chapters: Sequence[Chapter], title: str = "Computer V
 
 
 def _interval_text(entry: Mapping) -> str:
-    return f"{entry['mean']:.3f} [{entry['low']:.3f}, {entry['high']:.3f}]"
+    return format_interval(entry["mean"], entry["low"], entry["high"])
 
 
 def write_claims_page(out: Path, claims: Sequence[dict], title: str = "Computer Vision II") -> Path:

@@ -79,6 +79,18 @@ def dead_relu_fraction(model: nn.Sequential, x: torch.Tensor) -> np.ndarray:
     return np.array(fractions)
 
 
+def never_fires(weight, bias, low: float = -1.0, high: float = 1.0) -> np.ndarray:
+    """For ReLU units of one input, relu(w x + b): whether each is dead on the whole interval
+    [low, high], i.e. w x + b <= 0 at both ends (a line's maximum on an interval is at an end).
+    On [-1, 1] that is b <= -|w|. weight, bias: (U,) -> (U,) bool."""
+    weight, bias = as_float_array(weight, "weight", ndim=1), as_float_array(bias, "bias", ndim=1)
+    if weight.shape != bias.shape:
+        raise ValueError(f"weight and bias must have the same shape, got {weight.shape} and {bias.shape}")
+    if not low < high:
+        raise ValueError(f"low must be below high, got [{low}, {high}]")
+    return np.maximum(weight * low, weight * high) + bias <= 0
+
+
 def dead_relus_after_training(lrs: Sequence[float], init: str = "he", steps: int = 200,
                               seed: int = 0) -> dict[float, dict]:
     """Train a 4 x 64 ReLU MLP on the 1-D target (256 points) with Adam at each learning rate.

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from matplotlib.colors import to_hex
 from matplotlib.patches import Rectangle
+from matplotlib.ticker import LogFormatter, NullFormatter
 
 from ..data.shapes import CLASSES
 from ..viz import plot_series, show_image
@@ -324,6 +325,11 @@ def show_focal_loss(gamma: float = 2.0, logits=None, target_labels=None, alpha=N
                  / sigmoid_focal_loss(torch.logit(torch.tensor(0.9, dtype=torch.float64)),
                                       torch.tensor(1.0, dtype=torch.float64), None, 0.0))
     ax.set_yscale("log")
+    # one y range for every gamma, so the curves compare across moves; plain-text tick labels
+    # (matplotlib's default log labels are maths text, parsed again on every draw)
+    ax.set_ylim(1e-12, 10)
+    ax.yaxis.set_major_formatter(LogFormatter(labelOnlyBase=True))
+    ax.yaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("p_t (probability of the right answer)")
     ax.set_ylabel("loss")
     ax.set_title(f"an easy output (p_t = 0.9) keeps {easy:.3g} of its loss", fontsize=10)
