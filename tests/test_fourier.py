@@ -521,3 +521,24 @@ def test_the_ideal_mask_blurs_with_a_jinc():
     assert kernel.min() < -0.1 * kernel.max()          # negative rings: it overshoots edges
     # the first zero of J1 is at 3.8317: the kernel's first dark ring
     assert fourier.disc_ft(3.8317 / (2 * np.pi * cutoff), cutoff) == pytest.approx(0, abs=1e-5)
+
+
+def test_with_amplitude_and_the_swap_study():
+    rng = np.random.default_rng(5)
+    a, p = rng.random((16, 16)), rng.random((16, 16))
+    # its own amplitude gives the image back; another's is swap_phase
+    np.testing.assert_allclose(fourier.with_amplitude(p, np.abs(np.fft.fft2(p))), p, atol=1e-12)
+    np.testing.assert_allclose(fourier.swap_phase(a, p), fourier.with_amplitude(p, np.abs(np.fft.fft2(a))))
+    np.testing.assert_allclose(fourier.mean_amplitude([a, p]),
+                               (np.abs(np.fft.fft2(a)) + np.abs(np.fft.fft2(p))) / 2)
+    # three images that differ only in amplitude scale share their spectrum's shape exactly:
+    # the mean amplitude of the others rebuilds each one perfectly
+    study = fourier.amplitude_swap_study({"x": p, "2x": 2 * p, "3x": 3 * p})
+    assert all(r == pytest.approx(1.0) for r in study["own_phase_mean_amplitude"].values())
+    assert set(study["pairs"]) == {(i, j) for i in ("x", "2x", "3x") for j in ("x", "2x", "3x") if i != j}
+    with pytest.raises(ValueError, match="at least 3"):
+        fourier.amplitude_swap_study({"x": p, "y": a})
+    with pytest.raises(ValueError, match="one shape"):
+        fourier.mean_amplitude([a, p[:8]])
+    with pytest.raises(ValueError, match="amplitude must have the shape"):
+        fourier.with_amplitude(p, np.ones((4, 4)))

@@ -69,6 +69,23 @@ def _face_pair(size: int) -> tuple[np.ndarray, np.ndarray]:
             resize(cat, (size, size), anti_aliasing=True))
 
 
+PHOTOGRAPHS = ("camera", "astronaut", "chelsea", "coffee", "coins", "moon", "rocket", "horse")
+
+
+def photo_set(size: int = 256, names=PHOTOGRAPHS) -> dict[str, np.ndarray]:
+    """Grey square photographs of one size: each bundled image's central square, resized to
+    (size, size), float64 in [0, 1]; name -> image."""
+    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 8:
+        raise ValueError(f"size must be an integer >= 8, got {size!r}")
+    out = {}
+    for name in names:
+        image = load_image(name, gray=True)
+        side = min(image.shape)
+        top, left = (image.shape[0] - side) // 2, (image.shape[1] - side) // 2
+        out[name] = resize(image[top:top + side, left:left + side], (size, size), anti_aliasing=True)
+    return out
+
+
 def load_stereo_pair(factor: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Return skimage's motorcycle stereo pair as grey floats and its disparity map.
 

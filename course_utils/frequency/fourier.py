@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import fft as sfft
 from scipy import special
+from scipy.stats import pearsonr
 
 from ..metrics import psnr
 from ..validate import (
@@ -247,7 +248,7 @@ def spectrum_slope(image, f_min: float = 1 / 64, f_max: float = 0.25,
     """Exponent a of the power law |F(f)| ~ f^a fitted (least squares in log-log) to the
     radially averaged amplitude spectrum between ``f_min`` and ``f_max`` cycles per pixel,
     of the Hann-``windowed`` image unless ``window`` is False (the jump between opposite
-    borders would add power falling as 1/f along the axes and pull the fit towards -1).
+    borders would add power falling as 1/f along the axes, biasing the fit).
 
     image: (H, W) -> a. Natural images give a near -1 or below (the amplitude at least halves
     when the frequency doubles); white noise gives 0.
@@ -256,6 +257,16 @@ def spectrum_slope(image, f_min: float = 1 / 64, f_max: float = 0.25,
     if f.size < 2:
         raise ValueError("image is too small for the frequency band [f_min, f_max]")
     return float(np.polyfit(np.log(f), np.log(amplitude), 1)[0])
+
+
+def with_amplitude(phase_source, amplitude) -> np.ndarray:
+    """The image whose Fourier phase is ``phase_source``'s and whose amplitude is
+    ``amplitude`` (numpy's FFT layout). phase_source, amplitude: (H, W) -> (H, W) real."""
+    p = as_float_array(phase_source, "phase_source", ndim=2)
+    a = as_float_array(amplitude, "amplitude", ndim=2)
+    if a.shape != p.shape:
+        raise ValueError(f"amplitude must have the shape of phase_source {p.shape}, got {a.shape}")
+    return np.fft.ifft2(a * np.exp(1j * np.angle(np.fft.fft2(p)))).real
 
 
 def swap_phase(amplitude_source, phase_source) -> np.ndarray:
@@ -268,8 +279,46 @@ def swap_phase(amplitude_source, phase_source) -> np.ndarray:
     if a.shape != p.shape:
         raise ValueError(f"amplitude_source and phase_source must have the same shape, "
                          f"got {a.shape} and {p.shape}")
-    mixed = np.abs(np.fft.fft2(a)) * np.exp(1j * np.angle(np.fft.fft2(p)))
-    return np.fft.ifft2(mixed).real
+    return with_amplitude(p, np.abs(np.fft.fft2(a)))
+
+
+def mean_amplitude(images) -> np.ndarray:
+    """The Fourier amplitude |F| averaged over ``images`` (a list of (H, W) of one shape)."""
+    images = [as_float_array(im, "images", ndim=2) for im in images]
+    if not images or len({im.shape for im in images}) != 1:
+        raise ValueError("images must be a non-empty list of (H, W) images of one shape")
+    return np.mean([np.abs(np.fft.fft2(im)) for im in images], axis=0)
+
+
+def amplitude_swap_study(images: dict) -> dict:
+    """What the amplitude carries, over a set of photographs of one shape (name -> (H, W)):
+
+    - ``own_phase_mean_amplitude``: per photo, the correlation with the photo of the image built
+      from its own phase and the *mean* amplitude of the others (leave-one-out): high when
+      photographs share their amplitude spectrum;
+    - ``own_phase_flat_amplitude``: the control, the same with a flat amplitude (every
+      frequency at the photo's mean |F|): what the phase alone gives back;
+    - ``pairs``: per ordered pair (amplitude source, phase source), the correlations of the
+      swapped image with its phase source and with its amplitude source.
+    """
+    names = list(images)
+    if len(names) < 3:
+        raise ValueError(f"images must hold at least 3 photographs, got {len(names)}")
+    own, flat = {}, {}
+    for name in names:
+        image = images[name]
+        others = mean_amplitude([images[n] for n in names if n != name])
+        own[name] = float(pearsonr(with_amplitude(image, others).ravel(), image.ravel()).statistic)
+        level = np.full(image.shape, np.abs(np.fft.fft2(image)).mean())
+        flat[name] = float(pearsonr(with_amplitude(image, level).ravel(), image.ravel()).statistic)
+    pairs = {}
+    for a in names:
+        for p in names:
+            if a != p:
+                mixed = swap_phase(images[a], images[p])
+                pairs[(a, p)] = {"r with phase source": float(pearsonr(mixed.ravel(), images[p].ravel()).statistic),
+                                 "r with amplitude source": float(pearsonr(mixed.ravel(), images[a].ravel()).statistic)}
+    return {"own_phase_mean_amplitude": own, "own_phase_flat_amplitude": flat, "pairs": pairs}
 
 
 # ----------------------------------------------------------------------------- filters
