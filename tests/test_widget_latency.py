@@ -62,3 +62,18 @@ def test_the_kernel_probe_moves_every_slider_to_values_not_shown_before(tmp_path
     # each move is timed: the sleep the function was asked for is in its seconds
     assert all(s >= 0.1 * int(v) for s, v in zip(pause_row["seconds"], pause_row["values"]))
     assert pause_row["seconds"][0] > pause_row["seconds"][2] + 0.2
+
+
+def test_a_contended_run_is_recorded_but_not_judged(tmp_path):
+    import json
+
+    browser = tmp_path / "browser"
+    browser.mkdir()
+    (browser / "05_video.json").write_text(json.dumps(_finding("slow", [0.9], [1.4])))
+    (browser / "06_tracking.json").write_text(json.dumps(_finding("fast", [0.1], [0.3], "06_tracking.ipynb")))
+    rows = wl.write_table(browser, tmp_path, side_by_side=2)
+    assert [r["status"] for r in rows] == ["not judged (2 at a time): over 1 s here",
+                                           "not judged (2 at a time): within 1 s here"]
+    assert "2 notebooks (and browsers) sharing the machine" in (tmp_path / "widget-latency.md").read_text()
+    alone = wl.write_table(browser, tmp_path)
+    assert [r["status"] for r in alone] == ["OVER GOAL (no reason recorded)", "within goal"]

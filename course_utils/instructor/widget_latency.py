@@ -77,12 +77,16 @@ def widget_rows(findings: list[dict]) -> list[dict]:
     return rows
 
 
-def markdown(rows: list[dict], cpu_unit_s: float | None = None) -> str:
-    """The end-to-end latency table as Markdown."""
+def markdown(rows: list[dict], cpu_unit_s: float | None = None, side_by_side: int = 1) -> str:
+    """The end-to-end latency table as Markdown (``side_by_side``: notebooks that ran at once)."""
     head = [f"# Widget latency end to end (goal: {BROWSER_GOAL_S} s from the key press to the new "
             "figure; median / worst over the moves)", "",
             "The kernel column is the kernel's share of that wait while the browser runs beside "
             "it; the kernel goal is judged alone, in widget-latency-kernel.md.", ""]
+    if side_by_side > 1:
+        head += [f"Measured with {side_by_side} notebooks (and browsers) sharing the machine, as "
+                 "`make test` runs them: slower than a student's single notebook. The goals are "
+                 "judged on `make latency`, one notebook at a time.", ""]
     if cpu_unit_s:
         head += [f"Measured on a machine whose CPU unit took {cpu_unit_s:.2f} s.", ""]
     lines = head + ["| notebook | cell | function | slider | moves | kernel s | end to end s | status |",
@@ -95,9 +99,10 @@ def markdown(rows: list[dict], cpu_unit_s: float | None = None) -> str:
 
 
 def write_table(browser_artifacts: Path, out_dir: Path, since: float = 0.0,
-                cpu_unit_s: float | None = None) -> list[dict]:
+                cpu_unit_s: float | None = None, side_by_side: int = 1) -> list[dict]:
     """Gather the browser findings written after ``since`` (a timestamp) and write the
-    end-to-end table files; return the rows (empty when no browser test ran)."""
+    end-to-end table files; return the rows (empty when no browser test ran).
+    ``side_by_side`` > 1 (notebooks run at once) marks every status as not judged."""
     findings = []
     for path in sorted(browser_artifacts.glob("*.json")):
         if path.stat().st_mtime >= since:
@@ -105,12 +110,17 @@ def write_table(browser_artifacts: Path, out_dir: Path, since: float = 0.0,
             if "latency" in found and not found["notebook"].startswith("broken"):
                 findings.append(found)
     rows = widget_rows(findings)
+    if side_by_side > 1:
+        for row in rows:
+            row["status"] = (f"not judged ({side_by_side} at a time): "
+                             + ("over 1 s here" if row["status"] != "within goal" else "within 1 s here"))
     if rows:
         out_dir.mkdir(parents=True, exist_ok=True)
         (out_dir / "widget-latency.json").write_text(json.dumps(
             {"kernel_goal_s": KERNEL_GOAL_S, "browser_goal_s": BROWSER_GOAL_S,
-             "cpu_unit_s": cpu_unit_s, "widgets": rows}, indent=2) + "\n")
-        (out_dir / "widget-latency.md").write_text(markdown(rows, cpu_unit_s))
+             "cpu_unit_s": cpu_unit_s, "notebooks_side_by_side": side_by_side, "widgets": rows},
+            indent=2) + "\n")
+        (out_dir / "widget-latency.md").write_text(markdown(rows, cpu_unit_s, side_by_side))
     return rows
 
 
