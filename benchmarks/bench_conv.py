@@ -12,7 +12,8 @@ import platform
 import numpy as np
 import torch
 
-from course_utils.filtering.speed import format_speed_tables, separable_speed_table, speed_table
+from course_utils.filtering.speed import (format_size_table, format_speed_tables, separable_size_table,
+                                          separable_speed_table, speed_table)
 from course_utils.learning.speed import LAYER_COLUMNS, layer_speed_table
 from course_utils.timing import time_call
 from course_utils.viz import format_table
@@ -26,6 +27,8 @@ def main(size: int = 512, repeat: int = 5) -> None:
     conv_rows = speed_table(size, (3, 7, 15, 31), repeat=repeat)
     sep_rows = separable_speed_table(size, (1, 2, 4, 8), repeat=repeat)
     print(format_speed_tables(conv_rows, sep_rows))
+    print("\ndense vs separable at sigma 4 over image sizes n x n:")
+    print(format_size_table(separable_size_table((64, 128, 256, 512, 1024), 4.0, repeat)))
     seven = next(r for r in conv_rows if r["kernel"] == 7)
     ratio = seven["numpy"] / seven["torch"]
     print(f"\n7x7: conv2d / torch.nn.functional.conv2d = {ratio:.2f} "

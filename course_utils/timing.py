@@ -13,7 +13,16 @@ from typing import Callable, Collection, Sequence
 
 def time_call(fn: Callable, *args, repeat: int = 5, warmup: int = 1, min_time: float = 0.0,
               **kwargs) -> float:
-    """Median wall time in seconds of ``fn(*args, **kwargs)`` over ``repeat`` runs.
+    """Median wall time in seconds of ``fn(*args, **kwargs)`` over ``repeat`` runs
+    (``time_samples``, whose arguments it takes)."""
+    return statistics.median(time_samples(fn, *args, repeat=repeat, warmup=warmup,
+                                          min_time=min_time, **kwargs))
+
+
+def time_samples(fn: Callable, *args, repeat: int = 5, warmup: int = 1, min_time: float = 0.0,
+                 **kwargs) -> list[float]:
+    """Wall time in seconds of each of ``repeat`` runs of ``fn(*args, **kwargs)``: the spread
+    of a timing, where ``time_call`` gives its median.
 
     ``warmup`` calls are made first and not timed. With ``min_time > 0`` each run loops the
     call until at least that long has passed and reports the time per call (for fast calls).
@@ -34,7 +43,7 @@ def time_call(fn: Callable, *args, repeat: int = 5, warmup: int = 1, min_time: f
             if elapsed >= min_time:
                 break
         samples.append(elapsed / calls)
-    return statistics.median(samples)
+    return samples
 
 
 def speed_rows(candidates: Sequence[tuple[str, Callable, tuple]], repeat: int = 3,

@@ -99,6 +99,10 @@ def test_time_call_measures_a_known_sleep():
     assert 0 < per_call < 1e-3
     with pytest.raises(ValueError, match="repeat"):
         time_call(time.sleep, 0, repeat=0)
+    from course_utils.timing import time_samples
+
+    samples = time_samples(time.sleep, 0.01, repeat=4, warmup=0)
+    assert len(samples) == 4 and min(samples) >= 0.009   # one value per run: the spread
 
 
 def test_stopwatch_separates_waiting_from_computing():

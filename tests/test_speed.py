@@ -24,6 +24,15 @@ def test_conv_speed_tables_small():
     assert "conv2d/torch" in text and "separable ms" in text
     assert ("*" in text) == any(r["naive_extrapolated"] for r in rows)
     assert "naive_vs_numpy" not in rows[0]  # formatting does not modify the rows
+    # every timing carries its spread: fastest <= median <= slowest of the runs
+    sep3 = conv_speed.separable_speed_table(size=32, sigmas=(1,), repeat=3)
+    for name in ("dense", "separable"):
+        assert sep3[0][f"{name}_min"] <= sep3[0][name] <= sep3[0][f"{name}_max"]
+    sizes = conv_speed.separable_size_table(sizes=(16, 32), sigma=1.0, repeat=2)
+    assert [r["size"] for r in sizes] == [16, 32] and all(r["kernel"] == 7 for r in sizes)
+    assert sizes[1]["speedup"] == pytest.approx(sizes[1]["dense"] / sizes[1]["separable"])
+    size_text = conv_speed.format_size_table(sizes)
+    assert "fastest-slowest" in size_text and len(size_text.splitlines()) == 3
 
 
 def test_crossover_table_times_every_method():
@@ -75,6 +84,8 @@ def test_layer_speed_table_rows():
     (lambda: conv_speed.speed_table(size=16, kernel_sizes=(0,)), "kernel_sizes"),
     (lambda: conv_speed.separable_speed_table(size=16, sigmas=(-1,)), "sigma"),
     (lambda: conv_speed.separable_speed_table(size=16, repeat=0), "repeat"),
+    (lambda: conv_speed.separable_size_table(sizes=(4,)), "sizes"),
+    (lambda: conv_speed.separable_size_table(sigma=0), "sigma"),
     (lambda: layer_speed.layer_speed_table(kernel=4), "kernel must be odd"),
     (lambda: layer_speed.layer_speed_table(batch=0), "batch"),
 ])

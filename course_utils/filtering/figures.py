@@ -156,7 +156,8 @@ def show_gabor(angle: float = 45.0, frequency: float = 0.1, sigma: float = 4.0):
 def show_separable_scaling(sep_rows: list[dict]):
     """Log-log time per image against kernel side m for the dense and the separable Gaussian
     (rows of ``course_utils.filtering.speed.separable_speed_table``); the legend gives the fitted
-    exponent p of time ~ m^p (2 and 1 by the multiply count)."""
+    exponent p of time ~ m^p (2 and 1 by the multiply count); bars span the fastest to the
+    slowest run where the rows carry them."""
     if (not isinstance(sep_rows, (list, tuple)) or not sep_rows or not all(
             isinstance(r, dict) and {"kernel", "dense", "separable"} <= set(r) for r in sep_rows)):
         raise TypeError("sep_rows must be a non-empty list of dicts with 'kernel', 'dense' and "
@@ -166,7 +167,11 @@ def show_separable_scaling(sep_rows: list[dict]):
     for key, marker in (("dense", "o"), ("separable", "s")):
         times = np.array([r[key] for r in sep_rows]) * 1e3
         slope = np.polyfit(np.log(m), np.log(times), 1)[0] if len(m) > 1 else float("nan")
-        ax.loglog(m, times, marker=marker, label=f"{key}: time ~ m^{slope:.1f}")
+        lines = ax.loglog(m, times, marker=marker, label=f"{key}: time ~ m^{slope:.1f}")
+        if all(f"{key}_min" in r and f"{key}_max" in r for r in sep_rows):   # fastest-slowest run
+            low = times - np.array([r[f"{key}_min"] for r in sep_rows]) * 1e3
+            high = np.array([r[f"{key}_max"] for r in sep_rows]) * 1e3 - times
+            ax.errorbar(m, times, yerr=[low, high], fmt="none", color=lines[0].get_color(), capsize=3)
     ax.set_xlabel("kernel side m")
     ax.set_ylabel("ms per image")
     ax.legend()

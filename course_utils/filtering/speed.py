@@ -8,13 +8,14 @@ machine, so nothing here asserts a speed.
 from __future__ import annotations
 
 import math
+import statistics
 
 import numpy as np
 import scipy.signal
 import torch
 
 from ..data import load_image
-from ..timing import time_call
+from ..timing import time_call, time_samples
 from ..validate import check_int, check_positive
 from ..viz import format_table
 from . import filters
@@ -76,19 +77,55 @@ def speed_table(size: int = 512, kernel_sizes=(3, 7, 15, 31), repeat: int = 3,
     return rows
 
 
+def _dense_and_separable(image: np.ndarray, sigma: float, repeat: int) -> dict:
+    """Median, fastest and slowest of ``repeat`` runs of the dense and the separable Gaussian."""
+    out = {}
+    for name, separable in (("dense", False), ("separable", True)):
+        runs = time_samples(filters.gaussian_blur, image, sigma, separable=separable, repeat=repeat)
+        out.update({name: statistics.median(runs), f"{name}_min": min(runs), f"{name}_max": max(runs)})
+    out["speedup"] = out["dense"] / out["separable"]
+    return out
+
+
 def separable_speed_table(size: int = 512, sigmas=(1, 2, 4, 8), repeat: int = 3) -> list[dict]:
-    """Dense 2-D Gaussian (m^2 taps per pixel) vs two 1-D passes (2m taps) on (size, size)."""
+    """Dense 2-D Gaussian (m^2 taps per pixel) vs two 1-D passes (2m taps) on (size, size), one
+    row per sigma: median seconds of ``repeat`` runs, with the fastest and slowest run."""
     size, repeat = check_int(size, "size", 8), check_int(repeat, "repeat", 1)
     image = _tiled_camera(size)
     rows = []
     for sigma in _as_list(sigmas, "sigmas"):
         check_positive(sigma, "sigma")
         m = filters.gaussian_kernel1d(sigma).size
-        dense = time_call(filters.gaussian_blur, image, sigma, separable=False, repeat=repeat)
-        separable = time_call(filters.gaussian_blur, image, sigma, separable=True, repeat=repeat)
-        rows.append({"sigma": sigma, "kernel": m, "dense": dense, "separable": separable,
-                     "speedup": dense / separable, "tap_ratio": m * m / (2 * m)})
+        rows.append({"sigma": sigma, "kernel": m, **_dense_and_separable(image, sigma, repeat),
+                     "tap_ratio": m * m / (2 * m)})
     return rows
+
+
+def separable_size_table(sizes=(64, 128, 256, 512), sigma: float = 4.0, repeat: int = 3) -> list[dict]:
+    """The same two blurs at one ``sigma`` over image sizes (size, size): both cost grows with
+    the pixel count n^2, so the speedup should stay near m^2 / (2m) whatever the size."""
+    sigma, repeat = check_positive(sigma, "sigma"), check_int(repeat, "repeat", 1)
+    m = filters.gaussian_kernel1d(sigma).size
+    rows = []
+    for size in _as_list(sizes, "sizes"):
+        size = check_int(size, "sizes", 8)
+        rows.append({"size": size, "kernel": m,
+                     **_dense_and_separable(_tiled_camera(size), sigma, repeat)})
+    return rows
+
+
+def _spread_ms(row: dict, name: str) -> str:
+    return (f"{row[name] * 1e3:.2f} ({row[name + '_min'] * 1e3:.2f}-{row[name + '_max'] * 1e3:.2f})")
+
+
+def format_size_table(size_rows: list[dict]) -> str:
+    """``separable_size_table`` as text (milliseconds, median with fastest-slowest)."""
+    rows = [dict(r, dense_ms=_spread_ms(r, "dense"), separable_ms=_spread_ms(r, "separable"))
+            for r in size_rows]
+    return format_table(rows, [("size", "n", "d"), ("kernel", "m", "d"),
+                               ("dense_ms", "dense ms (fastest-slowest)", "s"),
+                               ("separable_ms", "separable ms (fastest-slowest)", "s"),
+                               ("speedup", "speedup", ".1f")])
 
 
 def format_speed_tables(conv_rows: list[dict], sep_rows: list[dict]) -> str:
@@ -99,7 +136,7 @@ def format_speed_tables(conv_rows: list[dict], sep_rows: list[dict]) -> str:
                       naive_ms=f"{r['naive'] * 1e3:.0f}" + ("*" if r["naive_extrapolated"] else ""),
                       **{k + "_ms": r[k] * 1e3 for k in ("shifted", "numpy", "torch", "scipy")})
                  for r in conv_rows]
-    sep_rows = [dict(r, dense_ms=r["dense"] * 1e3, separable_ms=r["separable"] * 1e3)
+    sep_rows = [dict(r, dense_ms=_spread_ms(r, "dense"), separable_ms=_spread_ms(r, "separable"))
                 for r in sep_rows]
     conv = format_table(conv_rows, [
         ("kernel", "m", "d"), ("naive_ms", "naive ms", "s"), ("shifted_ms", "shifted ms", ".2f"),
@@ -111,7 +148,7 @@ def format_speed_tables(conv_rows: list[dict], sep_rows: list[dict]) -> str:
     note = (f"* naive loops timed on a crop and scaled by pixel count ({crops})"
             if crops else "naive loops timed on the full image")
     sep = format_table(sep_rows, [
-        ("sigma", "sigma", "g"), ("kernel", "m", "d"), ("dense_ms", "dense ms", ".2f"),
-        ("separable_ms", "separable ms", ".2f"), ("speedup", "speedup", ".1f"),
+        ("sigma", "sigma", "g"), ("kernel", "m", "d"), ("dense_ms", "dense ms (fastest-slowest)", "s"),
+        ("separable_ms", "separable ms (fastest-slowest)", "s"), ("speedup", "speedup", ".1f"),
         ("tap_ratio", "m^2/(2m)", ".1f")])
     return f"{conv}\n{note}\n\n{sep}"
