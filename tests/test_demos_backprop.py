@@ -209,3 +209,25 @@ def test_never_fires_matches_a_dense_sweep_of_the_interval():
         never_fires(w, b, 1, 1)
     with pytest.raises(ValueError, match="same shape"):
         never_fires(w, b[:3])
+
+
+def test_width_depth_arm_chooses_its_rate_on_another_initialisation():
+    config = {"hidden": (8,), "lrs": (1e-3, 3e-2), "steps": 120, "selection_seed": 500}
+    out = diagnostics.width_depth_arm(config, [0, 1])
+    # the rate is the one with the lower late loss from the selection seed, not the scored seeds
+    by_rate = {lr: diagnostics.late_loss((8,), lr, 500, 120) for lr in config["lrs"]}
+    assert out["chosen lr"] == [min(by_rate, key=by_rate.get)] * 2
+    expected = [np.log10(diagnostics.late_loss((8,), out["chosen lr"][0], s, 120)) for s in (0, 1)]
+    assert out["log10 late MSE"] == pytest.approx(expected)
+    with pytest.raises(ValueError, match="lrs"):
+        diagnostics.width_depth_arm({**config, "lrs": ()}, [0])
+
+
+def test_dead_units_arm_is_dead_relus_after_training_per_seed():
+    out = diagnostics.dead_units_arm({"lr": 0.1, "init": "he", "steps": 30}, [0, 3])
+    for i, seed in enumerate((0, 3)):
+        direct = diagnostics.dead_relus_after_training([0.1], init="he", steps=30, seed=seed)[0.1]
+        assert out["dead share"][i] == pytest.approx(direct["dead"].mean())
+        assert out["loss"][i] == pytest.approx(direct["loss"])
+    with pytest.raises(ValueError, match="lr"):
+        diagnostics.dead_units_arm({"lr": -1, "init": "he", "steps": 30}, [0])

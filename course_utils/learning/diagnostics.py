@@ -39,6 +39,33 @@ def fit_full_batch(model: nn.Module, x: torch.Tensor, y: torch.Tensor, lr: float
     return history["train_loss"]
 
 
+def late_loss(hidden: Sequence[int], lr: float, seed: int, steps: int = 1000,
+              activation: str = "tanh") -> float:
+    """The 1-D regression (``sample_target``, 256 points) fitted by an MLP with ``hidden``
+    layer widths, initialised from torch seed ``seed``, by ``fit_full_batch`` at ``lr``: the
+    median mean squared error over the last 100 steps (robust to late spikes)."""
+    x, y = (torch.tensor(a, dtype=torch.float32) for a in sample_target(256))
+    torch.manual_seed(check_int(seed, "seed", 0))
+    model = make_mlp(1, list(hidden), 1, activation)
+    curve = fit_full_batch(model, x, y, lr=lr, steps=check_int(steps, "steps", 100))
+    return float(np.median(curve[-100:]))
+
+
+def width_depth_arm(config: dict, seeds: Sequence[int]) -> dict[str, list[float]]:
+    """One arm of the width-vs-depth comparison (for ``evidence.compare``): the architecture
+    ``config["hidden"]`` (layer widths) gets its own learning rate, the one of
+    ``config["lrs"]`` with the lowest ``late_loss`` from the initialisation
+    ``config["selection_seed"]``, then is trained from every seed of ``seeds`` at that rate.
+    Returns per seed log10 of the late loss and the chosen rate (the same for every seed)."""
+    hidden, lrs = tuple(config["hidden"]), [check_positive(lr, "lrs") for lr in config["lrs"]]
+    if not lrs:
+        raise ValueError("config['lrs'] must hold at least one learning rate")
+    steps = config["steps"]
+    chosen = min(lrs, key=lambda lr: late_loss(hidden, lr, config["selection_seed"], steps))
+    losses = [late_loss(hidden, chosen, seed, steps) for seed in seeds]
+    return {"log10 late MSE": [float(np.log10(v)) for v in losses], "chosen lr": [chosen] * len(losses)}
+
+
 def layer_gradient_norms(model: nn.Sequential, x: torch.Tensor, y: torch.Tensor) -> np.ndarray:
     """Backpropagate the mean squared error once; return ||dL/dW|| for every Linear weight,
     input layer first. x: (N, D), y: (N, out)."""
@@ -113,6 +140,21 @@ def dead_relus_after_training(lrs: Sequence[float], init: str = "he", steps: int
             loss = nn.functional.mse_loss(model(x), y).item()
         result[lr] = {"dead": dead_relu_fraction(model, x), "loss": loss}
     return result
+
+
+def dead_units_arm(config: dict, seeds: Sequence[int]) -> dict[str, list[float]]:
+    """One arm of the dead-ReLU comparison (for ``evidence.compare``): for every seed, the
+    4 x 64 ReLU net of ``dead_relus_after_training`` trained at ``config["lr"]`` (init
+    ``config["init"]``, ``config["steps"]`` steps); returns per seed the share of dead hidden
+    units (all four layers) and the final loss."""
+    lr = check_positive(config["lr"], "config['lr']")
+    out: dict[str, list[float]] = {"dead share": [], "loss": []}
+    for seed in seeds:
+        result = dead_relus_after_training([lr], init=config["init"], steps=config["steps"],
+                                           seed=seed)[lr]
+        out["dead share"].append(float(result["dead"].mean()))
+        out["loss"].append(result["loss"])
+    return out
 
 
 def filter_spectra(filters, size: int = 16) -> np.ndarray:
