@@ -231,3 +231,28 @@ def test_dead_units_arm_is_dead_relus_after_training_per_seed():
         assert out["loss"][i] == pytest.approx(direct["loss"])
     with pytest.raises(ValueError, match="lr"):
         diagnostics.dead_units_arm({"lr": -1, "init": "he", "steps": 30}, [0])
+
+
+def test_orientation_concentration_of_a_grating_and_of_an_isotropic_blob():
+    yy, xx = np.mgrid[-2:3, -2:3]
+    grating = np.cos(2 * np.pi * 0.25 * xx)[None].astype(float)          # vertical stripes
+    blob = np.exp(-(xx ** 2 + yy ** 2) / 2.0)[None]
+    spectra = diagnostics.filter_spectra(np.concatenate([grating, blob]), size=16)
+    stripes, round_blob = diagnostics.orientation_concentration(spectra)
+    assert stripes > 0.7 and stripes > 2 * round_blob      # most power in one direction (a 5-px window leaks)
+    assert 0.2 < round_blob < 0.45                         # a 45-degree wedge of a round spectrum
+    rotated = diagnostics.filter_spectra(np.rot90(grating, axes=(1, 2)).copy(), size=16)
+    assert diagnostics.orientation_concentration(rotated)[0] == pytest.approx(stripes)
+    with pytest.raises(ValueError, match="below 90"):
+        diagnostics.orientation_concentration(spectra, half_width_deg=90)
+
+
+@pytest.mark.slow
+def test_first_layer_arm_trains_only_when_asked(one_torch_thread):
+    untrained = diagnostics.first_layer_arm({"epochs": 0, "lr": 1e-2}, [4])
+    torch.manual_seed(4)
+    fresh = networks.DigitsCNN(channels=(8, 16))
+    spectra = diagnostics.filter_spectra(fresh.conv1.weight, size=16)
+    assert untrained["peak frequency"] == [pytest.approx(diagnostics.peak_frequency(spectra).mean())]
+    trained = diagnostics.first_layer_arm({"epochs": 1, "lr": 1e-2}, [4])
+    assert trained["peak frequency"] != untrained["peak frequency"]

@@ -186,3 +186,59 @@ def peak_frequency(spectra) -> np.ndarray:
     f, h, w = spectra.shape
     rows, cols = np.unravel_index(spectra.reshape(f, -1).argmax(axis=1), (h, w))
     return np.hypot((rows - h // 2) / h, (cols - w // 2) / w)
+
+
+def orientation_concentration(spectra, half_width_deg: float = 22.5) -> np.ndarray:
+    """How oriented each filter is: the share of its spectral power (zero frequency left out)
+    within +-``half_width_deg`` of its best orientation (searched in steps of half the wedge).
+    spectra: (F, S, S) centred, from :func:`filter_spectra` -> (F,) in (0, 1]. White noise
+    spreads its power over all orientations (about 2 x half_width / 180 of it per wedge plus
+    chance); a stripe or edge detector puts most of it in one wedge."""
+    spectra = as_float_array(spectra, "spectra", ndim=3)
+    half = np.deg2rad(check_positive(half_width_deg, "half_width_deg"))
+    if half >= np.pi / 2:
+        raise ValueError(f"half_width_deg must be below 90, got {half_width_deg}")
+    _, h, w = spectra.shape
+    fy, fx = np.meshgrid((np.arange(h) - h // 2) / h, (np.arange(w) - w // 2) / w, indexing="ij")
+    angle = np.arctan2(fy, fx)
+    power = spectra ** 2
+    power[:, (fy == 0) & (fx == 0)] = 0.0
+    total = power.sum(axis=(1, 2))
+    if (total == 0).any():
+        raise ValueError("spectra: a filter has no power away from zero frequency")
+    best = np.zeros(len(spectra))
+    for centre in np.arange(0, np.pi, half):
+        # the distance of each bin's direction to the wedge's axis, on the half circle
+        off = np.abs(np.angle(np.exp(2j * (angle - centre)))) / 2
+        best = np.maximum(best, (power * (off <= half)).sum(axis=(1, 2)) / total)
+    return best
+
+
+def first_layer_arm(config: dict, seeds: Sequence[int]) -> dict[str, list[float]]:
+    """One arm of the trained-vs-untrained comparison of chapter 03's digit CNN (for
+    ``evidence.compare``): for every seed a ``networks.DigitsCNN`` (channels (8, 16)) from
+    torch seed ``seed``, trained with Adam (lr ``config["lr"]``, batch 64) for
+    ``config["epochs"]`` epochs on the digits (0 epochs: untrained). Returns per seed the mean
+    over its first-layer filters of ``orientation_concentration`` and of ``peak_frequency``."""
+    from torch.nn import functional as F
+    from torch.utils.data import DataLoader, TensorDataset
+
+    from ..data.digits import digits_tensors
+    from ..networks import DigitsCNN
+
+    epochs = check_int(config["epochs"], "config['epochs']", 0)
+    x_train, y_train, _, _ = digits_tensors(test_fraction=0.25, seed=0)
+    out: dict[str, list[float]] = {"orientation concentration": [], "peak frequency": []}
+    for seed in seeds:
+        torch.manual_seed(seed)
+        model = DigitsCNN(channels=(8, 16))
+        if epochs:
+            loader = DataLoader(TensorDataset(x_train, y_train), batch_size=64, shuffle=True,
+                                generator=torch.Generator().manual_seed(seed))
+            fit(model, loader, F.cross_entropy,
+                torch.optim.Adam(model.parameters(), lr=check_positive(config["lr"], "lr")),
+                epochs, progress=False)
+        spectra = filter_spectra(model.conv1.weight, size=16)
+        out["orientation concentration"].append(float(orientation_concentration(spectra).mean()))
+        out["peak frequency"].append(float(peak_frequency(spectra).mean()))
+    return out
