@@ -1,6 +1,7 @@
 """Input checks shared by every module: each raises a clear error naming the argument."""
 from __future__ import annotations
 
+import os
 from typing import Iterable
 
 import numpy as np
@@ -107,8 +108,6 @@ def check_fraction(value, name: str) -> float:
 
 def env_int(name: str, minimum: int) -> int | None:
     """The integer in environment variable ``name`` (>= ``minimum``), or None when it is unset."""
-    import os
-
     raw = os.environ.get(name, "").strip()
     if not raw:
         return None

@@ -56,6 +56,15 @@ def _median(values: Sequence[float]) -> float | None:
     return statistics.median(values) if values else None
 
 
+def _median_worst(row: dict, side: str) -> str:
+    """``median / worst`` of a row's ``{side}_median_s`` and ``{side}_worst_s``."""
+    return f"{_seconds(row[side + '_median_s'])} / {_seconds(row[side + '_worst_s'])}"
+
+
+def _unit_line(cpu_unit_s: float | None) -> list[str]:
+    return [f"Measured on a machine whose CPU unit took {cpu_unit_s:.2f} s.", ""] if cpu_unit_s else []
+
+
 # ------------------------------------------------------------------ end to end (browser suite)
 def widget_rows(findings: list[dict]) -> list[dict]:
     """One row per widget slider from the ``latency`` lists of the browser suite's
@@ -87,14 +96,13 @@ def markdown(rows: list[dict], cpu_unit_s: float | None = None, side_by_side: in
         head += [f"Measured with {side_by_side} notebooks (and browsers) sharing the machine, as "
                  "`make test` runs them: slower than a student's single notebook. The goals are "
                  "judged on `make latency`, one notebook at a time.", ""]
-    if cpu_unit_s:
-        head += [f"Measured on a machine whose CPU unit took {cpu_unit_s:.2f} s.", ""]
+    head += _unit_line(cpu_unit_s)
     lines = head + ["| notebook | cell | function | slider | moves | kernel s | end to end s | status |",
                     "|---|---|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r['notebook']} | {r['cell']} | `{r['function']}` | {r['slider']} | "
-                     f"{r['moves']} | {_seconds(r['kernel_median_s'])} / {_seconds(r['kernel_worst_s'])} | "
-                     f"{_seconds(r['browser_median_s'])} / {_seconds(r['browser_worst_s'])} | {r['status']} |")
+                     f"{r['moves']} | {_median_worst(r, 'kernel')} | "
+                     f"{_median_worst(r, 'browser')} | {r['status']} |")
     return "\n".join(lines) + "\n"
 
 
@@ -201,15 +209,12 @@ def kernel_rows(stem: str, measured: list[dict]) -> list[dict]:
 
 def kernel_markdown(rows: list[dict], cpu_unit_s: float | None = None) -> str:
     head = [f"# Widget latency in the kernel, each chapter alone (goal: {KERNEL_GOAL_S} s; "
-            "median / worst over the moves)", ""]
-    if cpu_unit_s:
-        head += [f"Measured on a machine whose CPU unit took {cpu_unit_s:.2f} s.", ""]
+            "median / worst over the moves)", ""] + _unit_line(cpu_unit_s)
     lines = head + ["| notebook | function | slider | moves | kernel s | status |",
                     "|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r['notebook']} | `{r['function']}` | {r['slider']} | {r['moves']} | "
-                     f"{_seconds(r['kernel_median_s'])} / {_seconds(r['kernel_worst_s'])} | "
-                     f"{r['status']} |")
+                     f"{_median_worst(r, 'kernel')} | {r['status']} |")
     over = sum(r["status"] != "within goal" for r in rows)
     return "\n".join(lines + ["", f"{len(rows)} sliders, {over} past the goal."]) + "\n"
 
@@ -230,7 +235,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         chapter_rows = kernel_rows(path.stem, measure_kernel(path))
         for r in chapter_rows:
             print(f"{r['notebook']:22s} {r['function']:28s} {r['slider'][:30]:30s} "
-                  f"{_seconds(r['kernel_median_s'])} / {_seconds(r['kernel_worst_s'])} s  "
+                  f"{_median_worst(r, 'kernel')} s  "
                   f"{r['status']}", flush=True)
         rows += chapter_rows
     after, _ = cpu_unit.measure()

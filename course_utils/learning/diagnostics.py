@@ -9,9 +9,12 @@ from typing import Sequence
 import numpy as np
 import torch
 from torch import nn
+from torch.nn import functional as F
+from torch.utils.data import DataLoader, TensorDataset
 
+from ..data.digits import digits_tensors
 from ..data.points import sample_target
-from ..networks import make_mlp
+from ..networks import DigitsCNN, make_mlp
 from ..train import fit
 from ..validate import as_float_array, check_int, check_positive
 
@@ -220,12 +223,6 @@ def first_layer_arm(config: dict, seeds: Sequence[int]) -> dict[str, list[float]
     torch seed ``seed``, trained with Adam (lr ``config["lr"]``, batch 64) for
     ``config["epochs"]`` epochs on the digits (0 epochs: untrained). Returns per seed the mean
     over its first-layer filters of ``orientation_concentration`` and of ``peak_frequency``."""
-    from torch.nn import functional as F
-    from torch.utils.data import DataLoader, TensorDataset
-
-    from ..data.digits import digits_tensors
-    from ..networks import DigitsCNN
-
     epochs = check_int(config["epochs"], "config['epochs']", 0)
     x_train, y_train, _, _ = digits_tensors(test_fraction=0.25, seed=0)
     out: dict[str, list[float]] = {"orientation concentration": [], "peak frequency": []}
