@@ -8,14 +8,23 @@ import numpy as np
 import torch
 
 
+def reject_tensor(x, name: str):
+    """``x`` unchanged unless it is a torch tensor, which gets a TypeError naming ``name`` and
+    saying how to convert it: the numpy code never moves data off a device silently."""
+    if isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} must be a numpy array, got a torch.Tensor ({x.dtype}, on {x.device}); "
+                        f"convert it with .detach().cpu().numpy()")
+    return x
+
+
 def as_float_array(x, name: str, ndim: int | Iterable[int] | None = None,
                    allow_empty: bool = False) -> np.ndarray:
     """Return ``x`` as a float64 numpy array after checking rank, dtype and size.
 
     Raises TypeError for non-numeric input and ValueError for a wrong rank or an empty array,
-    always naming ``name`` in the message.
+    always naming ``name`` in the message; a torch tensor is refused (``reject_tensor``).
     """
-    arr = np.asarray(x)
+    arr = np.asarray(reject_tensor(x, name))
     if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
         raise TypeError(f"{name} must be a numeric array, got dtype {arr.dtype}")
     if np.iscomplexobj(arr):
@@ -87,6 +96,25 @@ def as_float_tensor(x, name: str) -> torch.Tensor:
     if x.is_complex():
         raise TypeError(f"{name} must be real-valued, got dtype {x.dtype}")
     return x if x.is_floating_point() else x.float()
+
+
+def check_model_input(x, name: str, model: torch.nn.Module) -> torch.Tensor:
+    """``x`` after checking it is a floating tensor with the dtype and device of ``model``'s
+    parameters; a numpy array or a float32/float64 mismatch gets an error naming ``name`` and
+    saying how to convert (torch itself only reports the failing matrix product)."""
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}; "
+                        f"convert it with torch.as_tensor({name})")
+    parameter = next(model.parameters(), None)
+    if parameter is None:
+        return x
+    if x.dtype != parameter.dtype:
+        raise TypeError(f"{name} is {x.dtype} but the model's parameters are {parameter.dtype}: "
+                        f"use {name}.to({parameter.dtype}) or convert the model")
+    if x.device != parameter.device:
+        raise ValueError(f"{name} is on {x.device} but the model is on {parameter.device}: "
+                         f"use {name}.to(device)")
+    return x
 
 
 def as_vector(x, name: str, length: int, floating: bool = True) -> torch.Tensor:

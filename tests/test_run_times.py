@@ -62,3 +62,23 @@ def test_the_recorded_costs_are_in_units_of_the_same_run_and_the_overruns_are_na
         f"fixes each): over {sorted(over)}, listed {sorted(budgets.OVER_CAP)}")
     if run_times.total_units(record) > budgets.COURSE_CAP_UNITS:
         assert budgets.OVER_CAP and budgets.COURSE_OVER_CAP
+
+
+def test_cell_seconds_ranks_the_cells_by_nbclients_timestamps():
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# t"),
+                                         nbformat.v4.new_code_cell("# setup\nx = 1"),
+                                         nbformat.v4.new_code_cell("y = x + 1")])
+    NotebookClient(nb, timeout=60, kernel_name="python3").execute()
+    executed = run_times.cell_seconds(nb)
+    assert [r["cell"] for r in sorted(executed, key=lambda r: r["cell"])] == [2, 3]   # code cells only
+    assert {r["first_line"] for r in executed} == {"x = 1", "y = x + 1"}              # comments skipped
+    # the timestamps nbclient writes (ISO 8601, UTC "Z"), set by hand: cell 3 took 2.5 s, cell 2 0.25 s
+    nb.cells[1].metadata.execution = {"iopub.execute_input": "2026-12-03T10:00:00.000000Z",
+                                      "shell.execute_reply": "2026-12-03T10:00:00.250000Z"}
+    nb.cells[2].metadata.execution = {"iopub.execute_input": "2026-12-03T10:00:01.000000Z",
+                                      "shell.execute_reply": "2026-12-03T10:00:03.500000Z"}
+    assert [(r["cell"], r["s"]) for r in run_times.cell_seconds(nb)] == [(3, 2.5), (2, 0.2)]
+    assert run_times.cell_seconds(nb, top=1)[0]["cell"] == 3

@@ -33,6 +33,23 @@ def rmse(a, b) -> float:
     return float(np.sqrt(np.mean((a - b) ** 2)))
 
 
+def error_split(clean, noisy, kernel, boundary: str = "reflect") -> dict[str, float]:
+    """Why a linear filter's output misses the clean image, in two parts.
+
+    The filter is linear, so ``filter(noisy) - clean = (filter(clean) - clean) + filter(noise)``
+    with ``noise = noisy - clean``: the first term is the detail the filter smears away, the
+    second the noise it lets through. Returns the RMSE of the whole error (``"total"``) and of
+    each part (``"detail lost"``, ``"noise left"``); clean, noisy: (H, W); kernel: (kh, kw).
+    """
+    clean, noisy = as_float_array(clean, "clean", ndim=2), as_float_array(noisy, "noisy", ndim=2)
+    if clean.shape != noisy.shape:
+        raise ValueError(f"clean and noisy must have the same shape, got {clean.shape} and {noisy.shape}")
+    smooth = conv2d(clean, kernel, boundary=boundary)
+    return {"total": rmse(conv2d(noisy, kernel, boundary=boundary), clean),
+            "detail lost": rmse(smooth, clean),
+            "noise left": rmse(conv2d(noisy - clean, kernel, boundary=boundary), np.zeros_like(clean))}
+
+
 def sharpening_kernel(amount: float = 1.0, sigma: float = 1.0) -> np.ndarray:
     """The unsharp-masking kernel ``(1 + amount) identity - amount G_sigma``: (m, m)."""
     amount = check_positive(amount, "amount", allow_zero=True)

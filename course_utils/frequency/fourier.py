@@ -21,6 +21,7 @@ from ..validate import (
     check_positive,
     check_real,
     check_shape_2d,
+    reject_tensor,
 )
 
 CONV_MODES = ("full", "same", "valid")
@@ -390,7 +391,7 @@ def circular_convolve_1d(a, b) -> np.ndarray:
 
     ``out[n] = sum_m a[m] b[(n - m) % N]`` -- the definition, with no FFT inside.
     """
-    a, b = np.asarray(a), np.asarray(b)
+    a, b = np.asarray(reject_tensor(a, "a")), np.asarray(reject_tensor(b, "b"))
     for name, x in (("a", a), ("b", b)):
         if x.ndim != 1 or x.size == 0 or not np.issubdtype(x.dtype, np.number):
             raise ValueError(f"{name} must be a non-empty 1-D numeric array, got shape {x.shape}")

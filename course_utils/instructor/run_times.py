@@ -49,6 +49,23 @@ def _outputs_text(nb) -> str:
                      for o in cell.get("outputs", []) if o.get("output_type") == "stream")
 
 
+def cell_seconds(nb, top: int = 5) -> list[dict]:
+    """The ``top`` slowest code cells of an executed notebook, slowest first: its number
+    (1-based, as the site and nbval count), the seconds between the kernel starting and
+    finishing it (nbclient's ``metadata.execution`` timestamps) and its first line of code."""
+    rows = []
+    for number, cell in enumerate(nb.cells, start=1):
+        stamps = cell.get("metadata", {}).get("execution", {})
+        start, end = stamps.get("iopub.execute_input"), stamps.get("shell.execute_reply")
+        if cell.cell_type != "code" or not start or not end:
+            continue
+        seconds = (dt.datetime.fromisoformat(end.replace("Z", "+00:00"))
+                   - dt.datetime.fromisoformat(start.replace("Z", "+00:00"))).total_seconds()
+        lines = [line for line in cell.source.splitlines() if line.strip() and not line.startswith("#")]
+        rows.append({"cell": number, "s": round(seconds, 1), "first_line": (lines or [""])[0][:80]})
+    return sorted(rows, key=lambda r: -r["s"])[:top]
+
+
 def measure(paths: list[Path], threads: int | None = None) -> dict:
     """Execute each notebook in turn and return the record: per stem the wall and CPU seconds
     it printed and its cost in CPU units, plus when, where and against which unit. The unit is
@@ -63,10 +80,11 @@ def measure(paths: list[Path], threads: int | None = None) -> dict:
     if threads is not None:
         os.environ[THREADS_ENV] = str(threads)
     try:
-        seconds = {}
+        seconds, slowest = {}, {}
         for path in paths:
             nb, _ = execute_notebook(path)
             seconds[path.stem] = parse_total(_outputs_text(nb))
+            slowest[path.stem] = cell_seconds(nb)
             print(f"{path.stem}: {seconds[path.stem][0]:.1f} s wall, "
                   f"{seconds[path.stem][1]:.1f} s CPU", flush=True)
     finally:
@@ -76,7 +94,9 @@ def measure(paths: list[Path], threads: int | None = None) -> dict:
     unit = (before + after) / 2
     print(f"cpu unit after: {after:.2f} s", flush=True)
     chapters = {stem: {"wall_s": wall, "cpu_s": cpu, "units": round(wall / unit, 1),
-                       "cpu_unit_s": round(unit, 3)} for stem, (wall, cpu) in seconds.items()}
+                       "cpu_unit_s": round(unit, 3),
+                       "slowest_cells": [{**row, "units": round(row["s"] / unit, 1)} for row in slowest[stem]]}
+                for stem, (wall, cpu) in seconds.items()}
     return {"measured": {"date": dt.date.today().isoformat(), "cpu_count": os.cpu_count(),
                          "cpu_unit_s": round(unit, 2), "cpu_unit_before_s": round(before, 2),
                          "cpu_unit_after_s": round(after, 2),

@@ -16,7 +16,7 @@ from ..data.digits import digits_tensors
 from ..data.points import sample_target
 from ..networks import DigitsCNN, make_mlp
 from ..train import fit
-from ..validate import as_float_array, check_int, check_positive
+from ..validate import as_float_array, check_int, check_model_input, check_positive
 
 
 def _check_module(model) -> nn.Module:
@@ -32,6 +32,7 @@ def fit_full_batch(model: nn.Module, x: torch.Tensor, y: torch.Tensor, lr: float
     x: (N, D), y: (N, out) on the model's device. Returns the loss before each step.
     """
     _check_module(model)
+    x, y = check_model_input(x, "x", model), check_model_input(y, "y", model)
     lr, steps = check_positive(lr, "lr"), check_int(steps, "steps", 1)
     if x.ndim != 2 or y.ndim != 2 or len(x) != len(y):
         raise ValueError(f"x and y must be (N, D) and (N, out), got {tuple(x.shape)} "
@@ -73,6 +74,7 @@ def layer_gradient_norms(model: nn.Sequential, x: torch.Tensor, y: torch.Tensor)
     """Backpropagate the mean squared error once; return ||dL/dW|| for every Linear weight,
     input layer first. x: (N, D), y: (N, out)."""
     _check_module(model)
+    x, y = check_model_input(x, "x", model), check_model_input(y, "y", model)
     model.zero_grad(set_to_none=True)
     loss = nn.functional.mse_loss(model(x), y)
     loss.backward()
@@ -98,6 +100,7 @@ def dead_relu_fraction(model: nn.Sequential, x: torch.Tensor) -> np.ndarray:
     """For each ReLU of ``model``: the fraction of its units that output 0 for every row of x
     (a dead unit passes no gradient, so it can never learn again). x: (N, D) -> (num_relus,)."""
     _check_module(model)
+    x = check_model_input(x, "x", model)
     fractions = []
     h = x
     for module in model:
