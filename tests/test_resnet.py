@@ -154,3 +154,19 @@ def test_deep_cnn_on_device_matches_cpu(device):
     expected = model(x)
     torch.testing.assert_close(model.to(device)(x.to(device)).cpu(), expected,
                                atol=1e-5, rtol=1e-5)
+
+
+def test_activation_scales_normalise_with_the_batch_and_leave_the_model_alone():
+    """With BatchNorm the plain net's features keep their spread (each block re-standardises
+    them: the per-feature std after a BatchNorm + ReLU is O(0.1-1)), without it they fade; the
+    running statistics and the mode are untouched."""
+    x = torch.rand(64, 1, 8, 8, generator=torch.Generator().manual_seed(1))
+    torch.manual_seed(0)
+    normed = DeepCNN(num_blocks=10, channels=8, residual=False, norm=True).eval()
+    before = {k: v.clone() for k, v in normed.state_dict().items()}
+    scales = activation_scales(normed, x)
+    assert min(scales[1:]) > 0.05
+    assert not normed.training
+    assert all(torch.equal(before[k], v) for k, v in normed.state_dict().items())
+    torch.manual_seed(0)
+    assert activation_scales(DeepCNN(num_blocks=10, channels=8, residual=False, norm=False), x)[-1] < 1e-4

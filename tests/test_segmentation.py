@@ -156,15 +156,21 @@ def test_unet_depth_and_classes_shape():
     assert model(torch.rand(1, 1, 24, 20)).shape == (1, 6, 24, 20)
 
 
-def test_skip_switch_changes_parameter_count_as_expected():
+def test_skip_switch_keeps_the_decoder_blocks_and_widens_only_the_up_convolutions():
+    """Matched width: every decoder block has the same parameter shapes with and without skips;
+    without them each 2 x 2 up-convolution (from the level below, ``c_in`` channels) outputs 2w
+    channels instead of w, i.e. c_in * w * 4 + w more parameters per level."""
     widths = (8, 16, 32)
     with_skip = UNet(widths=widths, skip_connections=True)
     without = UNet(widths=widths, skip_connections=False)
+    shapes = lambda mods: [tuple(p.shape) for p in mods.parameters()]  # noqa: E731
+    assert shapes(with_skip.decoders) == shapes(without.decoders)
+    assert shapes(with_skip.encoders) == shapes(without.encoders)
     count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
-    # only the first conv of each decoder block differs: it reads 2w channels instead of w
-    expected_gap = sum(w * w * 9 for w in widths[:-1])
+    below = list(reversed(widths[1:]))            # the up-convolutions' input widths: 32, 16
+    expected_gap = sum(c_in * w * 4 + w for c_in, w in zip(below, reversed(widths[:-1])))
     print(f"U-Net parameters: with skips {count(with_skip)}, without {count(without)}")
-    assert count(with_skip) - count(without) == expected_gap
+    assert count(without) - count(with_skip) == expected_gap
 
 
 @pytest.mark.parametrize("skip", [True, False])

@@ -7,6 +7,8 @@ only the path the signal (and its gradient) can take differs.
 """
 from __future__ import annotations
 
+import copy
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -92,21 +94,23 @@ def activation_scales(model: DeepCNN, x: torch.Tensor) -> list[float]:
     x: (N, C, H, W) with N >= 2. For each stage the standard deviation over the batch is
     taken per feature (channel, pixel) and averaged: a feature that is the same for every
     input (e.g. only a bias) scores 0. Returns ``num_blocks + 1`` floats.
+
+    BatchNorm layers normalise with the statistics of ``x`` itself, as in a training step (at
+    initialisation their running statistics are 0 and 1, so evaluation mode would not normalise
+    at all); this runs on a copy, so the model's running statistics are left as they were.
     """
     if not isinstance(model, DeepCNN):
         raise TypeError(f"model must be a DeepCNN, got {type(model).__name__}")
     if not isinstance(x, torch.Tensor) or x.ndim != 4 or len(x) < 2:
         raise ValueError(f"x must be an (N, C, H, W) tensor with N >= 2, got "
                          f"{tuple(x.shape) if isinstance(x, torch.Tensor) else type(x)}")
-    was_training = model.training
-    model.eval()
-    device = model_device(model)
-    h = model.stem(x.to(device))
-    scales = [float(h.std(dim=0).mean())]
-    for block in model.blocks:
-        h = block(h)
-        scales.append(float(h.std(dim=0).mean()))
-    model.train(was_training)
+    probe = copy.deepcopy(model).train()
+    with torch.no_grad():
+        h = probe.stem(x.to(model_device(model)))
+        scales = [float(h.std(dim=0).mean())]
+        for block in probe.blocks:
+            h = block(h)
+            scales.append(float(h.std(dim=0).mean()))
     return scales
 
 

@@ -190,7 +190,9 @@ class UNet(nn.Module):
     x: (N, in_channels, H, W) -> logits (N, num_classes, H, W), for any H, W >= 1 (the input
     is zero-padded to a multiple of 2 ** (len(widths) - 1) and the output cropped back).
     Without skips the only route from input to output is the bottleneck at 1/2**(L-1)
-    resolution, so fine detail must be re-invented by the decoder.
+    resolution, so fine detail must be re-invented by the decoder. The two variants have
+    decoder blocks of the same shapes (each takes 2 * width channels); without skips the
+    up-convolutions are twice as wide, so that net has slightly *more* parameters.
     """
 
     def __init__(self, in_channels: int = 3, num_classes: int = 4,
@@ -213,8 +215,11 @@ class UNet(nn.Module):
             previous = wdt
         self.ups, self.decoders = nn.ModuleList(), nn.ModuleList()
         for wdt in reversed(widths[:-1]):
-            self.ups.append(nn.ConvTranspose2d(previous, wdt, kernel_size=2, stride=2))
-            self.decoders.append(conv_block(2 * wdt if skip_connections else wdt, wdt))
+            # without skips the up-convolution alone fills the 2 * wdt channels that the skip
+            # and the up-convolution share otherwise: the decoder blocks are the same either way
+            up_width = wdt if skip_connections else 2 * wdt
+            self.ups.append(nn.ConvTranspose2d(previous, up_width, kernel_size=2, stride=2))
+            self.decoders.append(conv_block(2 * wdt, wdt))
             previous = wdt
         self.head = nn.Conv2d(previous, num_classes, kernel_size=1)
 
