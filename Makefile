@@ -8,7 +8,7 @@ CHAPTER ?=
 WORKERS ?= 2
 ROOT_FLAG := $(shell [ "$$(id -u)" = "0" ] && echo --allow-root)
 
-.PHONY: setup lab test test-seeds test-fast bench times latency release autograde merge-grades site clean
+.PHONY: setup lab test test-seeds long-runs test-fast bench times latency release autograde merge-grades site clean
 
 setup: $(STAMP)
 
@@ -40,6 +40,11 @@ test-seeds: setup
 	@status=0; for seed in $(SEEDS); do echo "=== COURSE_SEED=$$seed"; \
 		COURSE_SEED=$$seed $(BIN)/python -m pytest -n $(WORKERS) --notebooks-only \
 			$(foreach c,$(CHAPTER),--chapter $(c)) || status=1; done; exit $$status
+
+# Comparisons too costly for a notebook's budget, at full budget over seeds (minutes; see
+# course_utils/instructor/long_runs.py); claims to test-artifacts/long-runs.json, shown by make site.
+long-runs: setup
+	$(BIN)/python -m course_utils.instructor.long_runs $(foreach c,$(CHAPTER),--chapter $(c))
 
 test-fast: setup
 	$(BIN)/python -m pytest tests -m "not browser and not slow"

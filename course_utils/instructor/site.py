@@ -43,6 +43,7 @@ NOTEBOOKS = REPO / "notebooks"
 CHAPTER_GLOB = "[0-9][0-9]_*.ipynb"
 DEFAULT_TIMEOUT_S = 600  # per cell, as for nbval in pyproject.toml
 CLAIMS_JSON = "claims.json"   # written by the chapters' kernels during the build
+LONG_RUNS_JSON = REPO / "test-artifacts" / "long-runs.json"   # written by make long-runs
 CLAIMS_PAGE = "claims.html"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
@@ -116,7 +117,10 @@ th, td {{ text-align: left; padding: 0.4rem; border-bottom: 1px solid #ddd; vert
 <p>Every comparison a chapter asserted in this build: the arms differ in one factor, each is
 trained with the same seeds, each arm shows its mean and 95% Student-t interval over seeds, and
 the claim is judged on the paired difference (its interval must lie on the claimed side of zero,
-or within the stated margin). The same records are in <a href="claims.json">claims.json</a>.</p>
+or within the stated margin). The same records are in <a href="claims.json">claims.json</a>.
+Rows marked <em>long run</em> were measured by <code>make long-runs</code> at a budget too large
+for a notebook (the chapter shows a short illustration instead); a long run reports its verdict
+whichever way it goes.</p>
 <table id="claims">
 <thead><tr><th>Chapter</th><th>Claim</th><th>Factor</th><th>Arms: mean [95% interval]</th>
 <th>Seeds</th><th>Paired difference</th><th>Verdict</th></tr></thead>
@@ -357,7 +361,8 @@ def write_claims_page(out: Path, claims: Sequence[dict], title: str = "Computer 
         expect = {"greater": "above 0", "less": "below 0"}.get(
             e["expect"], f"within &plusmn;{e.get('margin')}")
         rows.append(
-            f"<tr><td>{html.escape(e.get('chapter', ''))}</td><td>{html.escape(e['claim'])}</td>"
+            f"<tr><td>{html.escape(e.get('chapter', ''))}</td><td>{html.escape(e['claim'])}"
+            f"{' <em>(long run)</em>' if e.get('long_run') else ''}</td>"
             f"<td>{html.escape(e['factor'])}</td><td>{arms}</td><td>{len(e['seeds'])}</td>"
             f"<td>{html.escape(d['first'])} &minus; {html.escape(d['second'])} = "
             f"{_interval_text(d)}<br>({html.escape(e['metric'])}; claimed {expect})</td>"
@@ -401,7 +406,7 @@ def build_site(out: str | Path, chapters: Sequence[str] | None = None, jobs: int
     if errors:
         raise SiteBuildError("the site was not built:\n  " + "\n  ".join(errors))
     claims = load_claims(out / CLAIMS_JSON)
-    write_claims_page(out, claims)
+    write_claims_page(out, claims + load_claims(LONG_RUNS_JSON))
     index = write_index(out, built, claims=claims)
     log(f"index: {index}")
     return built

@@ -159,3 +159,29 @@ def train_on_digits(model: DeepCNN, epochs: int = 6, lr: float = 3e-3, batch_siz
     history["test_accuracy"] = [test["metric"]]
     history["first_layer_grad"] = [grad_at_init]
     return history
+
+
+# The three nets of chapter 04's depth comparison: name -> (num_blocks, residual).
+DEPTH_NETS = {"plain, 5 layers": (2, False), "plain, 21 layers": (10, False),
+              "residual, 21 layers": (10, True)}
+
+
+def depth_arm(config: dict, seeds) -> dict[str, list[float]]:
+    """One arm of the plain-vs-residual comparison (for ``evidence.compare``): the net
+    ``config["net"]`` (a key of ``DEPTH_NETS``; 8 channels, BatchNorm) from every seed of
+    ``seeds`` (initialisation and batch order), trained by ``train_on_digits`` for
+    ``config["epochs"]`` epochs. Per seed: the training loss averaged over the last
+    ``min(5, epochs)`` epochs (one epoch's loss jitters) and the held-out accuracy."""
+    if config.get("net") not in DEPTH_NETS:
+        raise ValueError(f"config['net'] must be one of {list(DEPTH_NETS)}, got {config.get('net')!r}")
+    blocks, residual = DEPTH_NETS[config["net"]]
+    epochs = check_int(config["epochs"], "config['epochs']", 1)
+    out: dict[str, list[float]] = {"late training loss": [], "test accuracy": []}
+    for seed in seeds:
+        seed_everything(seed)
+        net = DeepCNN(num_blocks=blocks, channels=8, residual=residual, norm=True)
+        history = train_on_digits(net, epochs=epochs, seed=seed, progress=False)
+        late = history["train_loss"][-min(5, epochs):]
+        out["late training loss"].append(sum(late) / len(late))
+        out["test accuracy"].append(history["test_accuracy"][0])
+    return out

@@ -1,0 +1,137 @@
+"""Comparisons too costly for a notebook's CPU budget, run over seeds by ``make long-runs``.
+
+A notebook shows such a comparison as a one-run illustration at a short budget and asserts
+nothing about it; the measurement that decides the claim lives here: the same harness
+(``evidence.compare.Comparison``) at the full budget over several seeds. Each run prints its
+table and records the claim, whether it holds or not, in ``test-artifacts/long-runs.json``
+(entries like ``claims.json``'s, plus the seconds and CPU unit of the run), which the site's
+claims page lists beside the notebooks' own claims. A long run states what it measured; it
+does not fail when a claim turns out not to hold.
+
+    python -m course_utils.instructor.long_runs [--chapter STEM ...] [--list]   # = make long-runs
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+from .. import cpu_unit
+from ..evidence.compare import Comparison, append_claim
+from ..evidence.seeds import experiment_seeds
+from ..recognition.resnet import depth_arm
+from ..recognition.segmentation import skip_arm
+
+ROOT = Path(__file__).resolve().parents[2]
+RECORD = ROOT / "test-artifacts" / "long-runs.json"
+
+
+@dataclass(frozen=True)
+class LongRun:
+    """One claim measured at full budget: the comparison, the arm function that trains and
+    scores one arm over seeds, how many seeds, and the overrides of the comparison's base that
+    make a seconds-long version of it for the test suite (``smoke``)."""
+
+    comparison: Comparison
+    arm: Callable[[dict, list[int]], dict]
+    seeds: int
+    smoke: dict
+
+    def __post_init__(self):
+        if not isinstance(self.seeds, int) or self.seeds < 3:
+            raise ValueError(f"seeds must be an integer >= 3, got {self.seeds!r}")
+        unknown = set(self.smoke) - set(self.comparison.base)
+        if unknown:
+            raise ValueError(f"smoke may only override keys of the comparison's base, got {sorted(unknown)}")
+
+    def smoke_comparison(self) -> Comparison:
+        """The same comparison with the ``smoke`` budget (for tests; its verdict means nothing)."""
+        c = self.comparison
+        return Comparison(claim=c.claim + " (smoke budget)", base={**c.base, **self.smoke},
+                          factor=c.factor, values=list(c.values), expect=c.expect, first=c.first,
+                          second=c.second, margin=c.margin, chapter=c.chapter, metric=c.metric)
+
+
+CH04 = "04_object_recognition"
+_DEPTH = dict(base={"epochs": 60}, factor="net", values=["plain, 5 layers", "plain, 21 layers",
+                                                         "residual, 21 layers"], chapter=CH04)
+
+LONG_RUNS: list[LongRun] = [
+    LongRun(Comparison(claim="trained until its loss stops falling (60 epochs), the plain 21-layer net "
+                             "ends with a higher training loss than the plain 5-layer net (degradation)",
+                       expect="greater", first="plain, 21 layers", second="plain, 5 layers",
+                       metric="late training loss", **_DEPTH),
+            depth_arm, seeds=5, smoke={"epochs": 1}),
+    LongRun(Comparison(claim="trained until its loss stops falling (60 epochs), the residual 21-layer net "
+                             "ends with a lower training loss than the plain 21-layer net",
+                       expect="less", first="residual, 21 layers", second="plain, 21 layers",
+                       metric="late training loss", **_DEPTH),
+            depth_arm, seeds=5, smoke={"epochs": 1}),
+    LongRun(Comparison(claim="at the notebook's full budget (1500 scenes, 4 epochs), skip connections raise "
+                             "the pixel accuracy near object edges (decoders of matched width)",
+                       base={"epochs": 4, "n_train": 1500}, factor="skip_connections", values=[True, False],
+                       expect="greater", first=True, second=False, metric="edge accuracy", chapter=CH04),
+            skip_arm, seeds=5, smoke={"epochs": 1, "n_train": 16}),
+]
+
+
+def selected(chapters: Sequence[str] | None = None) -> list[LongRun]:
+    """The long runs of ``chapters`` (notebook stems), all of them when None or empty."""
+    known = {run.comparison.chapter for run in LONG_RUNS}
+    unknown = set(chapters or ()) - known
+    if unknown:
+        raise ValueError(f"chapters without long runs: {sorted(unknown)}; long runs exist for {sorted(known)}")
+    return [run for run in LONG_RUNS if not chapters or run.comparison.chapter in chapters]
+
+
+def run_all(runs: Sequence[LongRun], record: Path = RECORD, log=print,
+            unit: float | None = None) -> list[dict]:
+    """Run each comparison over its seeds, arms shared between comparisons trained once;
+    print its table and record the claim in ``record``. Returns the recorded entries.
+    ``unit``: the CPU unit in seconds to record (timed here when None)."""
+    if unit is None:
+        unit, _ = cpu_unit.measure()
+    trained: dict[tuple, object] = {}
+    entries = []
+    for run in runs:
+        seeds = experiment_seeds(run.seeds)
+        key = (run.arm.__qualname__, repr(sorted(run.comparison.base.items())), run.comparison.factor,
+               repr(list(run.comparison.values)), tuple(seeds))
+        start = time.perf_counter()
+        if key in trained:
+            result = run.comparison.judge(trained[key])
+        else:
+            result = trained[key] = run.comparison.run(run.arm, seeds)
+        seconds = time.perf_counter() - start
+        entry = {**result.record(), "long_run": True, "seconds": round(seconds, 1), "cpu_unit_s": round(unit, 2)}
+        append_claim(record, entry)
+        entries.append(entry)
+        log(f"{result.table()}\n({seconds:.0f} s, CPU unit {unit:.2f} s)\n")
+    return entries
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m course_utils.instructor.long_runs",
+                                     description=__doc__.split("\n\n")[0])
+    parser.add_argument("--chapter", action="append", default=[], metavar="STEM",
+                        help="only this chapter's long runs (repeatable)")
+    parser.add_argument("--list", action="store_true", help="list the long runs and stop")
+    parser.add_argument("--record", type=Path, default=RECORD, help="the claims file to update")
+    args = parser.parse_args(argv)
+    try:
+        runs = selected(args.chapter)
+    except ValueError as exc:
+        parser.error(str(exc))
+    if args.list:
+        for run in runs:
+            print(f"{run.comparison.chapter}: {run.comparison.claim} ({run.seeds} seeds)")
+        return 0
+    run_all(runs, args.record)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
