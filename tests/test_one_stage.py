@@ -163,6 +163,35 @@ def test_train_errors(scenes, model):
         M.train_detector(model, scenes["images"][:3], labels, deltas, steps=1)
     with pytest.raises(ValueError, match="lr"):
         M.train_detector(model, scenes["images"], labels, deltas, steps=1, lr=-1)
+    with pytest.raises(ValueError, match="gamma"):
+        M.train_detector(model, scenes["images"], labels, deltas, steps=1, gamma=-1.0)
+    with pytest.raises(ValueError, match="alpha"):
+        M.train_detector(model, scenes["images"], labels, deltas, steps=1, alpha=1.5)
+
+
+@pytest.mark.parametrize("alpha, gamma", [(None, 0.0), (0.25, 2.0), (None, 2.0), (0.5, 1.0)])
+def test_train_detector_uses_the_focal_loss_it_is_given(scenes, alpha, gamma):
+    """The first step's classification loss is torchvision's sigmoid focal loss with these
+    alpha and gamma (alpha None = -1 there: no weighting); None and 0 is the cross-entropy run."""
+    torch.manual_seed(0)
+    model = M.TinyDetector(width=16)
+    labels, deltas = M.build_targets(model.anchors, scenes["boxes"], scenes["labels"])
+    batch = torch.randint(0, len(scenes["images"]), (8,), generator=torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        logits, _ = model.train()(scenes["images"][batch])
+    valid = labels[batch] >= 0
+    onehot = torch.nn.functional.one_hot(labels[batch].clamp(min=0), 4)[..., 1:].float()
+    expected = sigmoid_focal_loss(logits[valid], onehot[valid], -1 if alpha is None else alpha, gamma,
+                                  "sum") / (labels[batch] > 0).sum()
+    history = M.train_detector(model, scenes["images"], labels, deltas, steps=1, batch_size=8,
+                               alpha=alpha, gamma=gamma, seed=3, progress=False)
+    assert history["cls"][0] == pytest.approx(expected.item(), rel=1e-5)
+    if alpha is None and gamma == 0.0:
+        torch.manual_seed(0)
+        twin = M.TinyDetector(width=16)
+        ce = M.train_detector(twin, scenes["images"], labels, deltas, steps=1, batch_size=8,
+                              classification="cross_entropy", seed=3, progress=False)
+        assert ce["cls"][0] == pytest.approx(history["cls"][0], rel=1e-6)
 
 
 def test_postprocess_thresholds_and_nms():
