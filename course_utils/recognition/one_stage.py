@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 
 from ..data.shapes import make_dataset
 from ..device import model_device, seed_everything
-from ..validate import check_choice, check_fraction, check_int, check_positive
+from ..validate import check_choice, check_fraction, check_int, check_model_input, check_positive
 from .anchors import _check_sequence, make_anchors
 from .boxes import as_boxes, box_iou, decode_boxes, encode_boxes
 from .detection_metrics import mean_average_precision
@@ -107,6 +107,7 @@ class TinyDetector(nn.Module):
                 images.shape[1:] != (3, self.image_size, self.image_size):
             raise ValueError(f"images must have shape (N, 3, {self.image_size}, "
                              f"{self.image_size}), got {tuple(getattr(images, 'shape', ()))}")
+        check_model_input(images, "images", self)
         return self.predict_head(self.backbone(images))
 
 

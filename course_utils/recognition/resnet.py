@@ -17,7 +17,7 @@ from ..data.digits import digits_tensors
 from ..device import model_device, seed_everything
 from ..metrics import accuracy
 from ..train import evaluate, fit
-from ..validate import check_int, check_positive
+from ..validate import check_int, check_model_input, check_positive
 
 
 def _check_bool(value, name: str) -> bool:
@@ -83,6 +83,7 @@ class DeepCNN(nn.Module):
         if x.shape[1] != self.stem.in_channels:
             raise ValueError(f"x must have {self.stem.in_channels} channels, got shape "
                              f"{tuple(x.shape)}")
+        check_model_input(x, "x", self)
         features = torch.relu(self.norm(self.blocks(self.stem(x))))
         return self.head(features.mean(dim=(2, 3)))
 

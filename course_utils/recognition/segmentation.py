@@ -16,7 +16,7 @@ from ..device import get_device, model_device, seed_everything
 from ..metrics import as_labels as _as_labels
 from ..metrics import mean_iou
 from ..train import fit
-from ..validate import check_int, check_positive
+from ..validate import check_int, check_model_input, check_positive
 
 # ----------------------------------------------------------------------------- checks
 
@@ -95,6 +95,9 @@ def _check_transposed_args(x, weight, bias, stride, padding, output_padding):
     """Validate transposed-convolution arguments; return (out_h, out_w)."""
     _check_tensor(x, "x", 4)
     _check_tensor(weight, "weight", 4)
+    if weight.dtype != x.dtype or (bias is not None and getattr(bias, "dtype", x.dtype) != x.dtype):
+        raise TypeError(f"x, weight and bias must share one dtype, got x {x.dtype}, weight {weight.dtype}"
+                        + (f", bias {bias.dtype}" if bias is not None else "") + "; convert them with .to()")
     if weight.shape[0] != x.shape[1]:
         raise ValueError(f"weight must have C_in = {x.shape[1]} rows (shape (C_in, C_out, k, k)),"
                          f" got shape {tuple(weight.shape)}")
@@ -227,6 +230,7 @@ class UNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         _check_tensor(x, "x", 4)
+        check_model_input(x, "x", self)
         height, width = x.shape[-2:]
         multiple = 2 ** (len(self.widths) - 1)
         x = F.pad(x, (0, -width % multiple, 0, -height % multiple))

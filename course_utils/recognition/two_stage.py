@@ -18,7 +18,7 @@ from torchvision.ops import roi_align
 
 from ..device import model_device
 from ..train import fit_steps
-from ..validate import check_fraction, check_int, check_positive
+from ..validate import check_fraction, check_int, check_model_input, check_positive
 from .boxes import as_boxes, box_iou
 from .nms import nms
 from .one_stage import TinyDetector, raw_detections
@@ -123,6 +123,7 @@ class RoIHead(nn.Module):
                 tuple(crops.shape[1:]) != self.input_shape:
             raise ValueError(f"crops must have shape (R, {', '.join(map(str, self.input_shape))})"
                              f", got {tuple(getattr(crops, 'shape', ()))}")
+        check_model_input(crops, "crops", self)
         return self.mlp(crops)
 
 
