@@ -42,7 +42,7 @@ test-seeds: setup
 			$(foreach c,$(CHAPTER),--chapter $(c)) || status=1; done; exit $$status
 
 # Comparisons too costly for a notebook's budget, at full budget over seeds (minutes; see
-# course_utils/instructor/long_runs.py); claims to test-artifacts/long-runs.json, shown by make site.
+# course_utils/instructor/long_runs.py); claims to notebooks/long_runs.json (committed), shown by make site.
 long-runs: setup
 	$(BIN)/python -m course_utils.instructor.long_runs $(foreach c,$(CHAPTER),--chapter $(c))
 

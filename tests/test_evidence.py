@@ -139,6 +139,7 @@ def test_the_sign_check_passes_a_real_gap_and_fails_a_doctored_one(tmp_path):
     [entry] = json.loads((tmp_path / "claims.json").read_text())
     assert entry["holds"] and entry["difference"]["mean"] == pytest.approx(0.09)
     assert entry["per_arm"]["grey"]["n"] == 5 and "holds" in result.table()
+    assert entry["per_arm_metrics"]["grey"][entry["metric"]] == entry["per_arm"]["grey"]
     # the same mean gap, but one seed the other way: the interval reaches below zero
     doctored = _comparison().run(_doctored([0.30, 0.20, -0.10, 0.05, 0.0]), seeds=range(5))
     assert doctored.difference().mean > 0 and not doctored.holds()

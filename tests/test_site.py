@@ -127,6 +127,18 @@ def test_claims_page_lists_every_claim_with_its_intervals_and_verdict(tmp_path):
     assert "No claims recorded" in site.write_claims_page(tmp_path, []).read_text()
 
 
+def test_claims_page_shows_every_metric_an_arm_recorded(tmp_path):
+    from course_utils.evidence.compare import Comparison
+
+    comparison = Comparison(claim="b scores higher", base={"arm": "a"}, factor="arm", values=["a", "b"],
+                            expect="greater", first="b", second="a", metric="score", chapter="04_x")
+    entry = comparison.run(lambda arm, seeds: {"score": [1.0 + s + (arm["arm"] == "b") for s in seeds],
+                                               "share": [0.5] * len(seeds)}, seeds=[0, 1, 2]).record()
+    page = site.write_claims_page(tmp_path, [entry]).read_text()
+    assert "a: 2.000 [" in page and "; share 0.500 [0.500, 0.500]" in page
+    assert "; score" not in page          # the claim's metric is not listed twice
+
+
 # ------------------------------------------------------------------ slow: executes notebooks
 WIDGET_CELLS = (
     "import matplotlib.pyplot as plt\nfrom course_utils.widgets import live, slider\n\n"

@@ -128,3 +128,38 @@ def test_roi_head_errors():
         T.train_roi_head(torch.nn.Linear(2, 2), torch.zeros(4, 2), torch.zeros(4))
     with pytest.raises(TypeError, match="head must be a RoIHead"):
         T.classify_rois(torch.nn.Linear(2, 2), torch.zeros(4, 2))
+
+
+def test_detect_matches_the_pipeline_built_from_torchvision_ops(scenes):
+    torch.manual_seed(3)
+    rpn = one_stage.TinyDetector(num_classes=1).eval()
+    head = T.RoIHead(rpn.backbone[T.FEATURE_STAGES - 1][0].out_channels, output_size=4).eval()
+    images = scenes["images"]
+    ours = T.detect(rpn, head, images, k=6, score_threshold=0.2, iou_threshold=0.4)
+    raw_boxes, raw_scores = one_stage.raw_detections(rpn, images)
+    with torch.no_grad():
+        features = rpn.backbone[:T.FEATURE_STAGES](images)
+        proposals = [b[torchvision.ops.nms(b, s, 0.7)[:6]] for b, s in zip(raw_boxes, raw_scores[..., 0])]
+        crops = torchvision.ops.roi_align(features, proposals, (4, 4), spatial_scale=features.shape[-1] / 64,
+                                          sampling_ratio=2, aligned=True)
+        probs = torch.softmax(head(crops), dim=1)[:, 1:].split([len(p) for p in proposals])
+    for det, p, s in zip(ours, proposals, probs):
+        box_idx, label = torch.nonzero(s > 0.2, as_tuple=True)
+        keep = torchvision.ops.batched_nms(p[box_idx], s[box_idx, label], label, 0.4)
+        torch.testing.assert_close(det["scores"], s[box_idx, label][keep])
+        torch.testing.assert_close(det["boxes"], p[box_idx][keep])
+        assert torch.equal(det["labels"], label[keep])
+    assert sum(len(d["scores"]) for d in ours) > 0      # the case is not empty
+
+
+def test_detect_errors(scenes):
+    rpn = one_stage.TinyDetector(num_classes=1)
+    with pytest.raises(TypeError, match="head must be a RoIHead"):
+        T.detect(rpn, torch.nn.Linear(2, 2), scenes["images"])
+    with pytest.raises(ValueError, match="num_classes=1"):
+        T.detect(one_stage.TinyDetector(num_classes=3), T.RoIHead(16), scenes["images"])
+
+
+def test_pipeline_arm_names_a_wrong_pipeline():
+    with pytest.raises(ValueError, match="config\\['pipeline'\\]"):
+        T.pipeline_arm({"pipeline": "three-stage", "steps": 1, "lr": 1e-2, "roi_steps": 1}, [0])

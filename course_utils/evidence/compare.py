@@ -196,6 +196,8 @@ class Result:
                 "arms": [_label(v) for v in c.values], "base": {k: repr(v) for k, v in c.base.items()},
                 "seeds": self.seeds, "metric": self.metric, "expect": c.expect, "margin": c.margin,
                 "per_arm": {arm: vars(self.interval(arm)) for arm in self.scores},
+                "per_arm_metrics": {arm: {m: vars(self.interval(arm, m)) for m in metrics}
+                                    for arm, metrics in self.scores.items()},
                 "difference": {"first": _label(c.first), "second": _label(c.second),
                                **vars(self.difference())},
                 "holds": self.holds()}

@@ -43,7 +43,7 @@ NOTEBOOKS = REPO / "notebooks"
 CHAPTER_GLOB = "[0-9][0-9]_*.ipynb"
 DEFAULT_TIMEOUT_S = 600  # per cell, as for nbval in pyproject.toml
 CLAIMS_JSON = "claims.json"   # written by the chapters' kernels during the build
-LONG_RUNS_JSON = REPO / "test-artifacts" / "long-runs.json"   # written by make long-runs
+LONG_RUNS_JSON = NOTEBOOKS / "long_runs.json"   # the measured record of make long-runs (committed)
 CLAIMS_PAGE = "claims.html"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
@@ -349,14 +349,21 @@ def _interval_text(entry: Mapping) -> str:
     return format_interval(entry["mean"], entry["low"], entry["high"])
 
 
+def _arm_text(entry: Mapping, arm: str, interval: Mapping) -> str:
+    """One arm's cell line: the claim's metric, then any other metric the run recorded."""
+    others = {m: iv for m, iv in entry.get("per_arm_metrics", {}).get(arm, {}).items()
+              if m != entry["metric"]}
+    return (f"{html.escape(arm)}: {_interval_text(interval)}"
+            + "".join(f"; {html.escape(m)} {_interval_text(iv)}" for m, iv in others.items()))
+
+
 def write_claims_page(out: Path, claims: Sequence[dict], title: str = "Computer Vision II") -> Path:
     """Write ``out/claims.html``: one row per claim a chapter asserted in this build (chapter,
     claim, factor and arms, seeds, each arm's mean and 95% interval, the paired difference and
     the verdict), the audit trail of ``claims.json`` beside it."""
     rows = []
     for e in sorted(claims, key=lambda e: (e.get("chapter", ""), e.get("claim", ""))):
-        arms = "<br>".join(f"{html.escape(arm)}: {_interval_text(iv)}"
-                           for arm, iv in e["per_arm"].items())
+        arms = "<br>".join(_arm_text(e, arm, iv) for arm, iv in e["per_arm"].items())
         d = e["difference"]
         expect = {"greater": "above 0", "less": "below 0"}.get(
             e["expect"], f"within &plusmn;{e.get('margin')}")
