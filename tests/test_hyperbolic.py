@@ -112,6 +112,36 @@ def test_tree_embeds_with_less_distortion_in_the_disk(one_torch_thread):
         hyperbolic.embed_distances(tree, "spherical")
 
 
+@pytest.mark.parametrize("geometry", hyperbolic.GEOMETRIES)
+def test_seeds_embedded_together_follow_their_solo_runs(geometry, one_torch_thread):
+    parent, _ = balanced_tree(2, 3)
+    tree = tree_distances(parent)
+    together = hyperbolic.embed_distances_seeds(tree, geometry, seeds=[0, 3, 7], steps=300, lr=0.05)
+    for row, seed in zip(together, [0, 3, 7]):
+        alone, _ = hyperbolic.embed_distances(tree, geometry, steps=300, lr=0.05, seed=seed)
+        np.testing.assert_allclose(row, alone, atol=1e-9, rtol=0)
+    batched = hyperbolic.pairwise_distances(torch.from_numpy(together), geometry)
+    torch.testing.assert_close(batched[1], hyperbolic.pairwise_distances(torch.from_numpy(together[1]), geometry))
+    with pytest.raises(ValueError, match="seeds"):
+        hyperbolic.embed_distances_seeds(tree, geometry, seeds=[])
+    with pytest.raises(ValueError, match="seeds"):
+        hyperbolic.embed_distances_seeds(tree, geometry, seeds=[-1])
+
+
+def test_mobius_addition_is_an_isometry_that_moves_the_origin():
+    a = torch.tensor([0.5, -0.3], dtype=torch.float64)
+    u, v = _ball_points(5, 40, 2), _ball_points(6, 40, 2)
+    moved_u, moved_v = hyperbolic.mobius_add(a, u), hyperbolic.mobius_add(a, v)
+    torch.testing.assert_close(hyperbolic.poincare_distance(moved_u, moved_v), hyperbolic.poincare_distance(u, v))
+    origin = torch.zeros(2, dtype=torch.float64)
+    torch.testing.assert_close(hyperbolic.mobius_add(a, origin), a)
+    torch.testing.assert_close(hyperbolic.mobius_add(origin, u), u)
+    torch.testing.assert_close(hyperbolic.mobius_add(-a, moved_u), u)     # left cancellation
+    assert bool((moved_u.norm(dim=-1) < 1).all())
+    with pytest.raises(ValueError, match="a must lie strictly inside"):
+        hyperbolic.mobius_add(torch.tensor([1.0, 0.0], dtype=torch.float64), u)
+
+
 def test_frechet_mean_of_symmetric_points_is_the_origin_and_of_one_point_itself():
     angles = torch.arange(4, dtype=torch.float64) * np.pi / 2
     square = 0.7 * torch.stack([angles.cos(), angles.sin()], dim=1)

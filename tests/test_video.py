@@ -121,6 +121,32 @@ def test_slowfast_pathways_and_errors():
         torch.testing.assert_close(slow(x), slow(changed))
     with pytest.raises(ValueError, match="pathways"):
         video.SlowFast(pathways=("medium",))
+    with pytest.raises(ValueError, match="divisible by alpha"):
+        video.SlowFast(alpha=3)(x)
+
+
+def test_slowfast_lateral_connection_carries_fast_frames_into_the_slow_pathway():
+    torch.manual_seed(0)
+    x = torch.randn(2, 1, 8, 12, 12)
+    changed = x.clone()
+    changed[:, :, 1] += 1.0                # a frame only the fast pathway sees
+    with_lateral = video.SlowFast(slow_width=4, fast_width=2).eval()
+    assert with_lateral.lateral.stride == (4, 1, 1)
+    assert with_lateral.stage2["slow"][0].in_channels == 4 + 2 * 2
+    with torch.no_grad():
+        slow_features = {}
+        for name, data in (("x", x), ("changed", changed)):
+            first = with_lateral.stage1["fast"](data)
+            slow_in = torch.cat([with_lateral.stage1["slow"](data[:, :, ::4]), with_lateral.lateral(first)], 1)
+            slow_features[name] = with_lateral.stage2["slow"](slow_in)
+        # the slow pathway's own frames are unchanged, yet its features move through the lateral input
+        assert (slow_features["x"] - slow_features["changed"]).abs().max() > 1e-4
+    # the lateral convolution maps the fast rate to the slow one: T = 8 -> 8 / alpha = 2 frames
+    assert with_lateral.lateral(torch.zeros(1, 2, 8, 6, 6)).shape[2] == 2
+    without = video.SlowFast(slow_width=4, fast_width=2, lateral=False)
+    assert without.lateral is None and without.stage2["slow"][0].in_channels == 4
+    with pytest.raises(TypeError, match="lateral"):
+        video.SlowFast(lateral=1)
 
 
 def test_motion_kernels_prefer_their_direction():

@@ -27,6 +27,7 @@ from ..recognition.one_stage import imbalance_arm
 from ..recognition.resnet import depth_arm
 from ..recognition.segmentation import skip_arm
 from ..recognition.two_stage import pipeline_arm
+from ..temporal.hyperbolic import tree_embedding_arm
 from .site import LONG_RUNS_JSON
 
 RECORD = LONG_RUNS_JSON
@@ -107,6 +108,21 @@ LONG_RUNS: list[LongRun] = [
                        expect="greater", first=True, second=False, metric="edge accuracy", chapter=CH04),
             skip_arm, seeds=5, smoke={"epochs": 1, "n_train": 16}),
 ]
+
+CH05 = "05_video"
+
+
+def _geometry_run(lr: float) -> LongRun:
+    """Chapter 05's tree-embedding claim at another learning rate of the same optimiser."""
+    return LongRun(Comparison(claim=f"at learning rate {lr:g} (1500 Adam steps), the Poincare disk embeds the "
+                                    "depth-4 binary tree with less average distortion than the plane",
+                              base={"geometry": "euclidean", "branching": 2, "depth": 4, "steps": 1500, "lr": lr},
+                              factor="geometry", values=["euclidean", "poincare"], expect="less",
+                              first="poincare", second="euclidean", metric="average distortion", chapter=CH05),
+                   tree_embedding_arm, seeds=5, smoke={"steps": 5})
+
+
+LONG_RUNS += [_geometry_run(0.01), _geometry_run(0.1)]
 
 
 def selected(chapters: Sequence[str] | None = None) -> list[LongRun]:

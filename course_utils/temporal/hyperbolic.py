@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from ..validate import check_choice, check_int, check_positive
+from .trees import balanced_tree, tree_distances
 
 GEOMETRIES = ("euclidean", "poincare")
 
@@ -56,13 +57,32 @@ def expmap0(w: torch.Tensor) -> torch.Tensor:
     return torch.tanh(norm).clamp_max(1 - 1e-7) * w / norm
 
 
+def mobius_add(a: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Mobius addition a (+) x in the Poincare ball; a, x: (..., D), broadcastable, norms < 1.
+
+    a (+) x = ((1 + 2<a, x> + |x|^2) a + (1 - |a|^2) x) / (1 + 2<a, x> + |a|^2 |x|^2).
+    For a fixed ``a`` the map x -> a (+) x is an isometry of the ball (every distance is kept)
+    that sends the origin to ``a``: the disk has no special centre.
+    """
+    _check_points(a, "a")
+    _check_points(x, "x")
+    for name, point in (("a", a), ("x", x)):
+        if bool(((point * point).sum(-1) >= 1).any()):
+            raise ValueError(f"{name} must lie strictly inside the unit ball (norm < 1)")
+    ax = (a * x).sum(-1, keepdim=True)
+    aa, xx = (a * a).sum(-1, keepdim=True), (x * x).sum(-1, keepdim=True)
+    return ((1 + 2 * ax + xx) * a + (1 - aa) * x) / (1 + 2 * ax + aa * xx)
+
+
 def pairwise_distances(points: torch.Tensor, geometry: str) -> torch.Tensor:
-    """points: (V, D) -> (V, V) distances in ``geometry`` ("euclidean" or "poincare")."""
+    """points: (..., V, D) -> (..., V, V) distances in ``geometry`` ("euclidean" or "poincare")."""
     check_choice(geometry, "geometry", GEOMETRIES)
     _check_points(points, "points")
+    if points.ndim < 2:
+        raise ValueError(f"points must be (..., V, D), got shape {tuple(points.shape)}")
     if geometry == "euclidean":
         return torch.cdist(points, points)
-    return poincare_distance(points[:, None], points[None, :])
+    return poincare_distance(points[..., :, None, :], points[..., None, :, :])
 
 
 def distortion(embedded: np.ndarray, target: np.ndarray) -> dict[str, float]:
@@ -82,6 +102,15 @@ def distortion(embedded: np.ndarray, target: np.ndarray) -> dict[str, float]:
     ratio = embedded[i, j] / target[i, j]
     return {"average": float(np.mean(np.abs(ratio / ratio.mean() - 1))),
             "worst": float(ratio.max() / max(ratio.min(), 1e-300))}
+
+
+def _pair_distances(points: torch.Tensor, geometry: str, i: torch.Tensor, j: torch.Tensor) -> torch.Tensor:
+    """Distances of the point pairs (i, j) only: points (..., V, D) -> (..., P). No pair is a
+    point with itself, so the Euclidean norm keeps a finite gradient."""
+    a, b = points[..., i, :], points[..., j, :]
+    if geometry == "euclidean":
+        return ((a - b) ** 2).sum(-1).sqrt()
+    return poincare_distance(a, b)
 
 
 def embed_distances(target: np.ndarray, geometry: str, dim: int = 2, steps: int = 1500,
@@ -106,7 +135,7 @@ def embed_distances(target: np.ndarray, geometry: str, dim: int = 2, steps: int 
     losses = []
     for _ in range(steps):
         points = free if geometry == "euclidean" else expmap0(free)
-        d = pairwise_distances(points, geometry)[i, j]
+        d = _pair_distances(points, geometry, i, j)
         loss = ((d / (log_scale.exp() * target[i, j]) - 1) ** 2).mean()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -114,6 +143,39 @@ def embed_distances(target: np.ndarray, geometry: str, dim: int = 2, steps: int 
         losses.append(loss.item())
     points = free if geometry == "euclidean" else expmap0(free)
     return points.detach().numpy(), losses
+
+
+def embed_distances_seeds(target: np.ndarray, geometry: str, seeds, dim: int = 2,
+                          steps: int = 1500, lr: float = 0.03) -> np.ndarray:
+    """``embed_distances`` from every seed of ``seeds`` at once: (S, V, dim) points.
+
+    The seeds' points and scales are stacked in one tensor and the per-seed losses summed, so
+    each seed gets exactly its own gradient, and Adam, which updates every number from its own
+    gradients, follows each seed's solo trajectory: one optimiser loop instead of S.
+    """
+    check_choice(geometry, "geometry", GEOMETRIES)
+    target = torch.as_tensor(np.asarray(target, dtype=float))
+    if target.ndim != 2 or target.shape[0] != target.shape[1] or len(target) < 2:
+        raise ValueError(f"target must be a square (V, V) matrix with V >= 2, got {tuple(target.shape)}")
+    seeds = [check_int(seed, "seeds", 0) for seed in seeds]
+    if not seeds:
+        raise ValueError("seeds must hold at least one seed")
+    steps, dim = check_int(steps, "steps", 1), check_int(dim, "dim", 1)
+    free = torch.stack([0.1 * torch.randn(len(target), dim, dtype=torch.float64,
+                                          generator=torch.Generator().manual_seed(seed))
+                        for seed in seeds]).requires_grad_(True)
+    log_scale = torch.zeros(len(seeds), 1, dtype=torch.float64, requires_grad=True)
+    optimizer = torch.optim.Adam([free, log_scale], lr=check_positive(lr, "lr"))
+    i, j = torch.triu_indices(len(target), len(target), offset=1)
+    for _ in range(steps):
+        points = free if geometry == "euclidean" else expmap0(free)
+        d = _pair_distances(points, geometry, i, j)
+        loss = ((d / (log_scale.exp() * target[i, j]) - 1) ** 2).mean(dim=1).sum()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+    points = free if geometry == "euclidean" else expmap0(free)
+    return points.detach().numpy()
 
 
 def frechet_mean(points: torch.Tensor, steps: int = 300, lr: float = 0.05) -> torch.Tensor:
@@ -132,3 +194,17 @@ def frechet_mean(points: torch.Tensor, steps: int = 300, lr: float = 0.05) -> to
         loss.backward()
         optimizer.step()
     return expmap0(free).detach()
+
+
+def tree_embedding_arm(config: dict, seeds) -> dict[str, list[float]]:
+    """One arm of chapter 05's geometry comparison (for ``evidence.compare``): the balanced
+    tree of ``config["branching"]`` and ``config["depth"]`` embedded in ``config["geometry"]``
+    by ``embed_distances_seeds`` (``config["steps"]``, ``config["lr"]``), from every seed of
+    ``seeds``. Per seed: the embedding's ``distortion`` ("average", then "worst")."""
+    parent, _ = balanced_tree(config["branching"], config["depth"])
+    tree = tree_distances(parent)
+    points = embed_distances_seeds(tree, config["geometry"], seeds, steps=config["steps"], lr=config["lr"])
+    scores = [distortion(pairwise_distances(torch.from_numpy(p), config["geometry"]).numpy(), tree)
+              for p in points]
+    return {"average distortion": [s["average"] for s in scores],
+            "worst stretch": [s["worst"] for s in scores]}

@@ -156,31 +156,54 @@ class TwoStream(nn.Module):
 
 
 class SlowFast(nn.Module):
-    """Two 3-D pathways over one clip: slow (every ``alpha``-th frame, wide) and fast (every
-    frame, thin); their pooled features are concatenated before the linear layer.
+    """Two 3-D pathways over one clip, after Feichtenhofer et al. (2019): slow (every
+    ``alpha``-th frame, wide) and fast (every frame, thin), each two 3 x 3 x 3 convolutions.
+    With ``lateral`` (and both pathways) a **lateral connection** feeds the fast pathway's
+    first-stage features into the slow pathway: a time-strided convolution (kernel 5 x 1 x 1,
+    stride ``alpha`` in time, 2 x fast_width channels) brings them to the slow frame rate, and
+    they are concatenated to the slow features before its second convolution. The pooled
+    features of both pathways are concatenated before the linear layer.
 
-    x: (N, C, T, H, W) -> logits (N, classes). ``pathways`` selects "slow", "fast" or both,
-    so the same class measures each pathway alone.
+    x: (N, C, T, H, W) with T a multiple of ``alpha`` -> logits (N, classes). ``pathways``
+    selects "slow", "fast" or both, so the same class measures each pathway alone.
     """
 
     def __init__(self, in_channels: int = 1, classes: int = 2, alpha: int = 4,
                  slow_width: int = 16, fast_width: int = 4,
-                 pathways: tuple[str, ...] = ("slow", "fast")):
+                 pathways: tuple[str, ...] = ("slow", "fast"), lateral: bool = True):
         super().__init__()
         self.alpha = check_int(alpha, "alpha", 1)
         if not pathways or set(pathways) - {"slow", "fast"}:
             raise ValueError(f"pathways must be a non-empty subset of ('slow', 'fast'), "
                              f"got {pathways!r}")
+        if not isinstance(lateral, bool):
+            raise TypeError(f"lateral must be a bool, got {lateral!r}")
         self.pathways = tuple(pathways)
-        widths = {"slow": slow_width, "fast": fast_width}
-        self.nets = nn.ModuleDict({
-            name: Conv3dCNN(in_channels, classes, widths[name]).features for name in self.pathways})
+        widths = {"slow": check_int(slow_width, "slow_width", 1),
+                  "fast": check_int(fast_width, "fast_width", 1)}
+        self.lateral = None
+        if lateral and len(self.pathways) == 2:
+            self.lateral = nn.Conv3d(widths["fast"], 2 * widths["fast"], (5, 1, 1),
+                                     stride=(self.alpha, 1, 1), padding=(2, 0, 0))
+        extra = {"slow": 2 * widths["fast"] if self.lateral is not None else 0, "fast": 0}
+        self.stage1 = nn.ModuleDict({
+            name: nn.Sequential(nn.Conv3d(in_channels, widths[name], 3, padding=1), nn.ReLU(),
+                                nn.MaxPool3d((1, 2, 2))) for name in self.pathways})
+        self.stage2 = nn.ModuleDict({
+            name: nn.Sequential(nn.Conv3d(widths[name] + extra[name], 2 * widths[name], 3, padding=1),
+                                nn.ReLU()) for name in self.pathways})
         self.head = nn.Linear(sum(2 * widths[name] for name in self.pathways), classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         _check_clips(x)
+        if x.shape[2] % self.alpha:
+            raise ValueError(f"x must have a number of frames T divisible by alpha = {self.alpha}, "
+                             f"got T = {x.shape[2]}")
         inputs = {"slow": x[:, :, ::self.alpha], "fast": x}
-        pooled = [self.nets[name](inputs[name]).amax(dim=(3, 4)).mean(dim=2)
+        first = {name: self.stage1[name](inputs[name]) for name in self.pathways}
+        if self.lateral is not None:
+            first["slow"] = torch.cat([first["slow"], self.lateral(first["fast"])], dim=1)
+        pooled = [self.stage2[name](first[name]).amax(dim=(3, 4)).mean(dim=2)
                   for name in self.pathways]
         return self.head(torch.cat(pooled, dim=1))
 
