@@ -116,10 +116,11 @@ def test_tree_embeds_with_less_distortion_in_the_disk(one_torch_thread):
 def test_seeds_embedded_together_follow_their_solo_runs(geometry, one_torch_thread):
     parent, _ = balanced_tree(2, 3)
     tree = tree_distances(parent)
-    together = hyperbolic.embed_distances_seeds(tree, geometry, seeds=[0, 3, 7], steps=300, lr=0.05)
-    for row, seed in zip(together, [0, 3, 7]):
-        alone, _ = hyperbolic.embed_distances(tree, geometry, steps=300, lr=0.05, seed=seed)
+    together, last_losses = hyperbolic.embed_distances_seeds(tree, geometry, seeds=[0, 3, 7], steps=300, lr=0.05)
+    for row, last, seed in zip(together, last_losses, [0, 3, 7]):
+        alone, losses = hyperbolic.embed_distances(tree, geometry, steps=300, lr=0.05, seed=seed)
         np.testing.assert_allclose(row, alone, atol=1e-9, rtol=0)
+        assert last == pytest.approx(losses[-1], abs=1e-12)
     batched = hyperbolic.pairwise_distances(torch.from_numpy(together), geometry)
     torch.testing.assert_close(batched[1], hyperbolic.pairwise_distances(torch.from_numpy(together[1]), geometry))
     with pytest.raises(ValueError, match="seeds"):

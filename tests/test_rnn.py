@@ -139,3 +139,34 @@ def test_clipping_rescues_the_expanding_rnn(one_torch_thread):
     assert len(plain["loss"]) == len(plain["grad_norm"]) == 200
     with pytest.raises(ValueError, match="clip"):
         rnn.train_recall_rnn(1.2, lr=0.1, clip=0.0, steps=1)
+
+
+def test_forget_bias_lands_on_the_forget_gate_only():
+    plain, raised = rnn.lstm_with_forget_bias(4, 0.0, seed=1), rnn.lstm_with_forget_bias(4, 2.5, seed=1)
+    gap = raised.bias_hh_l0.detach() - plain.bias_hh_l0.detach()
+    torch.testing.assert_close(gap, torch.tensor([0.0] * 4 + [2.5] * 4 + [0.0] * 8))
+    # torch's LSTM on a zero input and state: the forget gate is sigmoid(b_ih + b_hh) (gate order
+    # i, f, g, o), so the cell state after one step keeps the raised share of its start
+    zero = torch.zeros(1, 1, 1)
+    start = (torch.zeros(1, 1, 4), torch.ones(1, 1, 4))
+    with torch.no_grad():
+        for model in (plain, raised):
+            _, (_, cell) = model(zero, start)
+            forget = torch.sigmoid(model.bias_ih_l0[4:8] + model.bias_hh_l0[4:8])
+            g = torch.tanh(model.bias_ih_l0[8:12] + model.bias_hh_l0[8:12])
+            i = torch.sigmoid(model.bias_ih_l0[:4] + model.bias_hh_l0[:4])
+            torch.testing.assert_close(cell[0, 0], forget * 1.0 + i * g)
+
+
+def test_train_recall_takes_an_lstm_and_refuses_other_layers(one_torch_thread):
+    torch.manual_seed(0)
+    short = rnn.train_recall(rnn.lstm_with_forget_bias(16, 1.0), lr=1e-2, steps=150, length=5,
+                             optimizer="adam")
+    assert short["accuracy"] >= 0.95 and "radius" not in short      # a 5-step recall is easy for it
+    with pytest.raises(TypeError, match="input_size=1"):
+        rnn.train_recall(nn.LSTM(2, 4), lr=0.1, steps=1)
+    with pytest.raises(ValueError, match="optimizer"):
+        rnn.train_recall(nn.RNN(1, 4), lr=0.1, steps=1, optimizer="rmsprop")
+    with pytest.raises(ValueError, match="config\\['cell'\\]"):
+        rnn.recall_arm({"cell": "gru", "hidden": 4, "lr": 0.1, "clip": None, "steps": 1, "length": 3,
+                        "optimizer": "sgd"}, [0])

@@ -303,8 +303,8 @@ def boundary_mask(labels: torch.Tensor) -> torch.Tensor:
 
 
 def train_segmenter(images: torch.Tensor, labels: torch.Tensor, skip_connections: bool = True,
-                    widths: tuple[int, ...] = (8, 16, 32), epochs: int = 4, lr: float = 3e-3,
-                    batch_size: int = 16, weight_power: float = 0.5, seed: int = 0,
+                    widths: tuple[int, ...] = (8, 16, 32), epochs: int = 4, lr: float = 2e-3,
+                    batch_size: int = 8, weight_power: float = 0.5, seed: int = 0,
                     device: torch.device | None = None, progress: bool = True
                     ) -> tuple[UNet, dict[str, list[float]]]:
     """Train a ``UNet`` on images (N, 3, H, W) and label maps (N, H, W) in [0, C).

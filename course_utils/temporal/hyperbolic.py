@@ -146,8 +146,9 @@ def embed_distances(target: np.ndarray, geometry: str, dim: int = 2, steps: int 
 
 
 def embed_distances_seeds(target: np.ndarray, geometry: str, seeds, dim: int = 2,
-                          steps: int = 1500, lr: float = 0.03) -> np.ndarray:
-    """``embed_distances`` from every seed of ``seeds`` at once: (S, V, dim) points.
+                          steps: int = 1500, lr: float = 0.03) -> tuple[np.ndarray, np.ndarray]:
+    """``embed_distances`` from every seed of ``seeds`` at once: points (S, V, dim) and each
+    seed's loss at the last step (S,).
 
     The seeds' points and scales are stacked in one tensor and the per-seed losses summed, so
     each seed gets exactly its own gradient, and Adam, which updates every number from its own
@@ -170,12 +171,12 @@ def embed_distances_seeds(target: np.ndarray, geometry: str, seeds, dim: int = 2
     for _ in range(steps):
         points = free if geometry == "euclidean" else expmap0(free)
         d = _pair_distances(points, geometry, i, j)
-        loss = ((d / (log_scale.exp() * target[i, j]) - 1) ** 2).mean(dim=1).sum()
+        per_seed = ((d / (log_scale.exp() * target[i, j]) - 1) ** 2).mean(dim=1)
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        per_seed.sum().backward()
         optimizer.step()
     points = free if geometry == "euclidean" else expmap0(free)
-    return points.detach().numpy()
+    return points.detach().numpy(), per_seed.detach().numpy()
 
 
 def frechet_mean(points: torch.Tensor, steps: int = 300, lr: float = 0.05) -> torch.Tensor:
@@ -200,11 +201,13 @@ def tree_embedding_arm(config: dict, seeds) -> dict[str, list[float]]:
     """One arm of chapter 05's geometry comparison (for ``evidence.compare``): the balanced
     tree of ``config["branching"]`` and ``config["depth"]`` embedded in ``config["geometry"]``
     by ``embed_distances_seeds`` (``config["steps"]``, ``config["lr"]``), from every seed of
-    ``seeds``. Per seed: the embedding's ``distortion`` ("average", then "worst")."""
+    ``seeds``. Per seed: the embedding's ``distortion`` ("average", then "worst") and the loss
+    at the last step (the objective, by which a restart would be chosen)."""
     parent, _ = balanced_tree(config["branching"], config["depth"])
     tree = tree_distances(parent)
-    points = embed_distances_seeds(tree, config["geometry"], seeds, steps=config["steps"], lr=config["lr"])
+    points, losses = embed_distances_seeds(tree, config["geometry"], seeds, steps=config["steps"],
+                                           lr=config["lr"])
     scores = [distortion(pairwise_distances(torch.from_numpy(p), config["geometry"]).numpy(), tree)
               for p in points]
     return {"average distortion": [s["average"] for s in scores],
-            "worst stretch": [s["worst"] for s in scores]}
+            "worst stretch": [s["worst"] for s in scores], "final loss": [float(v) for v in losses]}

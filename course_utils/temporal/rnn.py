@@ -10,7 +10,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ..validate import check_int, check_positive
+from ..validate import check_choice, check_int, check_positive
 from .sequences import recall_first_sequences
 
 
@@ -152,24 +152,28 @@ def set_spectral_radius(model: nn.RNN, radius: float, seed: int = 0) -> nn.RNN:
     return model
 
 
-def train_recall_rnn(radius: float, lr: float, clip: float | None = None, steps: int = 200,
-                     length: int = 50, hidden: int = 32, seed: int = 0) -> dict:
-    """Train a tanh RNN + linear readout on ``recall_first_sequences`` with plain SGD.
+def train_recall(model: nn.Module, lr: float, clip: float | None = None, steps: int = 200,
+                 length: int = 50, seed: int = 0, optimizer: str = "sgd") -> dict:
+    """Train a one-layer torch recurrent ``model`` (input size 1) + a linear readout of its last
+    hidden state on ``recall_first_sequences`` with plain SGD (or ``optimizer="adam"``), batches
+    of 64 drawn from ``seed``.
+    Seed torch before building ``model``: the readout's initial weights come after it.
 
-    W_hh starts at spectral radius ``radius``; with ``clip`` the gradient's total norm is
-    scaled down to at most ``clip`` before each step (torch.nn.utils.clip_grad_norm_).
-    Returns {"loss": per step, "grad_norm": per step (before clipping), "accuracy": on 1000
-    fresh sequences, "saturated": the share of hidden values with |h| > 0.99 on them, where
-    tanh' < 0.02 and almost no gradient gets through, "radius": the spectral radius of W_hh
-    after training}.
+    With ``clip`` the gradient's total norm is scaled down to at most ``clip`` before each step
+    (torch.nn.utils.clip_grad_norm_). Returns {"loss": per step, "grad_norm": per step (before
+    clipping), "accuracy": on 1000 fresh sequences, "saturated": the share of hidden values with
+    |h| > 0.99 on them, where tanh' < 0.02 and almost no gradient gets through}, plus "radius",
+    the spectral radius of W_hh after training, for an ``nn.RNN``.
     """
-
+    if not isinstance(model, (nn.RNN, nn.LSTM, nn.GRU)) or model.batch_first or model.input_size != 1:
+        raise TypeError("model must be a torch.nn.RNN, LSTM or GRU with input_size=1, batch_first=False")
     steps, length = check_int(steps, "steps", 1), check_int(length, "length", 1)
-    torch.manual_seed(check_int(seed, "seed", 0))
-    model = set_spectral_radius(nn.RNN(1, check_int(hidden, "hidden", 1)), radius, seed)
-    readout = nn.Linear(hidden, 2)
+    seed = check_int(seed, "seed", 0)
+    readout = nn.Linear(model.hidden_size, 2)      # from torch's RNG, seeded with the model
     params = [*model.parameters(), *readout.parameters()]
-    optimizer = torch.optim.SGD(params, lr=check_positive(lr, "lr"))
+    lr = check_positive(lr, "lr")
+    optimizer = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam}[
+        check_choice(optimizer, "optimizer", ("sgd", "adam"))](params, lr=lr)
     limit = float("inf") if clip is None else check_positive(clip, "clip")
     history = {"loss": [], "grad_norm": []}
     for step in range(steps):
@@ -186,5 +190,45 @@ def train_recall_rnn(radius: float, lr: float, clip: float | None = None, steps:
         out, _ = model(xs)
         history["accuracy"] = (readout(out[-1]).argmax(1) == labels).float().mean().item()
         history["saturated"] = (out.abs() > 0.99).float().mean().item()
-        history["radius"] = torch.linalg.eigvals(model.weight_hh_l0).abs().max().item()
+        if isinstance(model, nn.RNN):
+            history["radius"] = torch.linalg.eigvals(model.weight_hh_l0).abs().max().item()
     return history
+
+
+def train_recall_rnn(radius: float, lr: float, clip: float | None = None, steps: int = 200,
+                     length: int = 50, hidden: int = 32, seed: int = 0) -> dict:
+    """``train_recall`` for a tanh ``nn.RNN`` whose W_hh starts at spectral radius ``radius``."""
+    torch.manual_seed(check_int(seed, "seed", 0))
+    model = set_spectral_radius(nn.RNN(1, check_int(hidden, "hidden", 1)), radius, seed)
+    return train_recall(model, lr, clip, steps, length, seed)
+
+
+def lstm_with_forget_bias(hidden: int, forget_bias: float, seed: int = 0) -> nn.LSTM:
+    """A one-layer ``nn.LSTM`` (input size 1) with torch's initialisation, seeded, and
+    ``forget_bias`` added to the forget gate's bias (gate order i, f, g, o)."""
+    hidden = check_int(hidden, "hidden", 1)
+    torch.manual_seed(check_int(seed, "seed", 0))
+    model = nn.LSTM(1, hidden)
+    with torch.no_grad():
+        model.bias_hh_l0[hidden:2 * hidden] += float(forget_bias)
+    return model
+
+
+def recall_arm(config: dict, seeds) -> dict[str, list[float]]:
+    """One arm of chapter 05's RNN-vs-LSTM comparison (for ``evidence.compare``): the recurrent
+    layer ``config["cell"]`` ("rnn": tanh RNN with W_hh at spectral radius ``config["radius"]``;
+    "lstm": LSTM with forget-gate bias ``config["forget_bias"]``), trained by ``train_recall`` at
+    ``config["lr"]`` with ``config["optimizer"]`` and ``config["clip"]`` for ``config["steps"]`` steps on sequences of
+    ``config["length"]``, from every seed. Per seed: the accuracy on fresh sequences."""
+    out = {"accuracy": []}
+    for seed in seeds:
+        if config["cell"] == "rnn":
+            torch.manual_seed(seed)
+            model = set_spectral_radius(nn.RNN(1, config["hidden"]), config["radius"], seed)
+        elif config["cell"] == "lstm":
+            model = lstm_with_forget_bias(config["hidden"], config["forget_bias"], seed)
+        else:
+            raise ValueError(f"config['cell'] must be 'rnn' or 'lstm', got {config['cell']!r}")
+        out["accuracy"].append(train_recall(model, config["lr"], config["clip"], config["steps"],
+                                            config["length"], seed, config["optimizer"])["accuracy"])
+    return out
