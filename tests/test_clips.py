@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from course_utils.temporal.clips import moving_digit_clips, panning_clip
+from sklearn.datasets import load_digits
+
+from course_utils.temporal.clips import digit_and_direction_clips, moving_digit_clips, panning_clip
 
 pytestmark = pytest.mark.chapter("05_video")
 
@@ -61,6 +63,28 @@ def test_clip_errors_name_the_argument():
         moving_digit_clips(2, directions=("right", "sideways"))
     with pytest.raises(ValueError, match="frames"):
         moving_digit_clips(2, frames=1)
+
+
+def test_digit_and_direction_labels_name_the_digit_and_its_motion():
+    digits = (3, 7, 0)
+    clips, labels = digit_and_direction_clips(20, digits=digits, size=16, max_speed=1, noise=0.0, seed=2)
+    assert clips.shape == (20, 8, 1, 16, 16) and set(labels.tolist()) <= set(range(6))
+    reference = load_digits()
+    images = (reference.images / 16.0).reshape(len(reference.images), 64).astype(np.float32)
+    for clip, label in zip(clips.numpy(), labels.tolist()):
+        frame = clip[0, 0]
+        windows = np.lib.stride_tricks.sliding_window_view(frame, (8, 8)).reshape(-1, 64)
+        # which of the 1797 digits is painted somewhere in the first frame, and of which class
+        found = (windows[:, None, :] == images[None, :, :]).all(axis=2).any(axis=0)
+        assert found.any() and digits[label // 2] in set(reference.target[found].tolist())
+        moved = _centre_of_mass(clip[-1, 0])[1] - _centre_of_mass(clip[0, 0])[1]
+        assert (moved > 0) if label % 2 == 0 else (moved < 0)
+    with pytest.raises(ValueError, match="digits"):
+        digit_and_direction_clips(4, digits=(3,))
+    with pytest.raises(ValueError, match="digits"):
+        digit_and_direction_clips(4, digits=(3, 10))
+    with pytest.raises(ValueError, match="digits"):
+        digit_and_direction_clips(4, digits=(3, 3))
 
 
 def test_panning_clip_windows():

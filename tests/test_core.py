@@ -171,6 +171,25 @@ def test_count_multiply_adds_matches_the_layer_formulas():
         count_multiply_adds(lambda x: x, torch.zeros(1))
 
 
+def test_width_for_multiply_adds_picks_the_closest_width():
+    from torch import nn
+
+    from course_utils.model_size import width_for_multiply_adds
+
+    x = torch.zeros(1, 2)
+    build = lambda w: nn.Linear(2, w)          # 2 * w multiply-adds on one row
+    assert width_for_multiply_adds(build, 20, x) == 10
+    assert width_for_multiply_adds(build, 23, x) == 11                  # 22 is closer than 24
+    assert width_for_multiply_adds(build, 21, x) == 10                  # a tie goes to the smaller width
+    assert width_for_multiply_adds(build, 10_000, x, widths=[3, 5, 4]) == 5
+    with pytest.raises(ValueError, match="budget"):
+        width_for_multiply_adds(build, 0, x)
+    with pytest.raises(ValueError, match="widths"):
+        width_for_multiply_adds(build, 20, x, widths=[])
+    with pytest.raises(TypeError, match="build"):
+        width_for_multiply_adds(3, 20, x)
+
+
 def test_set_torch_threads_reads_the_environment(monkeypatch):
     from course_utils.device import THREADS_ENV, set_torch_threads
 

@@ -148,6 +148,18 @@ def test_the_sign_check_passes_a_real_gap_and_fails_a_doctored_one(tmp_path):
     assert len(json.loads((tmp_path / "claims.json").read_text())) == 1   # replaced, not added
 
 
+def test_a_reported_claim_is_recorded_either_way_without_failing(tmp_path):
+    path = tmp_path / "claims.json"
+    failing = _comparison().run(_doctored([0.30, 0.20, -0.10, 0.05, 0.0]), seeds=range(5))
+    assert failing.record_claim(path) is False                  # no AssertionError
+    [entry] = json.loads(path.read_text())
+    assert entry["holds"] is False and entry["difference"]["low"] < 0 < entry["difference"]["mean"]
+    holding = _comparison().run(_doctored([0.08, 0.10, 0.07, 0.09, 0.11]), seeds=range(5))
+    assert holding.record_claim(path) is True
+    [entry] = json.loads(path.read_text())                      # the same claim, replaced
+    assert entry["holds"] is True
+
+
 def test_agreement_within_a_margin():
     close = _comparison(expect="agree", margin=0.02).run(_doctored([0.004, -0.003, 0.002, 0.0, -0.001]),
                                                          seeds=range(5))

@@ -176,3 +176,38 @@ def test_training_a_3d_model_beats_a_frame_model_on_direction(one_torch_thread):
     assert acc3d >= 0.9 and acc2d <= 0.7
     with pytest.raises(ValueError, match="labels"):
         video.train_clip_classifier(conv3d, x, y[:3])
+
+
+def test_digit_direction_accuracy_counts_each_part():
+    labels = torch.tensor([0, 1, 2, 3, 4, 5])               # digits 0 0 1 1 2 2, directions 0 1 0 1 0 1
+    guesses = torch.tensor([0, 0, 3, 3, 1, 5])              # right, wrong way, wrong way, right, wrong both, right
+    logits = F.one_hot(guesses, 6).float()
+    scores = video.digit_direction_accuracy(logits, labels, 2)
+    assert scores == pytest.approx({"accuracy": 3 / 6, "digit accuracy": 5 / 6, "direction accuracy": 3 / 6})
+    with pytest.raises(ValueError, match="logits"):
+        video.digit_direction_accuracy(torch.zeros(6, 5), labels, 2)
+
+
+def test_stream_arm_gives_every_arm_the_same_compute(one_torch_thread):
+    from course_utils.model_size import count_multiply_adds
+    from course_utils.temporal.clips import digit_and_direction_clips
+
+    x, y = digit_and_direction_clips(96, digits=(0, 1), size=16, max_speed=1, seed=3)
+    x = video.to_conv3d_layout(x)
+    budget = count_multiply_adds(video.stream_model("two-stream", 6, 4), x[:1])
+    config = {"multiply-adds": budget, "epochs": 1, "lr": 3e-3, "batch": 32, "directions": 2}
+    widths = {}
+    for streams in video.STREAMS:
+        scores = video.stream_arm({**config, "streams": streams}, [0, 1], x[:64], y[:64], x[64:], y[64:])
+        assert set(scores) == {"accuracy", "digit accuracy", "direction accuracy", "width"}
+        assert all(len(v) == 2 for v in scores.values())
+        widths[streams] = int(scores["width"][0])
+        # no other width comes closer to the budget
+        gap = abs(count_multiply_adds(video.stream_model(streams, widths[streams], 4), x[:1]) - budget)
+        for other in (widths[streams] - 1, widths[streams] + 1):
+            assert gap <= abs(count_multiply_adds(video.stream_model(streams, other, 4), x[:1]) - budget)
+    assert widths["two-stream"] == 6 and widths["motion"] > 6
+    with pytest.raises(ValueError, match="streams"):
+        video.stream_model("three-stream", 4, 4)
+    with pytest.raises(ValueError, match="directions"):
+        video.stream_arm({**config, "streams": "motion"}, [0], x[:64], y[:64] % 3, x[64:], y[64:] % 3)

@@ -1,6 +1,7 @@
 """Seeded clips of a handwritten digit sliding across a dark canvas.
 
-The label is the direction of motion. A clip moving left is a clip moving right played
+The label is the direction of motion (``moving_digit_clips``), or the digit's class and the
+direction together (``digit_and_direction_clips``). A clip moving left is a clip moving right played
 backwards, so both classes contain exactly the same distribution of single frames: only the
 *order* of the frames tells them apart, and a bag of frames cannot beat chance.
 """
@@ -21,6 +22,12 @@ def _digit_images() -> np.ndarray:
     return load_digits().images / 16.0  # (1797, 8, 8) in [0, 1]
 
 
+def _digit_targets() -> np.ndarray:
+    from sklearn.datasets import load_digits
+
+    return load_digits().target  # (1797,) the class of each digit image
+
+
 def moving_digit_clips(n: int, frames: int = 8, size: int = 24,
                        directions: tuple[str, ...] = ("right", "left"), max_speed: int = 2,
                        noise: float = 0.05, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -31,6 +38,34 @@ def moving_digit_clips(n: int, frames: int = 8, size: int = 24,
     are uniform over the places where the whole path fits, and a clip in the opposite
     direction is the same path reversed in time; Gaussian pixel noise (std ``noise``) is added.
     """
+    clips, moves, _ = _draw_clips(n, frames, size, directions, max_speed, noise, seed, None)
+    return clips, moves
+
+
+def digit_and_direction_clips(n: int, digits: tuple[int, ...] = (0, 1, 2), frames: int = 8,
+                              size: int = 24, directions: tuple[str, ...] = ("right", "left"),
+                              max_speed: int = 2, noise: float = 0.05, seed: int = 0
+                              ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Clips as ``moving_digit_clips``, drawn only from the digit classes ``digits``, labelled
+    by *what* moves and *where to*: label = i * len(directions) + k for ``digits[i]`` moving
+    ``directions[k]``. A single frame shows the digit but not the direction; the direction
+    needs the order of the frames, so a task with these labels needs appearance and motion.
+
+    Returns clips: (N, T, 1, H, W) float32 and labels: (N,) int64.
+    """
+    if not isinstance(digits, (tuple, list)) or len(digits) < 2 or len(set(digits)) != len(digits):
+        raise ValueError(f"digits must hold at least two different digit classes, got {digits!r}")
+    if any(isinstance(d, bool) or not isinstance(d, (int, np.integer)) or not 0 <= d <= 9
+           for d in digits):
+        raise ValueError(f"digits must be digit classes 0..9, got {digits!r}")
+    clips, moves, which = _draw_clips(n, frames, size, directions, max_speed, noise, seed,
+                                      tuple(digits))
+    return clips, which * len(directions) + moves
+
+
+def _draw_clips(n, frames, size, directions, max_speed, noise, seed, digit_classes):
+    """The clips, each clip's direction index and digit-class index (0 for every clip when
+    ``digit_classes`` is None: any of the 1797 digits)."""
     n = check_int(n, "n", 1)
     frames = check_int(frames, "frames", 2)
     size = check_int(size, "size", _DIGIT + 1)
@@ -46,10 +81,17 @@ def moving_digit_clips(n: int, frames: int = 8, size: int = 24,
                          f"{_DIGIT + travel} for the path to fit, got {size}")
     rng = np.random.default_rng(seed)
     digits = _digit_images()
+    pools = None if digit_classes is None else [np.flatnonzero(_digit_targets() == d)
+                                                for d in digit_classes]
     clips = np.zeros((n, frames, 1, size, size), dtype=np.float32)
     labels = rng.integers(0, len(directions), size=n)
+    which = np.zeros(n, dtype=np.int64)
     for i in range(n):
-        digit = digits[rng.integers(len(digits))]
+        if pools is None:
+            digit = digits[rng.integers(len(digits))]
+        else:
+            which[i] = rng.integers(len(pools))
+            digit = digits[rng.choice(pools[which[i]])]
         speed = int(rng.integers(1, max_speed + 1))
         along = int(rng.integers(0, size - _DIGIT - (frames - 1) * speed + 1))
         across = int(rng.integers(0, size - _DIGIT + 1))
@@ -63,7 +105,8 @@ def moving_digit_clips(n: int, frames: int = 8, size: int = 24,
                 clips[i, t, 0, position:position + _DIGIT, across:across + _DIGIT] = digit
     if noise:
         clips += rng.normal(0.0, noise, size=clips.shape).astype(np.float32)
-    return torch.from_numpy(clips), torch.from_numpy(labels.astype(np.int64))
+    return (torch.from_numpy(clips), torch.from_numpy(labels.astype(np.int64)),
+            torch.from_numpy(which))
 
 
 def panning_clip(image: np.ndarray, frames: int = 8, crop: int = 64, step: int = 8) -> np.ndarray:

@@ -13,7 +13,7 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from ..metrics import accuracy
-from ..train import fit
+from ..train import fit, predict
 from ..validate import check_int
 
 
@@ -254,3 +254,67 @@ def train_clip_classifier(model: nn.Module, clips: torch.Tensor, labels: torch.T
                         generator=torch.Generator().manual_seed(seed))
     return fit(model, loader, F.cross_entropy, torch.optim.Adam(model.parameters(), lr=lr),
                epochs, metric=accuracy, progress=False)
+
+
+STREAMS = ("appearance", "motion", "two-stream")
+
+
+def stream_model(streams: str, width: int, classes: int) -> nn.Module:
+    """The network of one arm of the two-stream comparison: "appearance" (a bag of frames),
+    "motion" (a bag of frame differences) or "two-stream" (both, logits added), each stream of
+    ``width`` channels."""
+    if streams not in STREAMS:
+        raise ValueError(f"streams must be one of {STREAMS}, got {streams!r}")
+    if streams == "two-stream":
+        return TwoStream(classes=classes, width=width)
+    return FrameCNN(classes=classes, width=width, motion=streams == "motion")
+
+
+def stream_arm(config: dict, seeds, train_clips: torch.Tensor, train_labels: torch.Tensor,
+               test_clips: torch.Tensor, test_labels: torch.Tensor) -> dict[str, list[float]]:
+    """One arm of the two-stream comparison (for ``evidence.compare.Comparison.run``) on clips
+    labelled digit x direction (``clips.digit_and_direction_clips``: label = digit index x
+    ``config["directions"]`` + direction index).
+
+    The arm's network is ``stream_model(config["streams"], w, classes)`` at the width ``w``
+    whose multiply-adds per clip come closest to ``config["multiply-adds"]``, so arms differ in
+    their streams, not in their compute. For every seed it is initialised and its batches
+    drawn from that seed, trained by ``train_clip_classifier`` (``config["epochs"]``,
+    ``config["lr"]``, ``config["batch"]``). Returns per seed the test accuracy, the accuracy
+    of the digit alone and of the direction alone, and the width used."""
+    from ..model_size import width_for_multiply_adds
+
+    directions = check_int(config["directions"], "config['directions']", 2)
+    classes = int(max(train_labels.max(), test_labels.max())) + 1
+    if classes % directions:
+        raise ValueError(f"labels must number digits x {directions} directions, got {classes} classes")
+    width = width_for_multiply_adds(lambda w: stream_model(config["streams"], w, classes),
+                                    check_int(config["multiply-adds"], "config['multiply-adds']", 1),
+                                    test_clips[:1], widths=range(2, 33))
+    scores: dict[str, list[float]] = {"accuracy": [], "digit accuracy": [], "direction accuracy": [],
+                                      "width": []}
+    for seed in seeds:
+        torch.manual_seed(seed)
+        model = stream_model(config["streams"], width, classes)
+        train_clip_classifier(model, train_clips, train_labels, epochs=config["epochs"],
+                              lr=config["lr"], batch=config["batch"], seed=seed)
+        for name, value in digit_direction_accuracy(predict(model, test_clips, batch=256),
+                                                    test_labels, directions).items():
+            scores[name].append(value)
+        scores["width"].append(width)
+    return scores
+
+
+def digit_direction_accuracy(logits: torch.Tensor, labels: torch.Tensor, directions: int
+                             ) -> dict[str, float]:
+    """logits: (N, digits x directions), labels: (N,) with label = digit index x ``directions``
+    + direction index. Returns the accuracy, and the accuracy of the digit alone and of the
+    direction alone (a guess of the right digit moving the wrong way counts for the digit)."""
+    directions = check_int(directions, "directions", 2)
+    if logits.ndim != 2 or logits.shape[1] % directions or labels.shape != logits.shape[:1]:
+        raise ValueError(f"logits must be (N, digits x {directions}) and labels (N,), got "
+                         f"{tuple(logits.shape)} and {tuple(labels.shape)}")
+    guess = logits.argmax(1)
+    return {"accuracy": float((guess == labels).float().mean()),
+            "digit accuracy": float((guess // directions == labels // directions).float().mean()),
+            "direction accuracy": float((guess % directions == labels % directions).float().mean())}
