@@ -146,3 +146,44 @@ def test_colorizer_and_training_errors():
         colz.Colorizer(0)
     with pytest.raises(TypeError, match="rgb must hold floating-point values"):
         colz.rgb_to_lab(torch.zeros(2, 3, dtype=torch.int64))
+
+
+def test_bin_accuracy_plain_and_balanced_against_sklearn():
+    from sklearn.metrics import accuracy_score, balanced_accuracy_score
+
+    centres = colz.ab_bin_centres(20.0)
+    gen = torch.Generator().manual_seed(0)
+    ab = torch.zeros(3, 2, 5, 5)
+    ab[0, :, :2] = torch.tensor([40.0, -40.0])[:, None, None]        # a vivid region on grey
+    ab[1, :, 3:, 3:] = torch.tensor([-60.0, 20.0])[:, None, None]
+    truth = colz.quantize_ab(ab.movedim(1, -1), centres)
+    grey_bin = truth[2, 0, 0]                                           # sample 2 is all grey
+    guess = torch.where(torch.rand(truth.shape, generator=gen) < 0.7, truth, torch.full_like(truth, int(grey_bin)))
+    for balanced, reference in ((False, accuracy_score), (True, balanced_accuracy_score)):
+        assert colz.bin_accuracy(guess, ab, centres, balanced) == pytest.approx(
+            reference(truth.flatten().numpy(), guess.flatten().numpy()))
+    with pytest.raises(ValueError, match="predicted_bins"):
+        colz.bin_accuracy(guess[:2], ab, centres)
+    with pytest.raises(ValueError, match=r"config\['mode'\]"):
+        colz.colour_arm({"mode": "magic", "steps": 1, "temperature": 0.05}, [0])
+
+
+def test_rebalancing_weights_follow_the_formula():
+    bins = torch.tensor([0, 0, 0, 0, 0, 0, 1, 1, 2, 0])                # shares 0.7, 0.2, 0.1, 0 of Q = 4
+    share = np.array([0.7, 0.2, 0.1, 0.0])
+    for mix in (0.5, 0.2, 1.0):
+        raw = 1 / ((1 - mix) * share + mix / 4)
+        expected = raw / (share * raw).sum()
+        weights = colz.rebalancing_weights(bins, 4, mix)
+        np.testing.assert_allclose(weights.numpy(), expected, rtol=1e-6)
+        assert float((torch.from_numpy(share) * weights.double()).sum()) == pytest.approx(1.0)
+    assert torch.allclose(colz.rebalancing_weights(bins, 4, 1.0), torch.ones(4))
+    w = colz.rebalancing_weights(bins, 4, 0.5)
+    assert w[2] > w[1] > w[0]                                          # rarer bins weigh more
+    with pytest.raises(ValueError, match="mix"):
+        colz.rebalancing_weights(bins, 4, 0.0)
+    with pytest.raises(ValueError, match="bins"):
+        colz.rebalancing_weights(bins, 2)
+    with pytest.raises(ValueError, match="rebalance"):
+        colz.train_colorizer(colz.Colorizer(2), torch.rand(2, 1, 4, 4), torch.zeros(2, 2, 4, 4), "regression",
+                             steps=1, rebalance=0.5)

@@ -329,3 +329,23 @@ def test_a_narrow_interval_is_printed_with_the_digits_that_show_it():
     assert intervals.format_interval(-0.00551, -0.00562, -0.00540) == "-0.00551 [-0.00562, -0.00540]"
     assert intervals.format_interval(0.2, 0.2, 0.2) == "0.200 [0.200, 0.200]"   # no spread at all
     assert str(intervals.t_interval([0.06035, 0.06069, 0.06034])).count("[") == 1
+
+
+def test_describe_record_reads_a_recorded_claim_back(tmp_path):
+    from course_utils.evidence.compare import describe_record, load_claims
+
+    result = _comparison().run(_doctored([0.08, 0.10, 0.07, 0.09, 0.11]), seeds=range(5))
+    result.record_claim(tmp_path / "claims.json")
+    [entry] = load_claims(tmp_path / "claims.json")
+    line = describe_record(entry)
+    assert line.startswith(result.comparison.claim + ": holds: grey - colour = ")
+    assert str(result.difference()) in line and "5 seeds" in line
+    with pytest.raises(ValueError, match="entry must be a recorded claim"):
+        describe_record({"claim": "x"})
+
+
+def test_a_constant_interval_prints_as_a_point():
+    from course_utils.evidence.intervals import format_interval
+
+    assert format_interval(0.9925453475, 0.9925453475 - 1e-16, 0.9925453475 + 1e-16) == "0.993 [0.993, 0.993]"
+    assert format_interval(0.5, 0.49, 0.51) == "0.500 [0.490, 0.510]"

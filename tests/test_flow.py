@@ -350,3 +350,22 @@ def test_mean_endpoint_error_errors_name_the_argument():
         flow.mean_endpoint_error(_zero_flow, [pair, {"frame0": pair["frame0"], "frame1": pair["frame1"]}])
     with pytest.raises(ValueError, match=r"pairs\[0\] must be a mapping"):
         flow.mean_endpoint_error(_zero_flow, [(pair["frame0"], pair["frame1"], pair["flow"])])
+
+
+def test_lucas_kanade_batch_and_tuning_against_skimage():
+    from course_utils.motion.flow_pairs import flying_shapes_dataset
+
+    data = flying_shapes_dataset(4, size=32, seed=3)
+    flows = flow.lucas_kanade_batch(data["frames"], window=9, levels=1)
+    for pair, estimate in zip(data["frames"].double().numpy(), flows.numpy()):
+        # one pyramid level: skimage's iterative Lucas-Kanade on a 32 x 32 pair
+        reference = optical_flow_ilk(pair[0], pair[1], radius=4, num_warp=5, dtype=np.float64)
+        np.testing.assert_allclose(estimate, reference, atol=1e-9)
+    options, rows = flow.tune_lucas_kanade(data["frames"], data["flows"], windows=(5, 9), levels=(1, 2))
+    assert len(rows) == 4 and options == {k: min(rows, key=lambda r: r["EPE"])[k] for k in ("window", "levels")}
+    row = next(r for r in rows if (r["window"], r["levels"]) == (9, 1))
+    assert row["EPE"] == pytest.approx(metrics.endpoint_error(flows, data["flows"]))
+    with pytest.raises(ValueError, match="frames"):
+        flow.lucas_kanade_batch(data["frames"][:, :1])
+    with pytest.raises(ValueError, match="flows"):
+        flow.tune_lucas_kanade(data["frames"], data["flows"][:2])

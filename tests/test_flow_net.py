@@ -67,3 +67,24 @@ def test_short_training_beats_zero_flow(one_torch_thread):
     predicted = flow_net.predict_flow(net, test["frames"])
     zero = endpoint_error(torch.zeros_like(test["flows"]), test["flows"])
     assert endpoint_error(predicted, test["flows"]) < 0.7 * zero
+
+
+def test_flow_scores_split_the_endpoint_error_by_mask():
+    from course_utils.motion.flow_pairs import layer_boundaries
+
+    data = flying_shapes_dataset(3, size=16, seed=2)
+    estimate = data["flows"] + 0.3 * torch.randn(data["flows"].shape, generator=torch.Generator().manual_seed(0))
+    edges = layer_boundaries(data["layers"])
+    scores = flow_net.flow_scores(estimate, data["flows"], data["occluded"], edges)
+    assert scores["all"] == pytest.approx(endpoint_error(estimate, data["flows"]))
+    assert scores["boundaries"] == pytest.approx(endpoint_error(estimate, data["flows"], edges))
+    assert scores["away from boundaries"] == pytest.approx(endpoint_error(estimate, data["flows"], ~edges))
+    assert scores["occluded"] == pytest.approx(endpoint_error(estimate, data["flows"], data["occluded"]))
+    # the whole is the pixel-weighted mix of its two parts
+    share = edges.float().mean().item()
+    assert scores["all"] == pytest.approx(share * scores["boundaries"] + (1 - share) * scores["away from boundaries"])
+
+
+def test_flow_arm_refuses_an_unknown_method():
+    with pytest.raises(ValueError, match=r"config\['method'\]"):
+        flow_net.flow_arm({"method": "magic", "train": 30, "steps": 1}, [0])

@@ -1,6 +1,7 @@
 """Frame pairs and sequences with exact motion: determinism, exactness of the flow, errors."""
 import numpy as np
 import pytest
+import torch
 from hypothesis import given
 from hypothesis import strategies as st
 from scipy import ndimage as ndi
@@ -112,3 +113,49 @@ def test_generator_errors_name_the_argument():
         flow_pairs.coloured_shapes_sequence(num_shapes=0)
     with pytest.raises(ValueError, match="count must be an integer >= 1"):
         flow_pairs.flying_shapes_dataset(0)
+
+
+def test_layer_boundaries_match_scipy_min_max_filters():
+    from scipy import ndimage
+
+    rng = np.random.default_rng(0)
+    layers = rng.integers(0, 3, size=(2, 12, 10))
+    layers[:, :6] = 0                                       # a flat region too
+    for width in (1, 2):
+        size = (1, 2 * width + 1, 2 * width + 1)
+        expected = (ndimage.maximum_filter(layers, size=size, mode="nearest")
+                    != ndimage.minimum_filter(layers, size=size, mode="nearest"))
+        np.testing.assert_array_equal(flow_pairs.layer_boundaries(layers, width), expected)
+    as_tensor = flow_pairs.layer_boundaries(torch.from_numpy(layers))
+    assert isinstance(as_tensor, torch.Tensor) and as_tensor.dtype == torch.bool
+    with pytest.raises(ValueError, match="layers"):
+        flow_pairs.layer_boundaries(np.zeros((4, 4)))        # float labels
+    with pytest.raises(ValueError, match="width"):
+        flow_pairs.layer_boundaries(layers, 0)
+
+
+def test_flying_shapes_dataset_carries_each_pairs_layers():
+    data = flow_pairs.flying_shapes_dataset(3, size=16, seed=4)
+    for i in range(3):
+        pair = flow_pairs.flying_shapes_pair(16, 1 + i % 3, 3.0, 4 * 100_003 + i)
+        np.testing.assert_array_equal(data["layers"][i].numpy(), pair["layers"])
+
+
+def test_coloured_sequence_back_flow_warps_the_previous_frame_onto_the_next():
+    from skimage.color import rgb2gray
+
+    from course_utils.motion import flow
+
+    seq = flow_pairs.coloured_shapes_sequence(frames=5, size=32, seed=7)
+    assert seq["back_flow"].shape == (5, 2, 32, 32) and not seq["back_flow"][0].any()
+    grey = rgb2gray(seq["rgb"])
+    inside = ~flow_pairs.layer_boundaries(seq["labels"], 2)          # away from the moving edges
+    for t in range(1, 5):
+        warped = flow.warp(grey[t - 1], seq["back_flow"][t])
+        inner = inside[t].copy()
+        inner[:3], inner[-3:], inner[:, :3], inner[:, -3:] = False, False, False, False
+        error = np.abs(warped - grey[t])[inner].mean()
+        assert error < 0.25 * np.abs(grey[t - 1] - grey[t])[inner].mean()
+        # the background slides half a pixel right per frame: its back flow is (0, -0.5)
+        np.testing.assert_allclose(seq["back_flow"][t][:, seq["labels"][t] == 0],
+                                   np.array([[0.0], [-0.5]]) * np.ones((1, (seq["labels"][t] == 0).sum())))

@@ -110,3 +110,60 @@ def test_training_by_colorization_learns_to_copy(one_torch_thread):
         tracking.train_by_colorization(model, grey, bins, 4, steps=1, max_gap=4)
     with pytest.raises(ValueError, match=r"grey must be \(S, T, 1, H, W\)"):
         tracking.train_by_colorization(model, grey[:, :, 0], bins, 4, steps=1)
+
+
+def test_grey_patches_are_normalised_3x3_neighbourhoods():
+    grey = torch.rand(2, 1, 6, 5, generator=_gen(3), dtype=torch.float64)
+    out = tracking.GreyPatches()(grey)
+    padded = np.pad(grey.numpy()[:, 0], ((0, 0), (1, 1), (1, 1)), mode="edge")
+    for n, r, c in [(0, 0, 0), (1, 3, 2), (0, 5, 4)]:
+        patch = padded[n, r:r + 3, c:c + 3].ravel()
+        patch = patch - patch.mean()
+        np.testing.assert_allclose(out[n, :, r, c].numpy(), patch / np.linalg.norm(patch), atol=1e-12)
+    assert torch.equal(tracking.GreyPatches()(torch.ones(1, 1, 4, 4)), torch.zeros(1, 9, 4, 4))
+    with pytest.raises(ValueError, match="grey"):
+        tracking.GreyPatches()(torch.ones(1, 2, 4, 4))
+
+
+def test_propagate_by_flow_moves_the_mask_with_the_flow():
+    mask = torch.zeros(10, 10, dtype=torch.long)
+    mask[2:5, 3:6] = 1
+    still = tracking.propagate_by_flow(mask, np.zeros((3, 2, 10, 10)))
+    assert torch.equal(still.argmax(1), mask.expand(3, -1, -1))
+    # everything moves one pixel down per frame: each pixel was one row up in the frame before
+    down = np.zeros((3, 2, 10, 10))
+    down[:, 0] = -1.0
+    moved = tracking.propagate_by_flow(mask, down).argmax(1)
+    for t in range(3):
+        assert torch.equal(moved[t], torch.roll(mask, t, dims=0))
+    with pytest.raises(ValueError, match="back_flows"):
+        tracking.propagate_by_flow(mask, np.zeros((3, 2, 9, 10)))
+    with pytest.raises(ValueError, match="first_mask"):
+        tracking.propagate_by_flow(mask.float(), down)
+
+
+def test_copy_accuracy_of_a_pointer_to_the_same_position_is_the_nearest_position_copy():
+    class Position(torch.nn.Module):         # each pixel's embedding: a one-hot of its position
+        def forward(self, grey):
+            n, _, h, w = grey.shape
+            return torch.eye(h * w).reshape(h * w, h, w)[None].expand(n, -1, -1, -1)
+
+    bins = torch.randint(0, 4, (2, 3, 4, 4), generator=_gen(5))
+    grey = torch.rand(2, 3, 1, 4, 4, generator=_gen(6))
+    nearest = tracking.copy_accuracy(None, grey, bins)
+    assert nearest == pytest.approx(float((bins[:, :-1] == bins[:, 1:]).float().mean()))
+    assert tracking.copy_accuracy(Position(), grey, bins, temperature=0.01) == pytest.approx(nearest)
+    with pytest.raises(ValueError, match="gap"):
+        tracking.copy_accuracy(None, grey, bins, gap=3)
+
+
+def test_lucas_kanade_tuning_for_propagation_picks_the_best_row():
+    data = tracking.coloured_sequences([1, 2])
+    options, rows = tracking.tune_lucas_kanade_propagation(data["grey"], data["labels"], windows=(5, 9), levels=(1,))
+    best = max(rows, key=lambda r: r["mask IoU"])
+    assert options == {"window": best["window"], "levels": best["levels"]} and len(rows) == 2
+    again = tracking.propagation_iou(lambda s: tracking.propagate_by_flow(
+        data["labels"][s, 0], tracking.lucas_kanade_back_flows(data["grey"][s], **options)), data["labels"])
+    assert again == pytest.approx(best["mask IoU"])
+    with pytest.raises(ValueError, match="propagation"):
+        tracking.tracking_arm({"propagation": "magic", "steps": 1, "temperature": 0.05, "sigma": 4.0}, [0])

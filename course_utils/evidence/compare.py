@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
-from .intervals import Interval, paired_difference, t_interval
+from .intervals import Interval, format_interval, paired_difference, t_interval
 
 EXPECTATIONS = ("greater", "less", "agree")
 MIN_SEEDS = 3
@@ -232,6 +232,19 @@ def append_claim(path: Path, entry: dict) -> None:
         tmp = path.with_name(path.name + ".tmp")
         tmp.write_text(json.dumps(entries + [entry], indent=1) + "\n")
         tmp.replace(path)
+
+
+def describe_record(entry: Mapping[str, Any]) -> str:
+    """One line for a recorded claim (an entry of ``claims.json`` or ``long_runs.json``): the
+    claim, its verdict, the paired difference with its interval, the metric and the seeds."""
+    try:
+        d = entry["difference"]
+        verdict = "holds" if entry["holds"] else "does not hold"
+        return (f"{entry['claim']}: {verdict}: {d['first']} - {d['second']} = "
+                f"{format_interval(d['mean'], d['low'], d['high'])} ({entry['metric']}, "
+                f"{len(entry['seeds'])} seeds)")
+    except (KeyError, TypeError) as exc:
+        raise ValueError(f"entry must be a recorded claim (a claims-file entry), missing {exc}") from None
 
 
 def load_claims(path: str | os.PathLike) -> list[dict]:

@@ -44,7 +44,8 @@ def format_interval(mean: float, low: float, high: float) -> str:
     """``mean [low, high]`` with at least 3 decimals, and enough that the half-width shows two
     significant digits (a narrow interval is not printed as a point)."""
     half = (high - low) / 2
-    decimals = 3 if not half > 0 else int(min(8, max(3, 1 - np.floor(np.log10(half)))))
+    # a constant arm (a method with no seed) has width zero up to rounding: print it as a point
+    decimals = 3 if not half > 1e-9 * max(1.0, abs(mean)) else int(min(8, max(3, 1 - np.floor(np.log10(half)))))
     return f"{mean:.{decimals}f} [{low:.{decimals}f}, {high:.{decimals}f}]"
 
 

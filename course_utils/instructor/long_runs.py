@@ -23,6 +23,9 @@ from typing import Callable, Sequence
 from .. import cpu_unit
 from ..evidence.compare import Comparison, append_claim
 from ..evidence.seeds import experiment_seeds
+from ..motion.colorization import COLOUR_MODES, colour_arm
+from ..motion.flow_net import FLOW_METHODS, flow_arm
+from ..motion.tracking import PROPAGATIONS, tracking_arm
 from ..recognition.one_stage import imbalance_arm
 from ..recognition.resnet import depth_arm
 from ..recognition.segmentation import skip_arm
@@ -133,6 +136,40 @@ LONG_RUNS += [_geometry_run(0.01), _geometry_run(0.1),
                                  factor="cell", values=["rnn", "lstm"], expect="greater", first="lstm", second="rnn",
                                  metric="accuracy", chapter=CH05),
                       recall_arm, seeds=5, smoke={"steps": 2})]
+
+CH06 = "06_tracking"
+_PROPAGATION = dict(base={"propagation": "trained embedder", "steps": 150, "temperature": 0.05, "sigma": 4.0},
+                    factor="propagation", values=list(PROPAGATIONS), chapter=CH06, metric="mask IoU")
+
+_COLOUR = dict(base={"mode": "regression", "steps": 150, "temperature": 0.05}, factor="mode",
+               values=list(COLOUR_MODES), metric="colourfulness", chapter=CH06)
+
+LONG_RUNS += [
+    LongRun(Comparison(claim="trained 400 steps on 1000 flying-shapes pairs, the flow network has a lower held-out "
+                             "end-point error than Lucas-Kanade with its window and pyramid depth tuned on training pairs",
+                       base={"method": "flow network", "train": 1000, "steps": 400}, factor="method",
+                       values=list(FLOW_METHODS), expect="less", first="flow network", second="Lucas-Kanade (tuned)",
+                       metric="EPE all", chapter=CH06),
+            flow_arm, seeds=5, smoke={"train": 30, "steps": 2}),
+    LongRun(Comparison(claim="trained 150 steps by colorization, the pixel embedding carries masks through held-out "
+                             "sequences with a higher IoU than warping them with Lucas-Kanade's flow (tuned on other "
+                             "sequences)", expect="greater", first="trained embedder",
+                       second="Lucas-Kanade warp (tuned)", **_PROPAGATION),
+            tracking_arm, seeds=5, smoke={"steps": 1}),
+    LongRun(Comparison(claim="trained 150 steps by colorization, the pixel embedding carries masks with a higher IoU "
+                             "than the same network untrained", expect="greater", first="trained embedder",
+                       second="untrained embedder", **_PROPAGATION),
+            tracking_arm, seeds=5, smoke={"steps": 1}),
+    LongRun(Comparison(claim="trained 150 steps on the same frames, a colorizer that classifies colour bins, decoded "
+                             "near its mode (T = 0.05), gives more colourful held-out colorizations than one trained "
+                             "by regression", expect="greater", first="classification", second="regression", **_COLOUR),
+            colour_arm, seeds=5, smoke={"steps": 1}),
+    LongRun(Comparison(claim="trained 150 steps on the same frames, a colorizer that classifies colour bins with class "
+                             "rebalancing (mix 0.5), decoded near its mode (T = 0.05), gives more colourful held-out "
+                             "colorizations than one trained by regression", expect="greater",
+                       first="classification, rebalanced", second="regression", **_COLOUR),
+            colour_arm, seeds=5, smoke={"steps": 1}),
+]
 
 
 def selected(chapters: Sequence[str] | None = None) -> list[LongRun]:

@@ -161,20 +161,42 @@ class Colorizer(nn.Module):
         return self.net(lightness)
 
 
+def rebalancing_weights(bins: Tensor, num_bins: int, mix: float = 0.5) -> Tensor:
+    """Class-rebalancing weights for the bins (Zhang et al.'s, without their smoothing of the
+    bin frequencies): ``w_q`` proportional to ``1 / ((1 - mix) p_q + mix / Q)``, with ``p`` the
+    share of pixels in bin q over ``bins`` (any shape, int64), scaled so that the expected
+    weight of a pixel, ``sum_q p_q w_q``, is 1. ``mix`` = 1 gives equal weights; smaller values
+    weigh rare bins (vivid colours) up against the common one (the grey background)."""
+    num_bins = check_int(num_bins, "num_bins", 1)
+    if not 0 < mix <= 1:
+        raise ValueError(f"mix must be in (0, 1], got {mix!r}")
+    if bins.dtype.is_floating_point or (bins.numel() and (bins.min() < 0 or bins.max() >= num_bins)):
+        raise ValueError(f"bins must be integer bin indices in [0, {num_bins}), got {bins.dtype}")
+    share = torch.bincount(bins.flatten(), minlength=num_bins).double() / bins.numel()
+    weights = 1.0 / ((1 - mix) * share + mix / num_bins)
+    return (weights / (share * weights).sum()).float()
+
+
 def train_colorizer(model: nn.Module, lightness: Tensor, ab: Tensor, mode: str,
                     centres: Tensor | None = None, steps: int = 200, batch_size: int = 16,
-                    lr: float = 3e-3, seed: int = 0) -> list[float]:
+                    lr: float = 3e-3, seed: int = 0, rebalance: float | None = None) -> list[float]:
     """Fit ``model`` to colour lightness (N, 1, H, W) in [0, 1] with ab (N, 2, H, W).
 
     mode "regression": squared error on ab / 100; "classification": cross-entropy against
-    the nearest of ``centres`` (Q, 2). Returns the per-step losses.
+    the nearest of ``centres`` (Q, 2), its pixels weighted by ``rebalancing_weights`` with
+    ``mix = rebalance`` when given (classification only). Returns the per-step losses.
     """
     check_choice(mode, "mode", ("regression", "classification"))
     steps = check_int(steps, "steps", 1)
+    weight = None
     if mode == "classification":
         if centres is None:
             raise ValueError("centres must be given for mode='classification'")
         labels = quantize_ab(ab.movedim(1, -1), centres)
+        if rebalance is not None:
+            weight = rebalancing_weights(labels, len(centres), rebalance).to(model_device(model))
+    elif rebalance is not None:
+        raise ValueError("rebalance weighs colour bins: it needs mode='classification'")
     device = model_device(model)
 
     def batch_loss(generator):
@@ -182,5 +204,66 @@ def train_colorizer(model: nn.Module, lightness: Tensor, ab: Tensor, mode: str,
         out = model(lightness[idx].to(device))
         if mode == "regression":
             return F.mse_loss(out, ab[idx].to(device) / 100)
-        return F.cross_entropy(out, labels[idx].to(device))
+        return F.cross_entropy(out, labels[idx].to(device), weight=weight)
     return fit_steps(model, batch_loss, steps, check_positive(lr, "lr"), seed)
+
+
+def bin_accuracy(predicted_bins: Tensor, ab: Tensor, centres: Tensor, balanced: bool = False) -> float:
+    """Share of pixels whose predicted bin (N, H, W) is the bin of their true colour ab
+    (N, 2, H, W) among ``centres`` (Q, 2). With ``balanced`` every true bin that occurs
+    counts once (the mean over bins of the share right within the bin), so a rare vivid
+    colour weighs as much as the dull background that covers most pixels."""
+    truth = quantize_ab(ab.movedim(1, -1), centres)
+    if predicted_bins.shape != truth.shape:
+        raise ValueError(f"predicted_bins must be (N, H, W) = {tuple(truth.shape)}, got {tuple(predicted_bins.shape)}")
+    right = (predicted_bins == truth).float()
+    if not balanced:
+        return float(right.mean())
+    return float(torch.stack([right[truth == b].mean() for b in torch.unique(truth)]).mean())
+
+
+COLOUR_MODES = ("regression", "classification", "classification, rebalanced")
+
+
+def colour_arm(config: dict, seeds) -> dict[str, list[float]]:
+    """One arm of "classification vs regression" (for ``evidence.compare.Comparison.run``) on
+    the coloured-shapes sequences 0-59 (moved by the base seed): a ``Colorizer`` trained on the
+    frames of sequences 0-39 with ``config["mode"]`` ("regression", "classification", or
+    "classification, rebalanced": Zhang et al.'s class rebalancing with mix 0.5;
+    ``config["steps"]`` steps of 16 frames,
+    torch seed and batch order from ``seed``), scored on sequences 50-59. Classification is
+    decoded with the annealed mean at ``config["temperature"]``. Returns per seed the
+    colourfulness of the held-out colorizations, their bin accuracy, plain and balanced over
+    bins (the most likely bin for classification, the bin nearest the predicted colour for
+    regression; 121 bins of side 20) and their ab root-mean-square error."""
+    from ..evidence.seeds import offset_seed
+    from ..train import predict
+    from .tracking import coloured_sequences
+
+    mode = config["mode"]
+    if mode not in COLOUR_MODES:
+        raise ValueError(f"config['mode'] must be one of {COLOUR_MODES}, got {mode!r}")
+    data = coloured_sequences([offset_seed(s) for s in range(60)])
+    train_l, train_ab = data["grey"][:40].flatten(0, 1), data["ab"][:40].flatten(0, 1)
+    test_l, test_ab = data["grey"][50:].flatten(0, 1), data["ab"][50:].flatten(0, 1)
+    centres = ab_bin_centres(step=20.0)
+    scores: dict[str, list[float]] = {"colourfulness": [], "bin accuracy": [], "balanced bin accuracy": [],
+                                      "ab RMSE": []}
+    for seed in seeds:
+        torch.manual_seed(seed)
+        model = Colorizer(2 if mode == "regression" else len(centres))
+        train_colorizer(model, train_l, train_ab, "regression" if mode == "regression" else "classification",
+                        centres=centres, steps=config["steps"], seed=seed,
+                        rebalance=0.5 if mode.endswith("rebalanced") else None)
+        out = predict(model, test_l)
+        if mode == "regression":
+            ab = out * 100
+            bins = quantize_ab(ab.movedim(1, -1), centres)
+        else:
+            ab = decode_ab(out, centres, temperature=config["temperature"])
+            bins = out.argmax(1)
+        scores["colourfulness"].append(colourfulness(lightness_ab_to_rgb(test_l, ab)))
+        scores["bin accuracy"].append(bin_accuracy(bins, test_ab, centres))
+        scores["balanced bin accuracy"].append(bin_accuracy(bins, test_ab, centres, balanced=True))
+        scores["ab RMSE"].append(float((ab - test_ab).pow(2).sum(1).mean().sqrt()))
+    return scores

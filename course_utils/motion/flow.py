@@ -314,6 +314,31 @@ def mean_endpoint_error(method: Callable[..., np.ndarray], pairs: Iterable[Mappi
                           for p in pairs]))
 
 
+def lucas_kanade_batch(frames, window: int = 15, levels: int = 3) -> torch.Tensor:
+    """``lucas_kanade`` on every pair of frames (N, 2, H, W) (a tensor) -> flows (N, 2, H, W)."""
+    if not isinstance(frames, torch.Tensor) or frames.ndim != 4 or frames.shape[1] != 2:
+        raise ValueError(f"frames must be an (N, 2, H, W) tensor, got {tuple(getattr(frames, 'shape', ()))}")
+    pairs = frames.double().numpy()
+    return torch.tensor(np.stack([lucas_kanade(f0, f1, window=window, levels=levels) for f0, f1 in pairs]))
+
+
+def tune_lucas_kanade(frames, flows, windows=(5, 9, 15), levels=(1, 2)
+                      ) -> tuple[dict, list[dict]]:
+    """Choose Lucas-Kanade's window and pyramid depth on pairs with known flow: the setting
+    with the lowest mean end-point error. frames: (N, 2, H, W), flows: (N, 2, H, W) tensors
+    (pairs kept apart from the ones it will be scored on). Returns the chosen options
+    ``{"window": w, "levels": l}`` and one row per setting tried."""
+    if not isinstance(flows, torch.Tensor) or flows.shape != frames.shape:
+        raise ValueError(f"flows must be a tensor shaped like frames {tuple(frames.shape)}, "
+                         f"got {tuple(getattr(flows, 'shape', ()))}")
+    rows = [{"window": w, "levels": l, "EPE": endpoint_error(lucas_kanade_batch(frames, w, l), flows)}
+            for w in windows for l in levels]
+    if not rows:
+        raise ValueError("windows and levels must each hold at least one setting")
+    best = min(rows, key=lambda r: r["EPE"])
+    return {"window": best["window"], "levels": best["levels"]}, rows
+
+
 # ---------------------------------------------------------------- attention copy
 def attention_copy(ref_features: torch.Tensor, target_features: torch.Tensor,
                    ref_values: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:

@@ -175,8 +175,9 @@ def flying_shapes_pair(size: int = 32, num_shapes: int = 3, max_motion: float = 
 def flying_shapes_dataset(count: int, size: int = 32, max_motion: float = 3.0, seed: int = 0
                           ) -> dict[str, torch.Tensor]:
     """``count`` flying-shapes pairs as float32 tensors: ``frames`` (count, 2, size, size),
-    ``flows`` (count, 2, size, size) and ``occluded`` (count, size, size) bool.
-    Pair i is ``flying_shapes_pair(seed=seed * 100_003 + i)`` with 1 to 3 shapes."""
+    ``flows`` (count, 2, size, size), ``occluded`` (count, size, size) bool and ``layers``
+    (count, size, size) int64. Pair i is ``flying_shapes_pair(seed=seed * 100_003 + i)`` with
+    1 to 3 shapes."""
     count = check_int(count, "count", 1)
     seed = check_int(seed, "seed", 0)
     pairs = [flying_shapes_pair(size, 1 + i % 3, max_motion, seed * 100_003 + i)
@@ -184,7 +185,28 @@ def flying_shapes_dataset(count: int, size: int = 32, max_motion: float = 3.0, s
     return {"frames": torch.tensor(np.stack([np.stack([p["frame0"], p["frame1"]]) for p in pairs]),
                                    dtype=torch.float32),
             "flows": torch.tensor(np.stack([p["flow"] for p in pairs]), dtype=torch.float32),
-            "occluded": torch.tensor(np.stack([p["occluded"] for p in pairs]))}
+            "occluded": torch.tensor(np.stack([p["occluded"] for p in pairs])),
+            "layers": torch.tensor(np.stack([p["layers"] for p in pairs]))}
+
+
+def layer_boundaries(layers, width: int = 1):
+    """Pixels within ``width`` pixels (a square neighbourhood) of another layer: where two
+    motions meet. layers: (..., H, W) integer labels (numpy or torch) -> bool of the same
+    shape and kind. A window straddling two motions cannot match both, so flow errors are
+    measured there apart."""
+    width = check_int(width, "width", 1)
+    is_torch = isinstance(layers, torch.Tensor)
+    labels = layers.detach().cpu().numpy() if is_torch else np.asarray(layers)
+    if labels.ndim < 2 or not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(f"layers must be (..., H, W) integer labels, got {labels.dtype} of shape {labels.shape}")
+    pad = [(0, 0)] * (labels.ndim - 2) + [(width, width)] * 2
+    padded = np.pad(labels, pad, mode="edge")
+    h, w = labels.shape[-2:]
+    edge = np.zeros(labels.shape, dtype=bool)
+    for dr in range(2 * width + 1):
+        for dc in range(2 * width + 1):
+            edge |= padded[..., dr:dr + h, dc:dc + w] != labels
+    return torch.from_numpy(edge) if is_torch else edge
 
 
 def _soft_step(x: np.ndarray, width: float = 0.8) -> np.ndarray:
@@ -232,8 +254,11 @@ def coloured_shapes_sequence(frames: int = 8, size: int = 32, num_shapes: int = 
 
     Every shape has one hue (from 8, at Lab lightness about 60 and chroma 55) with a grey
     texture on top, so its colour cannot be told from its grey level. Returns ``rgb``:
-    (frames, size, size, 3) float64 in [0, 1] and ``labels``: (frames, size, size) int64
-    (0 background, k for shape k, later shapes in front).
+    (frames, size, size, 3) float64 in [0, 1], ``labels``: (frames, size, size) int64
+    (0 background, k for shape k, later shapes in front) and ``back_flow``: (frames, 2, size,
+    size), for each pixel of frame t where it was in frame t - 1 (rows first; zero at t = 0):
+    the shapes and the background only translate, so it is minus the velocity of whatever
+    is in front there.
     """
     frames = check_int(frames, "frames", 1)
     size = check_int(size, "size", 8)
@@ -255,6 +280,7 @@ def coloured_shapes_sequence(frames: int = 8, size: int = 32, num_shapes: int = 
                            ab=55 * np.array([np.cos(hues[k]), np.sin(hues[k])])))
     lab = np.zeros((frames, size, size, 3))
     labels = np.zeros((frames, size, size), dtype=np.int64)
+    back_flow = np.zeros((frames, 2, size, size))
     for t in range(frames):
         lab[t, ..., 0] = 30 + 40 * background(points[..., 0], points[..., 1] - 0.5 * t)
         lab[t, ..., 1:] = back_ab
@@ -265,5 +291,8 @@ def coloured_shapes_sequence(frames: int = 8, size: int = 32, num_shapes: int = 
             labels[t][hit] = k
             lab[t][hit, 0] = 40 + 40 * s["texture"](rel[hit][:, 0], rel[hit][:, 1])
             lab[t][hit, 1:] = s["ab"]
+        if t > 0:
+            velocities = np.stack([[0.0, 0.5]] + [s["velocity"] for s in shapes])   # background first
+            back_flow[t] = -np.moveaxis(velocities[labels[t]], -1, 0)
     rgb = np.clip(color.lab2rgb(lab.reshape(-1, size, 3)).reshape(lab.shape), 0.0, 1.0)
-    return {"rgb": rgb, "labels": labels}
+    return {"rgb": rgb, "labels": labels, "back_flow": back_flow}

@@ -160,3 +160,174 @@ def pca_colours(embedding: Tensor) -> np.ndarray:
     comps = pixels @ v[:3].T
     comps = (comps - comps.min(0).values) / (comps.max(0).values - comps.min(0).values + 1e-12)
     return comps.reshape(*embedding.shape[1:], 3).numpy()
+
+
+# ---------------------------------------------------------------- baselines for mask propagation
+class GreyPatches(nn.Module):
+    """Raw grey features, no learning: each pixel's 3 x 3 grey neighbourhood, minus its mean,
+    scaled to unit length (so the dot product is a normalised cross-correlation of patches).
+    (N, 1, H, W) -> (N, 9, H, W); a flat patch gives zeros. A drop-in for ``PixelEmbedder``
+    in ``propagate_mask`` and ``copy_accuracy``: the baseline a learned embedding must beat."""
+
+    def forward(self, grey: Tensor) -> Tensor:
+        if grey.ndim != 4 or grey.shape[1] != 1:
+            raise ValueError(f"grey must be (N, 1, H, W), got {tuple(grey.shape)}")
+        n, _, h, w = grey.shape
+        patches = F.unfold(F.pad(grey, (1, 1, 1, 1), mode="replicate"), 3).reshape(n, 9, h, w)
+        return F.normalize(patches - patches.mean(1, keepdim=True), dim=1)
+
+
+def propagate_by_flow(first_mask: Tensor, back_flows) -> Tensor:
+    """Carry a mask through a sequence by warping, frame to frame, with given flows.
+
+    first_mask: (H, W) int64 labels of frame 0; back_flows: (T, 2, H, W), for each pixel of
+    frame t where it was in frame t - 1 (``back_flows[0]`` is unused), e.g. the true flow or
+    Lucas-Kanade's flow from frame t to frame t - 1. Frame t's label probabilities are frame
+    t - 1's, backward-warped (``flow.warp``, bilinear). Returns (T, K, H, W), like
+    ``propagate_mask``."""
+    from .flow import warp
+
+    if first_mask.ndim != 2 or first_mask.dtype.is_floating_point:
+        raise ValueError(f"first_mask must be an (H, W) integer label map, got "
+                         f"{tuple(first_mask.shape)} {first_mask.dtype}")
+    flows = torch.as_tensor(back_flows, dtype=torch.float64)
+    if flows.ndim != 4 or flows.shape[1] != 2 or flows.shape[2:] != first_mask.shape:
+        raise ValueError(f"back_flows must be (T, 2, H, W) with H, W = {tuple(first_mask.shape)}, "
+                         f"got {tuple(flows.shape)}")
+    probs = [F.one_hot(first_mask.long(), int(first_mask.max()) + 1).permute(2, 0, 1).double()]
+    for t in range(1, flows.shape[0]):
+        probs.append(warp(probs[-1], flows[t]))
+    return torch.stack(probs).float()
+
+
+@torch.no_grad()
+def copy_accuracy(model: nn.Module | None, grey: Tensor, colour_bins: Tensor, gap: int = 1,
+                  temperature: float = 0.05, sigma: float | None = None) -> float:
+    """How often copying colours from frame t colours frame t + ``gap`` with the right bin.
+
+    grey: (S, T, 1, H, W), colour_bins: (S, T, H, W) int64. With a ``model`` each target pixel
+    takes the most likely bin of ``copy_from_reference`` (one-hot reference bins); with
+    ``None`` it takes the bin at its own position in the reference frame (the nearest-position
+    copy: what a still scene would give). Returns the share of target pixels, over every
+    frame pair t, t + gap of every sequence, whose bin is right."""
+    gap = check_int(gap, "gap", 1)
+    if grey.ndim != 5 or colour_bins.shape != grey.shape[:2] + grey.shape[3:]:
+        raise ValueError(f"grey must be (S, T, 1, H, W) and colour_bins (S, T, H, W), got "
+                         f"{tuple(grey.shape)} and {tuple(colour_bins.shape)}")
+    s, t = colour_bins.shape[:2]
+    if t <= gap:
+        raise ValueError(f"sequences need more than gap={gap} frames, got {t}")
+    ref_bins, tgt_bins = colour_bins[:, :-gap].flatten(0, 1), colour_bins[:, gap:].flatten(0, 1)
+    if model is None:
+        return float((ref_bins == tgt_bins).float().mean())
+    model.eval()
+    embed = model(grey.flatten(0, 1).to(model_device(model))).cpu().reshape(s, t, -1, *grey.shape[3:])
+    num_bins = int(colour_bins.max()) + 1
+    one_hot = F.one_hot(ref_bins, num_bins).permute(0, 3, 1, 2).float()
+    copied = copy_from_reference(embed[:, :-gap].flatten(0, 1), embed[:, gap:].flatten(0, 1),
+                                 one_hot, temperature, sigma)
+    return float((copied.argmax(1) == tgt_bins).float().mean())
+
+
+def coloured_sequences(seeds) -> dict[str, Tensor]:
+    """``flow_pairs.coloured_shapes_sequence`` (8 frames of 32 x 32, 3 shapes, speed up to 2)
+    for each seed, stacked: ``rgb`` (S, T, H, W, 3), ``lab`` (S, T, H, W, 3), ``grey``
+    (S, T, 1, H, W) lightness / 100, ``ab`` (S, T, 2, H, W), ``labels`` (S, T, H, W) and
+    ``back_flow`` (S, T, 2, H, W)."""
+    from .colorization import rgb_to_lab
+    from .flow_pairs import coloured_shapes_sequence
+
+    seeds = list(seeds)
+    if not seeds:
+        raise ValueError("seeds must hold at least one seed")
+    runs = [coloured_shapes_sequence(frames=8, size=32, num_shapes=3, max_speed=2.0, seed=s) for s in seeds]
+    rgb = torch.tensor(np.stack([r["rgb"] for r in runs]), dtype=torch.float32)
+    lab = rgb_to_lab(rgb)
+    return {"rgb": rgb, "lab": lab, "grey": (lab[..., 0] / 100)[:, :, None],
+            "ab": lab[..., 1:].permute(0, 1, 4, 2, 3), "labels": torch.tensor(np.stack([r["labels"] for r in runs])),
+            "back_flow": torch.tensor(np.stack([r["back_flow"] for r in runs]))}
+
+
+def lucas_kanade_back_flows(grey: Tensor, window: int, levels: int) -> np.ndarray:
+    """Lucas-Kanade's flow from every frame t of one sequence (T, 1, H, W) to frame t - 1:
+    (T, 2, H, W), zero at t = 0 (what ``propagate_by_flow`` takes)."""
+    from .flow import lucas_kanade
+
+    frames = grey[:, 0].double().numpy()
+    return np.stack([np.zeros((2,) + frames.shape[1:])]
+                    + [lucas_kanade(frames[t], frames[t - 1], window=window, levels=levels)
+                       for t in range(1, len(frames))])
+
+
+def propagation_iou(propagate, labels: Tensor) -> float:
+    """Mean IoU over frames 1..T-1 of every object (labels 1..3) of every sequence, for masks
+    carried from frame 0 by ``propagate(s)`` -> (T, K, H, W) probabilities of sequence s.
+    labels: (S, T, H, W)."""
+    ious = []
+    for s in range(labels.shape[0]):
+        predicted = propagate(s).argmax(1)
+        ious += [mask_ious(predicted, labels[s], k)[1:] for k in range(1, int(labels[s, 0].max()) + 1)]
+    return float(torch.stack(ious).mean())
+
+
+def tune_lucas_kanade_propagation(grey: Tensor, labels: Tensor, windows=(5, 9, 15), levels=(1, 2)
+                                  ) -> tuple[dict, list[dict]]:
+    """Choose Lucas-Kanade's window and pyramid depth for carrying masks by warping, on
+    sequences kept apart from those it is scored on (grey (S, T, 1, H, W), labels (S, T, H, W)):
+    the setting with the highest ``propagation_iou``. Returns it and one row per setting."""
+    rows = []
+    for w in windows:
+        for l in levels:
+            iou = propagation_iou(lambda s: propagate_by_flow(labels[s, 0], lucas_kanade_back_flows(grey[s], w, l)),
+                                  labels)
+            rows.append({"window": w, "levels": l, "mask IoU": iou})
+    if not rows:
+        raise ValueError("windows and levels must each hold at least one setting")
+    best = max(rows, key=lambda r: r["mask IoU"])
+    return {"window": best["window"], "levels": best["levels"]}, rows
+
+
+PROPAGATIONS = ("first mask copied", "Lucas-Kanade warp (tuned)", "grey patches", "untrained embedder",
+                "trained embedder")
+
+
+def tracking_arm(config: dict, seeds) -> dict[str, list[float]]:
+    """One arm of the mask-propagation comparison (for ``evidence.compare.Comparison.run``) on
+    60 coloured-shapes sequences (seeds 0..59 moved by the base seed): the embedder trains on
+    sequences 0-49, Lucas-Kanade is tuned on 40-49, everything is scored on 50-59.
+    ``config["propagation"]`` is one of PROPAGATIONS; the embedders (``PixelEmbedder(16, 16)``
+    from torch seed ``seed``) train ``config["steps"]`` steps by colorization, and every
+    attention copy uses ``config["temperature"]`` and the locality prior ``config["sigma"]``.
+    The methods without a seed give the same scores for every seed. Returns per seed the mean
+    mask IoU over frames 1-7 of the 30 held-out objects."""
+    from ..evidence.seeds import offset_seed
+    from .colorization import ab_bin_centres, quantize_ab
+
+    method = config["propagation"]
+    if method not in PROPAGATIONS:
+        raise ValueError(f"config['propagation'] must be one of {PROPAGATIONS}, got {method!r}")
+    data = coloured_sequences([offset_seed(s) for s in range(60)])
+    _, bins = torch.unique(quantize_ab(data["lab"][..., 1:], ab_bin_centres(20.0)), return_inverse=True)
+    grey, labels = data["grey"], data["labels"]
+    test = slice(50, 60)
+    temperature, sigma = config["temperature"], config["sigma"]
+    scores: dict[str, list[float]] = {"mask IoU": []}
+    if method == "Lucas-Kanade warp (tuned)":
+        options, _ = tune_lucas_kanade_propagation(grey[40:50], labels[40:50])
+    for seed in seeds:
+        if method == "first mask copied":
+            iou = propagation_iou(lambda s: F.one_hot(labels[test][s, 0], int(labels[test][s, 0].max()) + 1)
+                                  .permute(2, 0, 1).float()[None].expand(labels.shape[1], -1, -1, -1), labels[test])
+        elif method == "Lucas-Kanade warp (tuned)":
+            iou = propagation_iou(lambda s: propagate_by_flow(labels[test][s, 0], lucas_kanade_back_flows(
+                grey[test][s], **options)), labels[test])
+        else:
+            torch.manual_seed(seed)
+            model = GreyPatches() if method == "grey patches" else PixelEmbedder(dim=16, hidden=16)
+            if method == "trained embedder":
+                train_by_colorization(model, grey[:50], bins[:50], int(bins.max()) + 1, steps=config["steps"],
+                                      batch_size=8, temperature=temperature, sigma=sigma, seed=seed)
+            iou = propagation_iou(lambda s: propagate_mask(model, grey[test][s], labels[test][s, 0],
+                                                           temperature, sigma), labels[test])
+        scores["mask IoU"].append(iou)
+    return scores
