@@ -216,3 +216,40 @@ def test_mean_rank_correlation_errors_name_the_argument():
         interpret.mean_rank_correlation(maps[:, :, :1, :1], maps[:, :, :1, :1])
     with pytest.raises(TypeError, match="maps and others must be torch.Tensors"):
         interpret.mean_rank_correlation(maps.numpy(), maps)
+
+
+def test_every_method_runs_on_a_float64_model_and_matches_float32():
+    model = _random_cnn(seed=3)
+    x = torch.rand(2, 1, 12, 12, generator=torch.Generator().manual_seed(1))
+    target = torch.tensor([1, 4])
+    wide = _random_cnn(seed=3).double()
+    for name, method in (("saliency", interpret.saliency), ("guided_backprop", interpret.guided_backprop),
+                         ("occlusion", lambda m, xx, t: interpret.occlusion(m, xx, t, 3, 2))):
+        torch.testing.assert_close(method(wide, x.double(), target).float(), method(model, x, target),
+                                   rtol=1e-4, atol=1e-5, msg=name)
+    images, scores = interpret.class_visualization(wide, 3, (1, 12, 12), steps=3)
+    assert images.dtype == torch.float64 and len(scores) == 3
+    masks, _ = interpret.smallest_mask(wide, x.double(), target, steps=2)
+    assert masks.dtype == torch.float64
+    with pytest.raises(TypeError, match="x is torch.float32 but the model's parameters are torch.float64"):
+        interpret.occlusion(wide, x, target, 3, 2)
+
+
+def test_randomized_copy_redraws_only_the_named_layers_and_the_cascade_ends_fully_redrawn():
+    model = _random_cnn(seed=4)
+    partial_copy = interpret.randomized_copy(model, seed=7, layers=["head"])
+    for name, child in model.named_children():
+        same = all(torch.equal(a, b) for a, b in zip(child.parameters(), getattr(partial_copy, name).parameters()))
+        assert same == (name != "head"), name
+    with pytest.raises(ValueError, match="layers must name children"):
+        interpret.randomized_copy(model, layers=["fc9"])
+    x = torch.rand(4, 1, 12, 12, generator=torch.Generator().manual_seed(2))
+    target = torch.tensor([0, 1, 2, 3])
+    rows = interpret.cascading_randomization(model, "gradient", x, target, seed=7)
+    assert [r["re-drawn from the top"] for r in rows] == ["head", "head, embedding", "head, embedding, conv2",
+                                                         "head, embedding, conv2, conv1"]
+    everything = interpret.saliency(interpret.randomized_copy(model, seed=7), x, target)
+    assert rows[-1]["rank correlation with the trained map"] == pytest.approx(
+        interpret.mean_rank_correlation(interpret.saliency(model, x, target), everything))
+    with pytest.raises(ValueError, match="method"):
+        interpret.cascading_randomization(model, "smoothgrad", x, target)

@@ -181,10 +181,11 @@ class Result:
     def table(self) -> str:
         """Mean [95% interval] per arm and metric, then the claim's paired difference."""
         metrics = list(next(iter(self.scores.values())))
-        width = max(len(arm) for arm in self.scores) + 2
-        lines = [f"{self.comparison.factor:<{width}}" + "".join(f"{m:>26}" for m in metrics)]
+        width = max(len(self.comparison.factor), *(len(arm) for arm in self.scores)) + 2
+        columns = {m: max(26, len(m) + 2) for m in metrics}
+        lines = [f"{self.comparison.factor:<{width}}" + "".join(f"{m:>{columns[m]}}" for m in metrics)]
         for arm in self.scores:
-            lines.append(f"{arm:<{width}}" + "".join(f"{str(self.interval(arm, m)):>26}"
+            lines.append(f"{arm:<{width}}" + "".join(f"{str(self.interval(arm, m)):>{columns[m]}}"
                                                      for m in metrics))
         lines.append(f"claim: {self.comparison.claim}: {self.verdict()}")
         return "\n".join(lines)

@@ -19,7 +19,7 @@ from torch.utils.data import DataLoader, TensorDataset
 from ..device import get_device, seed_everything
 from ..networks import SmallCNN
 from ..train import fit
-from ..validate import check_int, check_positive, check_real
+from ..validate import check_int, check_model_input, check_positive, check_real
 
 
 def train_small_cnn(images: torch.Tensor, labels: torch.Tensor, epochs: int = 8, seed: int = 0,
@@ -54,6 +54,7 @@ def _check(model: nn.Module, x: torch.Tensor, target) -> torch.Tensor:
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     if not isinstance(x, torch.Tensor) or x.ndim != 4:
         raise ValueError(f"x must be a (N, C, H, W) tensor, got {tuple(getattr(x, 'shape', ()))}")
+    check_model_input(x, "x", model)          # float32 model, float64 input (or back): say so
     target = torch.as_tensor(target, device=x.device).long()
     if target.ndim == 0:
         target = target.expand(len(x))
@@ -171,7 +172,7 @@ def smallest_mask(model: nn.Module, x: torch.Tensor, target, sparsity: float = 0
     """
     target = _check(model, x, target)
     sparsity = check_positive(sparsity, "sparsity", allow_zero=True)
-    logits = torch.zeros(len(x), 1, *x.shape[2:], device=x.device, requires_grad=True)
+    logits = torch.zeros(len(x), 1, *x.shape[2:], device=x.device, dtype=x.dtype, requires_grad=True)
     optimizer = torch.optim.Adam([logits], lr=check_positive(lr, "lr"))
     history = {"cross_entropy": [], "mask_mean": []}
     for _ in range(check_int(steps, "steps", 1)):
@@ -201,8 +202,10 @@ def class_visualization(model: nn.Module, classes: int, shape: tuple[int, int, i
     l2 = check_positive(l2, "l2", allow_zero=True)
     jitter = check_int(jitter, "jitter", 0)
     generator = torch.Generator().manual_seed(check_int(seed, "seed", 0))
-    device = next(model.parameters()).device
-    images = (0.01 * torch.randn(classes, *shape, generator=generator)).to(device).requires_grad_(True)
+    parameter = next(model.parameters())
+    device = parameter.device
+    images = (0.01 * torch.randn(classes, *shape, generator=generator, dtype=torch.float64)
+              ).to(device=device, dtype=parameter.dtype).requires_grad_(True)
     optimizer = torch.optim.Adam([images], lr=check_positive(lr, "lr"))
     target = torch.arange(classes, device=device)
     scores = []
@@ -238,12 +241,45 @@ def mean_rank_correlation(maps: torch.Tensor, others: torch.Tensor) -> float:
                           for i in range(len(maps))]))
 
 
-def randomized_copy(model: nn.Module, seed: int = 0) -> nn.Module:
-    """A copy of ``model`` with every layer's parameters re-drawn from its initialisation
-    (the "model randomisation" sanity check for attribution methods)."""
+def randomized_copy(model: nn.Module, seed: int = 0, layers: list[str] | None = None) -> nn.Module:
+    """A copy of ``model`` with its layers' parameters re-drawn from their initialisation (the
+    "model randomisation" sanity check for attribution methods): every layer, or only the
+    direct children named in ``layers`` (e.g. ``["head", "embedding"]``), the rest kept."""
     torch.manual_seed(check_int(seed, "seed", 0))
     fresh = copy.deepcopy(model)
-    for module in fresh.modules():
-        if hasattr(module, "reset_parameters"):
-            module.reset_parameters()
+    names = dict(fresh.named_children())
+    if layers is not None:
+        unknown = sorted(set(layers) - set(names))
+        if unknown:
+            raise ValueError(f"layers must name children of the model {sorted(names)}, got {unknown}")
+    for name, child in names.items():
+        if layers is not None and name not in layers:
+            continue
+        for module in child.modules():
+            if hasattr(module, "reset_parameters"):
+                module.reset_parameters()
     return fresh.eval()
+
+
+ATTRIBUTIONS = {"gradient": saliency,
+                "guided backprop": lambda model, x, target: guided_backprop(model, x, target).abs()}
+
+
+def cascading_randomization(model: nn.Module, method: str, x: torch.Tensor, target, seed: int = 0
+                            ) -> list[dict]:
+    """Adebayo et al.'s cascade: re-draw the layers from the top (the output) down, one more
+    each row, and measure how much the attribution map still agrees with the trained model's
+    (``mean_rank_correlation``). ``method`` is a key of ATTRIBUTIONS: both give *absolute*
+    values, so the two are post-processed alike. Returns one row per step."""
+    if method not in ATTRIBUTIONS:
+        raise ValueError(f"method must be one of {sorted(ATTRIBUTIONS)}, got {method!r}")
+    attribute = ATTRIBUTIONS[method]
+    trained = attribute(model, x, target)
+    children = [name for name, child in model.named_children() if any(True for _ in child.parameters())]
+    rows = []
+    for k in range(1, len(children) + 1):
+        randomised = children[-k:]
+        maps = attribute(randomized_copy(model, seed, randomised), x, target)
+        rows.append({"re-drawn from the top": ", ".join(reversed(randomised)),
+                     "rank correlation with the trained map": mean_rank_correlation(trained, maps)})
+    return rows

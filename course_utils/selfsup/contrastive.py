@@ -217,3 +217,31 @@ def train_embedding(net: nn.Module, x: torch.Tensor, y: torch.Tensor, loss: str 
 
     fit_steps(net, batch_loss, check_int(steps, "steps", 1), check_positive(lr, "lr"), seed)
     return history
+
+
+MINING = ("random", "hard")
+
+
+def mining_arm(config: dict, seeds, train_x: torch.Tensor, train_y: torch.Tensor, test_x: torch.Tensor,
+               test_y: torch.Tensor) -> dict[str, list[float]]:
+    """One arm of "random vs hard negatives" (for ``evidence.compare.Comparison.run``): for
+    every seed an MLP (64 -> 64 -> ReLU -> 8, from torch seed ``seed``) trained by
+    ``train_embedding`` with the triplet loss, negatives ``config["mining"]``, for
+    ``config["steps"]`` steps (batches from ``seed``). Returns per seed the test recall@1 and
+    the share of triplets still active (loss > 0) over the last 50 steps."""
+    from ..metrics import recall_at_1
+
+    mining = config["mining"]
+    if mining not in MINING:
+        raise ValueError(f"config['mining'] must be one of {MINING}, got {mining!r}")
+    steps = check_int(config["steps"], "config['steps']", 1)
+    scores: dict[str, list[float]] = {"recall@1": [], "active triplets, last 50 steps": []}
+    for seed in seeds:
+        torch.manual_seed(seed)
+        net = nn.Sequential(nn.Linear(train_x.shape[1], 64), nn.ReLU(), nn.Linear(64, 8))
+        history = train_embedding(net, train_x, train_y, "triplet", mining, steps=steps, seed=seed)
+        with torch.no_grad():
+            scores["recall@1"].append(float(recall_at_1(net(test_x), test_y)))
+        tail = history["active"][-50:]
+        scores["active triplets, last 50 steps"].append(float(sum(tail) / len(tail)))
+    return scores

@@ -102,3 +102,14 @@ def kmeans_purity(features, labels, clusters: int) -> float:
     features = (features - features.mean(0)) / features.std(0).clamp_min(1e-8)
     assignments = KMeans(n_clusters=clusters, n_init=10, random_state=0).fit_predict(features.numpy())
     return cluster_purity(assignments, labels.numpy())
+
+
+def random_partition_purity(labels, clusters: int, draws: int = 20, seed: int = 0) -> float:
+    """The purity of ``clusters`` groups drawn at random (each point to a uniformly random
+    group), averaged over ``draws`` draws: the bar that any clustering's purity must be read
+    against, since purity rises with the number of clusters whatever the features."""
+    labels = as_labels(labels, "labels").cpu().numpy()
+    clusters, draws = check_int(clusters, "clusters", 1), check_int(draws, "draws", 1)
+    generator = torch.Generator().manual_seed(check_int(seed, "seed", 0))
+    return float(sum(cluster_purity(torch.randint(0, clusters, (len(labels),), generator=generator).numpy(), labels)
+                     for _ in range(draws)) / draws)
