@@ -158,3 +158,21 @@ def test_errors_name_the_argument():
         contrastive.triplet_loss(z, z, torch.zeros(2, 2))
     with pytest.raises(ValueError, match="same must be"):
         contrastive.contrastive_pair_loss(z, z, torch.ones(2, dtype=torch.bool))
+
+
+def test_mining_arm_trains_each_seed_as_train_embedding_does(one_torch_thread):
+    from course_utils.data.digits import digits_tensors
+    from course_utils.metrics import recall_at_1
+
+    x, y, xt, yt = digits_tensors(seed=0)
+    x, xt = x.flatten(1)[:200], xt.flatten(1)[:100]
+    y, yt = y[:200], yt[:100]
+    scores = contrastive.mining_arm({"mining": "hard", "steps": 60}, [3], x, y, xt, yt)
+    torch.manual_seed(3)
+    net = torch.nn.Sequential(torch.nn.Linear(64, 64), torch.nn.ReLU(), torch.nn.Linear(64, 8))
+    history = contrastive.train_embedding(net, x, y, "triplet", "hard", steps=60, seed=3)
+    with torch.no_grad():
+        assert scores["recall@1"] == [pytest.approx(float(recall_at_1(net(xt), yt)))]
+    assert scores["active triplets, last 50 steps"] == [pytest.approx(sum(history["active"][-50:]) / 50)]
+    with pytest.raises(ValueError, match=r"config\['mining'\]"):
+        contrastive.mining_arm({"mining": "semi-hard", "steps": 1}, [0], x, y, xt, yt)

@@ -185,3 +185,18 @@ def test_errors_name_the_argument():
         evaluation.kmeans_purity(features, labels, 5)
     with pytest.raises(TypeError, match="features must be a numeric"):
         evaluation.kmeans_purity(np.array([["a"]] * 4), labels, 2)
+
+
+def test_random_partition_purity_is_the_mean_purity_of_random_groups():
+    from course_utils.metrics import cluster_purity
+
+    labels = torch.arange(60) % 3
+    generator = torch.Generator().manual_seed(5)
+    expected = np.mean([cluster_purity(torch.randint(0, 4, (60,), generator=generator).numpy(), labels.numpy())
+                        for _ in range(7)])
+    assert evaluation.random_partition_purity(labels, 4, draws=7, seed=5) == pytest.approx(expected)
+    assert evaluation.random_partition_purity(labels, 1) == pytest.approx(1 / 3)     # one group: the majority share
+    # purity rises with the number of groups even for groups drawn at random
+    assert evaluation.random_partition_purity(labels, 30) > evaluation.random_partition_purity(labels, 3)
+    with pytest.raises(ValueError, match="clusters"):
+        evaluation.random_partition_purity(labels, 0)
