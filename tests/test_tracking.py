@@ -167,3 +167,12 @@ def test_lucas_kanade_tuning_for_propagation_picks_the_best_row():
     assert again == pytest.approx(best["mask IoU"])
     with pytest.raises(ValueError, match="propagation"):
         tracking.tracking_arm({"propagation": "magic", "steps": 1, "temperature": 0.05, "sigma": 4.0}, [0])
+
+
+def test_copy_first_mask_keeps_frame_zero_in_place():
+    mask = torch.tensor([[0, 1], [2, 1]])
+    copied = tracking.copy_first_mask(mask, 3)
+    assert copied.shape == (3, 3, 2, 2) and torch.equal(copied.argmax(1), mask.expand(3, -1, -1))
+    assert torch.equal(copied.sum(1), torch.ones(3, 2, 2))
+    with pytest.raises(ValueError, match="first_mask"):
+        tracking.copy_first_mask(mask.float(), 3)

@@ -177,6 +177,16 @@ class GreyPatches(nn.Module):
         return F.normalize(patches - patches.mean(1, keepdim=True), dim=1)
 
 
+def copy_first_mask(first_mask: Tensor, frames: int) -> Tensor:
+    """The baseline that ignores motion: frame 0's labels (H, W) kept in place for ``frames``
+    frames, as one-hot probabilities (T, K, H, W) like ``propagate_mask`` returns."""
+    if first_mask.ndim != 2 or first_mask.dtype.is_floating_point:
+        raise ValueError(f"first_mask must be an (H, W) integer label map, got "
+                         f"{tuple(first_mask.shape)} {first_mask.dtype}")
+    one_hot = F.one_hot(first_mask.long(), int(first_mask.max()) + 1).permute(2, 0, 1).float()
+    return one_hot[None].expand(check_int(frames, "frames", 1), -1, -1, -1)
+
+
 def propagate_by_flow(first_mask: Tensor, back_flows) -> Tensor:
     """Carry a mask through a sequence by warping, frame to frame, with given flows.
 
@@ -316,8 +326,7 @@ def tracking_arm(config: dict, seeds) -> dict[str, list[float]]:
         options, _ = tune_lucas_kanade_propagation(grey[40:50], labels[40:50])
     for seed in seeds:
         if method == "first mask copied":
-            iou = propagation_iou(lambda s: F.one_hot(labels[test][s, 0], int(labels[test][s, 0].max()) + 1)
-                                  .permute(2, 0, 1).float()[None].expand(labels.shape[1], -1, -1, -1), labels[test])
+            iou = propagation_iou(lambda s: copy_first_mask(labels[test][s, 0], labels.shape[1]), labels[test])
         elif method == "Lucas-Kanade warp (tuned)":
             iou = propagation_iou(lambda s: propagate_by_flow(labels[test][s, 0], lucas_kanade_back_flows(
                 grey[test][s], **options)), labels[test])
